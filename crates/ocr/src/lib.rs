@@ -1,0 +1,1 @@
+//! Placeholder: the OCR engine lands here (issue 5).

