@@ -1,1 +1,118 @@
-fn main() {}
+//! The `data-tasks` binary: parses the command line, loads the configuration, sets up logging,
+//! calls the library and maps the outcome to the exit code (0 done, 1 partial, 2 fatal).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use data_tasks::config::{Config, Secrets};
+use data_tasks::fetch::http::HttpClient;
+use data_tasks::outcome::Summary;
+use data_tasks::stages;
+use data_tasks::storage::Store;
+
+use cli::{Cli, Command, LogFormat};
+
+fn main() -> ExitCode {
+    reexec_with_single_threaded_openmp();
+    let cli = Cli::parse();
+    init_logging(&cli);
+    match run(&cli) {
+        Ok(summary) => {
+            finish(&cli, &summary);
+            ExitCode::from(summary.status.code())
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            let mut summary = Summary::new(command_name(&cli.command));
+            summary.status = data_tasks::outcome::ExitStatus::Fatal;
+            summary.headline = format!("{}: failed, nothing published: {e:#}", summary.command);
+            finish(&cli, &summary);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Debian's libtesseract uses OpenMP, which halves throughput unless `OMP_THREAD_LIMIT=1` is in
+/// the environment when the process starts (setting it later has no effect): re-execute once.
+fn reexec_with_single_threaded_openmp() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    // exec only returns on failure: go on in this process, slower but correct.
+    eprintln!("warning: cannot re-execute with OMP_THREAD_LIMIT=1: {err}");
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = if cli.quiet {
+        "warn"
+    } else if cli.verbose {
+        "debug"
+    } else {
+        "info"
+    };
+    let filter =
+        EnvFilter::try_from_env("DATA_TASKS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn finish(cli: &Cli, summary: &Summary) {
+    for p in &summary.problems {
+        tracing::warn!(problem = %p);
+    }
+    println!("{}", summary.headline);
+    if cli.log_format == LogFormat::Json {
+        let json = serde_json::to_string(summary).unwrap_or_default();
+        tracing::info!(summary = %json, "summary");
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Check => "check",
+        Command::Installations { .. } => "installations",
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<Summary> {
+    let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    let _secrets = Secrets::from_env();
+    let client = HttpClient::new(&config.http)?;
+    match &cli.command {
+        Command::Check => {
+            let probes = stages::check::probe_config(&config, &client);
+            Ok(stages::check::summarize(&probes))
+        }
+        Command::Installations { s3ic, rubriques } => {
+            let s3ic = s3ic
+                .as_deref()
+                .or(config.sources.s3ic.as_deref())
+                .context("no S3IC source: pass --s3ic SRC or set DATA_TASKS_SOURCES_S3IC")?;
+            let rubriques = rubriques
+                .as_deref()
+                .or(config.sources.rubriques.as_deref())
+                .context(
+                    "no rubriques source: pass --rubriques SRC or set DATA_TASKS_SOURCES_RUBRIQUES",
+                )?;
+            let misc = Store::open(&config.storage.misc)?;
+            Ok(stages::installations::run(s3ic, rubriques, &misc, &client)?)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `data-tasks installations`: the S3IC extraction CSVs → `installations_{all,sample,idf}.csv` and
+//! `classements_{all,sample,idf}.csv` in the `misc` store (envinorma-formats.md §2–3).
+//!
+//! Both sources are read (path, URL or storage URL; gzip accepted) and parsed in parallel, all six
+//! files are built and validated in memory — enum checks, the 47xx masking rule, the minimum of
+//! 1000 rows per subset — and only then published as one atomic set. Any fatal problem (missing
+//! column, bad encoding, bad date or enum value, too few rows, unreachable source or store) is an
+//! [`InstallationsError`] naming the file, line and value, and nothing is published. Malformed rows
+//! (more fields than the header) are skipped and listed in the summary (exit status 1).
+
+mod classements;
+mod error;
+mod installations;
+mod subsets;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+use crate::fetch::{self, http::HttpClient};
+use crate::outcome::Summary;
+use crate::storage::Store;
+use crate::tabular::{read_table, Header, MalformedRow};
+
+pub use self::error::InstallationsError;
+
+/// Minimum number of rows of every `sample`/`idf` subset (§2.3, §3.3).
+pub const MIN_SUBSET_ROWS: usize = 1000;
+
+/// Names of the sources, as shown in messages.
+pub struct Sources<'a> {
+    pub s3ic_name: &'a str,
+    pub s3ic: &'a [u8],
+    pub rubriques_name: &'a str,
+    pub rubriques: &'a [u8],
+}
+
+/// The six files, ready to publish, and what happened while building them.
+pub struct Outputs {
+    /// `(object key, content)` in publication order.
+    pub files: Vec<(String, Bytes)>,
+    /// Rows per file, in the same order.
+    pub rows: Vec<(String, usize)>,
+    pub malformed: Vec<MalformedRow>,
+}
+
+/// Builds every output from the two sources' contents. Pure: no I/O.
+pub fn build(src: &Sources<'_>) -> Result<Outputs, InstallationsError> {
+    let (inst_table, rub_table) = rayon::join(
+        || read_table(src.s3ic_name, src.s3ic, b';', Header::Present),
+        || read_table(src.rubriques_name, src.rubriques, b';', Header::Present),
+    );
+    // Deviation (formats §3.1): extra rubrique columns are ignored, exactly 14 are written.
+    let (inst_table, rub_table) = (inst_table?, rub_table?.project(&classements::SOURCE)?);
+
+    let installations = installations::build(&inst_table)?;
+    let classements = classements::build(&rub_table, &installations.ids())?;
+    let sets = subsets::Subsets::of(&installations);
+
+    let mut files = Vec::with_capacity(6);
+    let mut rows = Vec::with_capacity(6);
+    let mut add = |name: &str, (bytes, n): (Vec<u8>, usize)| {
+        files.push((name.to_string(), Bytes::from(bytes)));
+        rows.push((name.to_string(), n));
+    };
+    add("installations_all.csv", installations.to_csv(|_| true));
+    add(
+        "installations_sample.csv",
+        sets.check(
+            "installations sample",
+            installations.to_csv(|i| sets.in_sample(i)),
+        )?,
+    );
+    add(
+        "installations_idf.csv",
+        sets.check(
+            "installations idf",
+            installations.to_csv(|i| sets.in_idf(i)),
+        )?,
+    );
+    add("classements_all.csv", classements.to_csv(|_| true));
+    add(
+        "classements_sample.csv",
+        sets.check(
+            "classements sample",
+            classements.to_csv(|s3ic| sets.sample_ids.contains(s3ic)),
+        )?,
+    );
+    add(
+        "classements_idf.csv",
+        sets.check(
+            "classements idf",
+            classements.to_csv(|s3ic| sets.idf_ids.contains(s3ic)),
+        )?,
+    );
+    let mut malformed = inst_table.malformed;
+    malformed.extend(rub_table.malformed);
+    Ok(Outputs {
+        files,
+        rows,
+        malformed,
+    })
+}
+
+/// Runs the task: read both sources, build, publish atomically to `misc`.
+pub fn run(
+    s3ic_src: &str,
+    rubriques_src: &str,
+    misc: &Store,
+    client: &HttpClient,
+) -> Result<Summary, InstallationsError> {
+    let (s3ic, rubriques) = rayon::join(
+        || fetch::read_source(s3ic_src, client),
+        || fetch::read_source(rubriques_src, client),
+    );
+    let (s3ic, rubriques) = (s3ic?, rubriques?);
+    let outputs = build(&Sources {
+        s3ic_name: s3ic_src,
+        s3ic: &s3ic,
+        rubriques_name: rubriques_src,
+        rubriques: &rubriques,
+    })?;
+    drop((s3ic, rubriques));
+    misc.publish(&outputs.files)?;
+
+    let mut summary = Summary::new("installations");
+    for (name, n) in &outputs.rows {
+        summary.count(name, *n);
+        tracing::info!(file = %name, rows = n, "published");
+    }
+    for m in &outputs.malformed {
+        summary.problem(format!("malformed row skipped: {m}"));
+    }
+    let count = |n: &str| summary.counts.get(n).copied().unwrap_or(0);
+    summary.headline = format!(
+        "installations: published {} active installations and {} classements to {} ({} malformed rows skipped)",
+        count("installations_all.csv"),
+        count("classements_all.csv"),
+        misc.url(),
+        outputs.malformed.len()
+    );
+    Ok(summary)
+}

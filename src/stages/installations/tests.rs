@@ -1,0 +1,1 @@
+//! Unit tests of the installations rules, on small hand-written inputs.

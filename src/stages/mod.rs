@@ -1,0 +1,7 @@
+//! The tasks of the pipeline, one folder each with the same shape (`mod.rs` = public surface and
+//! `run`, the work in small modules, `tests.rs`). Stages never import each other; `daily`
+//! composes them. Each `run` returns an [`crate::outcome::Summary`] or a stage error (fatal,
+//! nothing published).
+
+pub mod check;
+pub mod installations;

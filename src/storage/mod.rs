@@ -1,0 +1,216 @@
+//! Object storage by URL: the only module that talks to `object_store`.
+//!
+//! A [`Store`] is opened from a URL — `file://PATH` (relative paths allowed, the folder is
+//! created), `s3://BUCKET[/PREFIX]` (any S3-compatible endpoint, credentials and endpoint from the
+//! `AWS_*` environment), or `memory://NAME` (process-wide, shared by name; for tests) — and offers
+//! a small blocking API: [`Store::put`], [`Store::get`], [`Store::list`] (streamed, any number of
+//! keys), [`Store::exists`], [`Store::delete`], and [`Store::publish`], the atomic publication of a
+//! set of outputs (see [`publish`]). Single puts are atomic per object on every backend (local
+//! files are written aside and renamed). Errors name the store and the key.
+
+pub mod conformance;
+mod publish;
+mod runtime;
+mod url;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+pub use self::url::StoreUrl;
+
+/// A failed storage operation; every variant names the store (its URL, never a credential).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("invalid storage URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot open store {store}: {reason}")]
+    Open { store: String, reason: String },
+    #[error("{key} not found in {store}")]
+    NotFound { store: String, key: String },
+    #[error("invalid object key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: String },
+    #[error("{op} {key} in {store} failed: {source}")]
+    Backend {
+        store: String,
+        op: &'static str,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("publication to {store} failed at {key} and was rolled back: {reason}")]
+    Publish {
+        store: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+}
+
+/// A handle on one bucket (or prefix of a bucket). Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.url)
+    }
+}
+
+impl Store {
+    /// Opens the store named by `url` (see the module doc for the accepted schemes).
+    pub fn open(url: &str) -> Result<Store, StorageError> {
+        let parsed = StoreUrl::parse(url)?;
+        let inner = parsed.build()?;
+        Ok(Store {
+            inner,
+            url: parsed.display(),
+        })
+    }
+
+    /// The store's URL as shown in messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn path(&self, key: &str) -> Result<ObjPath, StorageError> {
+        if key.is_empty() || key.starts_with('/') || key.ends_with('/') {
+            return Err(StorageError::InvalidKey {
+                key: key.into(),
+                reason: "keys are non-empty relative paths".into(),
+            });
+        }
+        ObjPath::parse(key).map_err(|e| StorageError::InvalidKey {
+            key: key.into(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn backend(&self, op: &'static str, key: &str, source: object_store::Error) -> StorageError {
+        match source {
+            object_store::Error::NotFound { .. } => StorageError::NotFound {
+                store: self.url.clone(),
+                key: key.into(),
+            },
+            source => StorageError::Backend {
+                store: self.url.clone(),
+                op,
+                key: key.into(),
+                source,
+            },
+        }
+    }
+
+    /// Writes one object, replacing any previous one atomically.
+    pub fn put(&self, key: &str, bytes: impl Into<Bytes>) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        let payload = PutPayload::from_bytes(bytes.into());
+        runtime::block_on(self.inner.put(&path, payload))
+            .map(|_| ())
+            .map_err(|e| self.backend("put", key, e))
+    }
+
+    /// Reads one object whole. A missing key is [`StorageError::NotFound`].
+    pub fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        let path = self.path(key)?;
+        runtime::block_on(async {
+            let r = self.inner.get(&path).await?;
+            r.bytes().await
+        })
+        .map_err(|e| self.backend("get", key, e))
+    }
+
+    /// Reads one object, `None` when it does not exist.
+    pub fn get_opt(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
+        match self.get(key) {
+            Ok(b) => Ok(Some(b)),
+            Err(StorageError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether an object exists.
+    pub fn exists(&self, key: &str) -> Result<bool, StorageError> {
+        let path = self.path(key)?;
+        match runtime::block_on(self.inner.head(&path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.backend("head", key, e)),
+        }
+    }
+
+    /// Deletes one object; deleting a missing object is not an error.
+    pub fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        match runtime::block_on(self.inner.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.backend("delete", key, e)),
+        }
+    }
+
+    /// Server-side copy of one object (replacing the destination).
+    pub fn copy(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        let (f, t) = (self.path(from)?, self.path(to)?);
+        runtime::block_on(self.inner.copy(&f, &t)).map_err(|e| self.backend("copy", from, e))
+    }
+
+    /// Streams every object whose key starts with the folder `prefix` (`None` = everything), in
+    /// pages as the backend serves them: memory stays flat whatever the number of keys.
+    pub fn list(&self, prefix: Option<&str>) -> Result<ListIter, StorageError> {
+        let prefix_path = match prefix {
+            Some(p) => Some(self.path(p.trim_end_matches('/'))?),
+            None => None,
+        };
+        let stream = self.inner.list(prefix_path.as_ref());
+        Ok(ListIter {
+            stream,
+            store: self.url.clone(),
+        })
+    }
+
+    /// Publishes a set of objects atomically as a set: see [`publish`].
+    pub fn publish(&self, set: &[(String, Bytes)]) -> Result<(), StorageError> {
+        publish::publish(self, set)
+    }
+}
+
+/// Blocking iterator over a listing; yields errors instead of panicking.
+pub struct ListIter {
+    stream: futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>,
+    store: String,
+}
+
+impl Iterator for ListIter {
+    type Item = Result<ObjectInfo, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = runtime::block_on(self.stream.next())?;
+        Some(
+            item.map(|m| ObjectInfo {
+                key: m.location.to_string(),
+                size: m.size,
+            })
+            .map_err(|source| StorageError::Backend {
+                store: self.store.clone(),
+                op: "list",
+                key: String::new(),
+                source,
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
