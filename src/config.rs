@@ -24,7 +24,7 @@ pub enum ConfigError {
     },
     #[error("invalid config file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("environment variable {var} does not name a known setting (expected {ENV_PREFIX}<SECTION>_<KEY>, sections: storage, sources, ocr, http)")]
+    #[error("environment variable {var} does not name a known setting (expected {ENV_PREFIX}<SECTION>_<KEY>, see the README's configuration table)")]
     UnknownEnv { var: String },
     #[error("invalid value for {key}: {reason}")]
     Invalid { key: String, reason: String },
@@ -33,7 +33,7 @@ pub enum ConfigError {
 }
 
 /// The validated configuration of one run.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub storage: StorageConfig,
@@ -141,18 +141,28 @@ impl Default for HttpConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            storage: StorageConfig::default(),
-            sources: SourcesConfig::default(),
-            ocr: OcrConfig::default(),
-            http: HttpConfig::default(),
-        }
-    }
-}
-
-const SECTIONS: [&str; 4] = ["storage", "sources", "ocr", "http"];
+/// Every key of every section, so an environment variable naming no setting is caught and named.
+const KEYS: [(&str, &[&str]); 4] = [
+    ("storage", &["misc", "ap", "am"]),
+    (
+        "sources",
+        &["georisques_dump", "ap_pdf_base", "s3ic", "rubriques"],
+    ),
+    (
+        "ocr",
+        &["language", "dpi", "tessdata", "pdfium", "max_pdf_mib"],
+    ),
+    (
+        "http",
+        &[
+            "connect_timeout_s",
+            "timeout_s",
+            "dump_timeout_s",
+            "retries",
+            "backoff_ms",
+        ],
+    ),
+];
 
 impl Config {
     /// Loads the file (if any), applies the process environment, validates.
@@ -191,7 +201,7 @@ impl Config {
             let lower = rest.to_ascii_lowercase();
             let (section, key) = lower
                 .split_once('_')
-                .filter(|(s, k)| SECTIONS.contains(s) && !k.is_empty())
+                .filter(|(s, k)| KEYS.iter().any(|(sec, keys)| sec == s && keys.contains(k)))
                 .ok_or_else(|| ConfigError::UnknownEnv { var: var.clone() })?;
             let entry = table
                 .entry(section.to_string())
@@ -371,7 +381,7 @@ mod tests {
         let e = Config::load_with_env(Some(&p), &env(&[])).unwrap_err();
         assert!(e.to_string().contains("msic"), "{e}");
         let e = Config::load_with_env(None, &env(&[("DATA_TASKS_STORAGE_MSIC", "x")])).unwrap_err();
-        assert!(e.to_string().contains("msic"), "{e}");
+        assert!(e.to_string().contains("DATA_TASKS_STORAGE_MSIC"), "{e}");
         let e = Config::load_with_env(None, &env(&[("DATA_TASKS_NOPE_X", "x")])).unwrap_err();
         assert!(e.to_string().contains("DATA_TASKS_NOPE_X"), "{e}");
     }
@@ -389,6 +399,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("ap_pdf_base"), "{e}");
+    }
+
+    #[test]
+    fn every_setting_can_be_overridden_from_the_environment() {
+        let mut all = Config::default();
+        all.sources.georisques_dump = Some("x".into());
+        all.sources.s3ic = Some("x".into());
+        all.sources.rubriques = Some("x".into());
+        all.ocr.tessdata = Some("x".into());
+        all.ocr.pdfium = Some("x".into());
+        let table = toml::Table::try_from(&all).unwrap();
+        for (section, keys) in &table {
+            for key in keys.as_table().unwrap().keys() {
+                let known = KEYS
+                    .iter()
+                    .any(|(s, k)| s == section && k.contains(&key.as_str()));
+                assert!(known, "{section}.{key} missing from KEYS");
+            }
+        }
     }
 
     #[test]

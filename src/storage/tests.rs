@@ -80,14 +80,20 @@ impl ObjectStore for FailingCopies {
         self.inner.list_with_delimiter(prefix).await
     }
     async fn copy_opts(&self, from: &ObjPath, to: &ObjPath, o: CopyOptions) -> Result<()> {
+        // Fails exactly one copy: the one after `copies_ok` successes.
         let left = self.copies_ok.load(Ordering::SeqCst);
         if left == 0 {
+            self.copies_ok.store(usize::MAX, Ordering::SeqCst);
             return Err(object_store::Error::Generic {
                 store: "FailingCopies",
                 source: "injected copy failure".into(),
             });
         }
-        self.copies_ok.store(left - 1, Ordering::SeqCst);
+        self.copies_ok.store(
+            left.saturating_sub(1)
+                .max(if left == usize::MAX { usize::MAX } else { 0 }),
+            Ordering::SeqCst,
+        );
         self.inner.copy_opts(from, to, o).await
     }
 }

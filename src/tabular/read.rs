@@ -210,9 +210,22 @@ pub fn read_table(
     let width = headers.len();
     let mut rows = Vec::with_capacity(data.len() / 100);
     let mut malformed = Vec::new();
+    // Line numbers from byte offsets: the csv crate does not count the blank lines it skips.
+    let (mut counted_to, mut line) = (0usize, 1u64);
     for rec in records {
         let rec = rec.map_err(|e| csv_error(file, e))?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let mut start = (rec.position().map(|p| p.byte()).unwrap_or(0) as usize).min(data.len());
+        // The reported start precedes the blank lines skipped before the record.
+        while start < data.len() && (data[start] == b'\n' || data[start] == b'\r') {
+            start += 1;
+        }
+        if start > counted_to {
+            line += data[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = start;
+        }
         if rec.len() == 1 && rec.get(0) == Some("") {
             continue; // blank line
         }

@@ -10,7 +10,7 @@
 
 mod classements;
 mod error;
-mod installations;
+mod establishments;
 mod subsets;
 #[cfg(test)]
 mod tests;
@@ -53,7 +53,7 @@ pub fn build(src: &Sources<'_>) -> Result<Outputs, InstallationsError> {
     // Deviation (formats §3.1): extra rubrique columns are ignored, exactly 14 are written.
     let (inst_table, rub_table) = (inst_table?, rub_table?.project(&classements::SOURCE)?);
 
-    let installations = installations::build(&inst_table)?;
+    let installations = establishments::build(&inst_table)?;
     let classements = classements::build(&rub_table, &installations.ids())?;
     let sets = subsets::Subsets::of(&installations);
 

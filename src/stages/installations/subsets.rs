@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::installations::{Installation, Installations};
+use super::establishments::{Installation, Installations};
 use super::{InstallationsError, MIN_SUBSET_ROWS};
 
 /// Membership of the two subsets, by installation id.

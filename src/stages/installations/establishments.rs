@@ -1,4 +1,4 @@
-//! `installations_all.csv` from the S3IC establishments extraction (envinorma-formats.md §2.2):
+//! `installations_all.csv` from the S3IC establishments extraction (`s3ic-liste-etablissements.csv`) (envinorma-formats.md §2.2):
 //! exact-duplicate removal, regime filter and mapping, per-`code_s3ic` grouping keeping the last
 //! non-missing value of each column, renames, derived `num_dep`, date parsing, family/Seveso
 //! mappings, enum validation of every row, then the activity filter.
