@@ -1,1 +1,3 @@
 //! data-tasks library: stages, domain and adapters.
+
+pub mod stages;

@@ -1,0 +1,255 @@
+//! AM export: every in-force arrêté ministériel of the back-office database, enriched and
+//! validated, as one Python-compatible JSON file `<id>.json` per AM (zipped at the archive root
+//! or written to a directory). Reproduces the original back-office export (envinorma-data
+//! `build_enriched_ams` + `check_am`, back-office `upload_ams.py`) byte for byte; the reference is
+//! `testdata/am/golden/` (its README lists every field change).
+//!
+//! # Selection
+//! `am_metadata` rows with state `VIGUEUR` whose id does not start with `FAKE`, having a
+//! `structured_am` row whose stored text carries that id. `initial_am` and `am_status` are never
+//! read. In-force AMs without a structured text are reported in
+//! [`AmExportSummary::skipped_no_structured`]; parametrization elements tied to a section id
+//! absent from the text are dropped (as the original does) and reported in
+//! [`AmExportSummary::dropped_parametrization`]. A structured row whose text id differs from its
+//! row id, or a text id seen twice (the first, by row id order, is kept), is reported in
+//! [`AmExportSummary::warnings`].
+//!
+//! # Atomicity
+//! AMs are built, validated and serialised one at a time while the texts are streamed from the
+//! database (a portal, a few rows per round trip); the output goes to a staging area (the
+//! in-memory zip, or a staging directory beside the target) that is published only when every AM
+//! has passed. The first failure aborts the whole export and nothing is written.
+//!
+//! # Unknown and legacy fields
+//! * Stored text, top level: unknown keys (e.g. `short_title`) are dropped, as the original's
+//!   loader does.
+//! * Nested objects of a text (sections, alineas, tables, applicability, parametrization,
+//!   conditions): unknown keys are rejected (`InvalidJson`), as the original's constructors
+//!   reject them; the legacy keys the original deletes (`lf_id` in a section, `id` in an alinea)
+//!   are dropped.
+//! * `am_metadata` and `parametrization` rows: keys the export does not use are ignored.
+//! * Numbers keep their JSON type: `7000.0` stays a float, `20` an int; `aida_page` and
+//!   `rubrique` stored as numbers are written as strings. Integers beyond 64 bits are read as
+//!   floats (the original keeps them exact).
+//!
+//! # Round trip
+//! Reading an exported file with [`model::ArreteMinisteriel`] and writing it back with
+//! [`json::to_py_json`] gives the same bytes.
+
+pub mod archive;
+pub mod condition;
+pub mod enrich;
+pub mod json;
+pub mod model;
+pub mod parametrization;
+pub mod reference;
+pub mod source;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use archive::{DirSink, Sink, ZipSink};
+use model::{AmMetadata, ArreteMinisteriel, Parametrization};
+
+/// Options of the export.
+#[derive(Debug, Clone)]
+pub struct AmExportOptions {
+    /// PostgreSQL connection string of the back-office database.
+    pub database_url: String,
+}
+
+/// One exported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmFile {
+    pub am_id: String,
+    /// Bytes of `<am_id>.json`.
+    pub json: Vec<u8>,
+}
+
+/// What an export did besides writing files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmExportSummary {
+    /// Number of AMs exported.
+    pub exported: usize,
+    /// In-force AMs without a `structured_am` text (not exported).
+    pub skipped_no_structured: Vec<String>,
+    /// `(am id, section id)` of parametrization elements tied to an unknown section (dropped).
+    pub dropped_parametrization: Vec<(String, String)>,
+    /// Other anomalies worth a look (text id differing from its row id, duplicate texts…).
+    pub warnings: Vec<String>,
+}
+
+/// Errors of the export. No variant ever carries the connection string or its password.
+#[derive(Debug, thiserror::Error)]
+pub enum AmExportError {
+    #[error("cannot connect to the back-office database: {message}")]
+    Connect { message: String },
+    #[error("table `{table}` does not exist in the back-office database")]
+    MissingTable { table: String },
+    #[error("invalid JSON in table `{table}` for AM {am_id}: {reason}")]
+    InvalidJson {
+        table: String,
+        am_id: String,
+        reason: String,
+    },
+    #[error("AM {am_id} fails validation: {reason}")]
+    Invalid { am_id: String, reason: String },
+    #[error("database query failed: {message}")]
+    Query { message: String },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("zip error: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
+
+impl From<postgres::Error> for AmExportError {
+    fn from(error: postgres::Error) -> Self {
+        AmExportError::Query {
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Exports every in-force AM into an in-memory zip (`<id>.json` entries at the root).
+pub fn export_zip(opts: &AmExportOptions) -> Result<(Vec<u8>, AmExportSummary), AmExportError> {
+    let mut sink = ZipSink::new();
+    let summary = run(&opts.database_url, &mut sink)?;
+    Ok((sink.finish()?, summary))
+}
+
+/// Exports every in-force AM as `<id>.json` files in `dir` (created if missing; existing files
+/// of the same name are replaced). Nothing is written unless every AM is valid.
+pub fn export_to_dir(opts: &AmExportOptions, dir: &Path) -> Result<AmExportSummary, AmExportError> {
+    let mut sink = DirSink::new(dir)?;
+    let summary = run(&opts.database_url, &mut sink)?;
+    sink.commit()?;
+    Ok(summary)
+}
+
+/// Connects and checks that the three tables the export reads exist.
+pub fn check_database(database_url: &str) -> Result<(), AmExportError> {
+    let mut client = source::connect(database_url)?;
+    source::check_tables(&mut client)
+}
+
+/// Builds, validates and serialises one AM from its stored text, metadata and parametrization.
+/// Returns the file bytes and the dropped (unknown) section ids.
+pub fn build_am(
+    mut am: ArreteMinisteriel,
+    metadata: &AmMetadata,
+    parametrization: Parametrization,
+) -> Result<(Vec<u8>, Vec<String>), AmExportError> {
+    let am_id = am.id.clone().unwrap_or_default();
+    let invalid = |reason: String| AmExportError::Invalid {
+        am_id: am_id.clone(),
+        reason,
+    };
+    enrich::enrich(&mut am, metadata).map_err(invalid)?;
+    let dropped = parametrization::add_parametrization(&mut am.sections, parametrization);
+    validate::check_am(&am).map_err(invalid)?;
+    let json = json::to_py_json(&am).map_err(|e| invalid(e.to_string()))?;
+    Ok((json, dropped))
+}
+
+fn invalid_json(table: &str, am_id: &str, reason: impl ToString) -> AmExportError {
+    AmExportError::InvalidJson {
+        table: table.into(),
+        am_id: am_id.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Parses every metadata row and keeps the selected ones (in force, not FAKE).
+fn select_metadata(
+    rows: Vec<(String, Option<String>)>,
+) -> Result<BTreeMap<String, AmMetadata>, AmExportError> {
+    let mut selected = BTreeMap::new();
+    for (am_id, data) in rows {
+        let data = data.ok_or_else(|| invalid_json("am_metadata", &am_id, "NULL data"))?;
+        let metadata: AmMetadata =
+            serde_json::from_str(&data).map_err(|e| invalid_json("am_metadata", &am_id, e))?;
+        if metadata.state == "VIGUEUR" && !am_id.starts_with("FAKE") {
+            selected.insert(am_id, metadata);
+        }
+    }
+    Ok(selected)
+}
+
+fn run(database_url: &str, sink: &mut dyn Sink) -> Result<AmExportSummary, AmExportError> {
+    let mut client = source::connect(database_url)?;
+    source::check_tables(&mut client)?;
+    let selected = select_metadata(source::load_metadata_rows(&mut client)?)?;
+    let ids: Vec<String> = selected.keys().cloned().collect();
+    let mut summary = AmExportSummary::default();
+    let mut exported: BTreeSet<String> = BTreeSet::new();
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    source::stream_structured(&mut tx, &ids, |tx, row_id, data| {
+        let data = data.ok_or_else(|| invalid_json("structured_am", &row_id, "NULL data"))?;
+        let am: ArreteMinisteriel =
+            serde_json::from_str(&data).map_err(|e| invalid_json("structured_am", &row_id, e))?;
+        drop(data);
+        let text_id = am.id.clone().unwrap_or_default();
+        if text_id != row_id {
+            summary.warnings.push(format!(
+                "structured_am row {row_id} holds the text of {text_id:?}"
+            ));
+        }
+        let Some(metadata) = selected.get(&text_id) else {
+            return Ok(());
+        };
+        if exported.contains(&text_id) {
+            summary.warnings.push(format!(
+                "duplicate structured text {text_id} in row {row_id} ignored"
+            ));
+            return Ok(());
+        }
+        let parametrization = match source::load_parametrization(tx, &text_id)? {
+            None => Parametrization::default(),
+            Some(None) => return Err(invalid_json("parametrization", &text_id, "NULL data")),
+            Some(Some(raw)) => serde_json::from_str(&raw)
+                .map_err(|e| invalid_json("parametrization", &text_id, e))?,
+        };
+        let (json, dropped) = build_am(am, metadata, parametrization)?;
+        sink.add(&format!("{text_id}.json"), &json)?;
+        summary
+            .dropped_parametrization
+            .extend(dropped.into_iter().map(|s| (text_id.clone(), s)));
+        exported.insert(text_id);
+        Ok(())
+    })?;
+    tx.commit()?;
+    summary.exported = exported.len();
+    summary.skipped_no_structured = ids
+        .into_iter()
+        .filter(|id| !exported.contains(id))
+        .collect();
+    Ok(summary)
+}
+
+/// Builds every AM of the database in memory (for tests and tools; the export itself streams).
+pub fn export_files(
+    opts: &AmExportOptions,
+) -> Result<(Vec<AmFile>, AmExportSummary), AmExportError> {
+    struct Collect(Vec<AmFile>);
+    impl Sink for Collect {
+        fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), AmExportError> {
+            let am_id = name.trim_end_matches(".json").to_string();
+            self.0.push(AmFile {
+                am_id,
+                json: bytes.to_vec(),
+            });
+            Ok(())
+        }
+    }
+    let mut sink = Collect(Vec::new());
+    let summary = run(&opts.database_url, &mut sink)?;
+    Ok((sink.0, summary))
+}

@@ -1,0 +1,3 @@
+//! Pipeline stages.
+
+pub mod am_export;
