@@ -1,4 +1,5 @@
-//! Staging of the exported files: an in-memory zip (entries `<id>.json` at the root, deflated)
+//! Staging of the exported files: an in-memory zip (entries `<id>.json` at the root, deflated at
+//! level 1: the fastest, the zip is about 10 % bigger than at level 6)
 //! or a directory written atomically (a staging directory next to the target, renamed into place
 //! only once every AM has been built and validated).
 
@@ -12,7 +13,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::AmExportError;
 
 /// Receives the files of an export, one at a time.
-pub trait Sink {
+pub trait Sink: Send {
     fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), AmExportError>;
 }
 
@@ -43,7 +44,7 @@ impl Sink for ZipSink {
     fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), AmExportError> {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(6))
+            .compression_level(Some(1))
             .last_modified_time(zip::DateTime::default());
         self.writer.start_file(name, options)?;
         self.writer.write_all(bytes)?;

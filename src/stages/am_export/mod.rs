@@ -155,6 +155,12 @@ pub fn build_am(
     Ok((json, dropped))
 }
 
+fn panicked(stage: &str) -> AmExportError {
+    AmExportError::Io(std::io::Error::other(format!(
+        "the export's {stage} thread panicked"
+    )))
+}
+
 fn invalid_json(table: &str, am_id: &str, reason: impl ToString) -> AmExportError {
     AmExportError::InvalidJson {
         table: table.into(),
@@ -179,61 +185,109 @@ fn select_metadata(
     Ok(selected)
 }
 
+/// A structured text read from the database, waiting to be built.
+struct Job {
+    row_id: String,
+    data: Option<String>,
+}
+
+/// Texts in flight between two stages of the pipeline.
+const QUEUE: usize = 8;
+
+/// The export pipeline: this thread streams the texts from the database, a worker thread
+/// parses, enriches, validates and serialises them, a sink thread compresses or writes them.
+/// The first error stops every stage and is returned.
 fn run(database_url: &str, sink: &mut dyn Sink) -> Result<AmExportSummary, AmExportError> {
     let mut client = source::connect(database_url)?;
     source::check_tables(&mut client)?;
-    let selected = select_metadata(source::load_metadata_rows(&mut client)?)?;
-    let ids: Vec<String> = selected.keys().cloned().collect();
-    let mut summary = AmExportSummary::default();
-    let mut exported: BTreeSet<String> = BTreeSet::new();
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
-    source::stream_structured(&mut tx, &ids, |tx, row_id, data| {
-        let data = data.ok_or_else(|| invalid_json("structured_am", &row_id, "NULL data"))?;
-        let am: ArreteMinisteriel =
-            serde_json::from_str(&data).map_err(|e| invalid_json("structured_am", &row_id, e))?;
-        drop(data);
-        let text_id = am.id.clone().unwrap_or_default();
-        if text_id != row_id {
-            summary.warnings.push(format!(
-                "structured_am row {row_id} holds the text of {text_id:?}"
-            ));
-        }
-        let Some(metadata) = selected.get(&text_id) else {
-            return Ok(());
-        };
-        if exported.contains(&text_id) {
-            summary.warnings.push(format!(
-                "duplicate structured text {text_id} in row {row_id} ignored"
-            ));
-            return Ok(());
-        }
-        let parametrization = match source::load_parametrization(tx, &text_id)? {
-            None => Parametrization::default(),
-            Some(None) => return Err(invalid_json("parametrization", &text_id, "NULL data")),
-            Some(Some(raw)) => serde_json::from_str(&raw)
-                .map_err(|e| invalid_json("parametrization", &text_id, e))?,
-        };
-        let (json, dropped) = build_am(am, metadata, parametrization)?;
-        sink.add(&format!("{text_id}.json"), &json)?;
-        summary
-            .dropped_parametrization
-            .extend(dropped.into_iter().map(|s| (text_id.clone(), s)));
-        exported.insert(text_id);
-        Ok(())
-    })?;
-    tx.commit()?;
-    summary.exported = exported.len();
-    summary.skipped_no_structured = ids
-        .into_iter()
-        .filter(|id| !exported.contains(id))
-        .collect();
-    Ok(summary)
-}
+    let selected = select_metadata(source::load_metadata_rows(&mut tx)?)?;
+    let ids: Vec<String> = selected.keys().cloned().collect();
+    let parametrizations = source::load_parametrizations(&mut tx, &ids)?;
 
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+    let (file_tx, file_rx) = std::sync::mpsc::sync_channel::<(String, Vec<u8>)>(QUEUE);
+    std::thread::scope(|scope| {
+        let sink_thread = scope.spawn(move || -> Result<(), AmExportError> {
+            for (name, bytes) in file_rx {
+                sink.add(&name, &bytes)?;
+            }
+            Ok(())
+        });
+        let selected = &selected;
+        let parametrizations = &parametrizations;
+        let worker = scope.spawn(
+            move || -> Result<(AmExportSummary, BTreeSet<String>), AmExportError> {
+                let mut summary = AmExportSummary::default();
+                let mut exported: BTreeSet<String> = BTreeSet::new();
+                for job in job_rx {
+                    let Job { row_id, data } = job;
+                    let data =
+                        data.ok_or_else(|| invalid_json("structured_am", &row_id, "NULL data"))?;
+                    let am: ArreteMinisteriel = serde_json::from_str(&data)
+                        .map_err(|e| invalid_json("structured_am", &row_id, e))?;
+                    drop(data);
+                    let text_id = am.id.clone().unwrap_or_default();
+                    if text_id != row_id {
+                        summary.warnings.push(format!(
+                            "structured_am row {row_id} holds the text of {text_id:?}"
+                        ));
+                    }
+                    let Some(metadata) = selected.get(&text_id) else {
+                        continue;
+                    };
+                    if !exported.insert(text_id.clone()) {
+                        summary.warnings.push(format!(
+                            "duplicate structured text {text_id} in row {row_id} ignored"
+                        ));
+                        continue;
+                    }
+                    let parametrization = match parametrizations.get(&text_id) {
+                        None => Parametrization::default(),
+                        Some(None) => {
+                            return Err(invalid_json("parametrization", &text_id, "NULL data"))
+                        }
+                        Some(Some(raw)) => serde_json::from_str(raw)
+                            .map_err(|e| invalid_json("parametrization", &text_id, e))?,
+                    };
+                    let (json, dropped) = build_am(am, metadata, parametrization)?;
+                    summary
+                        .dropped_parametrization
+                        .extend(dropped.into_iter().map(|s| (text_id.clone(), s)));
+                    if file_tx.send((format!("{text_id}.json"), json)).is_err() {
+                        break; // the sink failed; its error is reported below
+                    }
+                }
+                summary.exported = exported.len();
+                Ok((summary, exported))
+            },
+        );
+        let read = source::stream_structured(&mut tx, &ids, |row_id, data| {
+            // A closed queue means the worker stopped on an error, reported below.
+            Ok(job_tx.send(Job { row_id, data }).is_ok())
+        });
+        drop(job_tx);
+        let worked = worker.join().map_err(|_| panicked("worker"))?;
+        let sunk = sink_thread.join().map_err(|_| panicked("sink"))?;
+        let (mut summary, exported) = worked?;
+        sunk?;
+        read?;
+        summary.skipped_no_structured = ids
+            .iter()
+            .filter(|id| !exported.contains(*id))
+            .cloned()
+            .collect();
+        Ok(summary)
+    })
+    .and_then(|summary| {
+        tx.commit()?;
+        Ok(summary)
+    })
+}
 /// Builds every AM of the database in memory (for tests and tools; the export itself streams).
 pub fn export_files(
     opts: &AmExportOptions,

@@ -102,8 +102,23 @@ fn match_at_start(pattern: &Pattern, s: &str) -> Option<usize> {
     pattern.regex.find(s).map(|m| m.end())
 }
 
+/// Whether any numbering pattern can match: each starts with a digit, a Roman numeral letter,
+/// a lowercase letter followed by `)` or an uppercase letter followed by `.`.
+fn may_be_numbered(s: &str) -> bool {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), _) if c.is_ascii_digit() || matches!(c, 'X' | 'V' | 'I') => true,
+        (Some(c), Some(')')) if c.is_ascii_lowercase() => true,
+        (Some(c), Some('.')) if c.is_ascii_uppercase() => true,
+        _ => false,
+    }
+}
+
 /// The longest match among `patterns` at the start of `s` (first pattern wins ties).
 fn longest_match<'a>(s: &'a str, patterns: &[Pattern]) -> Option<&'a str> {
+    if !may_be_numbered(s) {
+        return None;
+    }
     let mut best: Option<(usize, usize)> = None; // (chars, bytes)
     for pattern in patterns {
         if let Some(end) = match_at_start(pattern, s) {
@@ -289,42 +304,66 @@ fn is_annexe_or_article(title: &str) -> bool {
     lower.starts_with("annexe") || lower.starts_with("article")
 }
 
-/// Reference of the last title of `titles` (the chain from the top-level section down).
-pub fn extract_reference(titles: &[String]) -> Reference {
-    let clean: Vec<String> = titles
-        .iter()
-        .map(|t| py_strip(&t.nfkd().collect::<String>()).to_string())
-        .collect();
-    let nb = match clean.iter().position(|t| is_annexe_or_article(t)) {
+/// What one title contributes to the references of its section and descendants.
+#[derive(Debug, Clone)]
+struct TitlePart {
+    prefix: Option<String>,
+    suffix: String,
+    starts_chain: bool,
+}
+
+impl TitlePart {
+    fn new(title: &str) -> Self {
+        let normalized: String = title.nfkd().collect();
+        let clean = py_strip(&normalized);
+        TitlePart {
+            prefix: extract_prefix(clean),
+            suffix: extract_suffix(clean),
+            starts_chain: is_annexe_or_article(clean),
+        }
+    }
+}
+
+fn reference_of(parts: &[TitlePart]) -> Reference {
+    let nb = match parts.iter().position(|p| p.starts_chain) {
         Some(start) => {
             let prefixes: Vec<Option<String>> =
-                clean[start..].iter().map(|t| extract_prefix(t)).collect();
+                parts[start..].iter().map(|p| p.prefix.clone()).collect();
             post_merge_cleanup(merge_top(&prefixes))
         }
         None => String::new(),
     };
-    let name = clean
+    let name = parts
         .iter()
         .rev()
-        .map(|t| extract_suffix(t))
+        .map(|p| p.suffix.as_str())
         .find(|s| !s.is_empty())
         .unwrap_or_default();
-    Reference { nb, name }
+    Reference {
+        nb,
+        name: name.to_string(),
+    }
+}
+
+/// Reference of the last title of `titles` (the chain from the top-level section down).
+pub fn extract_reference(titles: &[String]) -> Reference {
+    let parts: Vec<TitlePart> = titles.iter().map(|t| TitlePart::new(t)).collect();
+    reference_of(&parts)
 }
 
 /// Sets `reference` on every section of the tree (not inside alternative versions).
 pub fn add_references(sections: &mut [StructuredText]) {
-    let mut titles = Vec::new();
+    let mut parts = Vec::new();
     for section in sections {
-        add_in_section(section, &mut titles);
+        add_in_section(section, &mut parts);
     }
 }
 
-fn add_in_section(section: &mut StructuredText, titles: &mut Vec<String>) {
-    titles.push(section.title.text.clone());
-    section.reference = Some(extract_reference(titles));
+fn add_in_section(section: &mut StructuredText, parts: &mut Vec<TitlePart>) {
+    parts.push(TitlePart::new(&section.title.text));
+    section.reference = Some(reference_of(parts));
     for child in &mut section.sections {
-        add_in_section(child, titles);
+        add_in_section(child, parts);
     }
-    titles.pop();
+    parts.pop();
 }

@@ -2,10 +2,12 @@
 //!
 //! Uses the blocking `postgres` client. Metadata rows are read at once (small); `structured_am`
 //! rows are streamed through a portal in batches so that only a few texts are in memory at a
-//! time; `parametrization` rows are read one AM at a time. Connection errors never carry the
+//! time; the `parametrization` rows of the selected AMs are read at once (raw text, small). Connection errors never carry the
 //! connection string or its password.
 
-use postgres::{Client, NoTls, Transaction};
+use std::collections::HashMap;
+
+use postgres::{Client, GenericClient, NoTls, Transaction};
 
 use super::AmExportError;
 
@@ -82,33 +84,33 @@ pub fn check_tables(client: &mut Client) -> Result<(), AmExportError> {
 
 /// `(am_id, data)` of every `am_metadata` row, ordered by id.
 pub fn load_metadata_rows(
-    client: &mut Client,
+    client: &mut impl GenericClient,
 ) -> Result<Vec<(String, Option<String>)>, AmExportError> {
     let rows = client.query("SELECT am_id, data FROM am_metadata ORDER BY am_id", &[])?;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// The `parametrization` row of one AM, if any.
-pub fn load_parametrization(
-    tx: &mut Transaction<'_>,
-    am_id: &str,
-) -> Result<Option<Option<String>>, AmExportError> {
-    let rows = tx.query(
-        "SELECT data FROM parametrization WHERE am_id = $1",
-        &[&am_id],
+/// The raw `parametrization` rows of the given AMs (`None` data for a NULL column).
+pub fn load_parametrizations(
+    client: &mut impl GenericClient,
+    ids: &[String],
+) -> Result<HashMap<String, Option<String>>, AmExportError> {
+    let rows = client.query(
+        "SELECT am_id, data FROM parametrization WHERE am_id = ANY($1)",
+        &[&ids],
     )?;
-    Ok(rows.into_iter().next().map(|r| r.get(0)))
+    Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Streams the `structured_am` rows whose `am_id` is in `ids`, ordered by id, calling `each`
-/// with `(am_id, data)`.
+/// with `(am_id, data)` until it returns `false`.
 pub fn stream_structured<F>(
     tx: &mut Transaction<'_>,
     ids: &[String],
     mut each: F,
 ) -> Result<(), AmExportError>
 where
-    F: FnMut(&mut Transaction<'_>, String, Option<String>) -> Result<(), AmExportError>,
+    F: FnMut(String, Option<String>) -> Result<bool, AmExportError>,
 {
     let portal = tx.bind(
         "SELECT am_id, data FROM structured_am WHERE am_id = ANY($1) ORDER BY am_id",
@@ -120,7 +122,9 @@ where
             break;
         }
         for row in rows {
-            each(tx, row.get(0), row.get(1))?;
+            if !each(row.get(0), row.get(1))? {
+                return Ok(());
+            }
         }
     }
     Ok(())
