@@ -1,5 +1,6 @@
 //! Staging of the exported files: an in-memory zip (entries `<id>.json` at the root, deflated at
-//! level 1: the fastest, the zip is about 10 % bigger than at level 6)
+//! level 1: the fastest; on the 2,000-AM benchmark 35 MB instead of 22 MB at level 6, which
+//! alone would take longer than the whole export)
 //! or a directory written atomically (a staging directory next to the target, renamed into place
 //! only once every AM has been built and validated).
 
