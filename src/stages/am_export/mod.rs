@@ -14,11 +14,19 @@
 //! row id, or a text id seen twice (the first, by row id order, is kept), is reported in
 //! [`AmExportSummary::warnings`].
 //!
-//! # Atomicity
-//! AMs are built, validated and serialised one at a time while the texts are streamed from the
-//! database (a portal, a few rows per round trip); the output goes to a staging area (the
-//! in-memory zip, or a staging directory beside the target) that is published only when every AM
-//! has passed. The first failure aborts the whole export and nothing is written.
+//! # Streaming and atomicity
+//! One read-only repeatable-read transaction: metadata and the selected AMs' parametrization
+//! rows are read first (small), then the texts are streamed through a portal (32 rows per round
+//! trip). A worker thread parses, enriches, validates and serialises each AM while the reader
+//! fetches the next ones, and a sink thread writes it to a staging area (the in-memory zip,
+//! holding only compressed bytes, or a staging directory beside the target). The staging area
+//! is published only when every AM has passed: the first failure stops all three stages and
+//! nothing is written.
+//!
+//! # Dates
+//! A spelled-out title date is rewritten `dd/mm/yy`; a missing `date_of_signature` is derived
+//! from the title's `dd/mm/yy` (none → `Invalid`); a stored one that contradicts the title's is
+//! `Invalid` (the original asserts they agree); a stored one with no date in the title is kept.
 //!
 //! # Unknown and legacy fields
 //! * Stored text, top level: unknown keys (e.g. `short_title`) are dropped, as the original's
