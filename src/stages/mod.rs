@@ -3,5 +3,6 @@
 //! composes them. Each `run` returns an [`crate::outcome::Summary`] or a stage error (fatal,
 //! nothing published).
 
+pub mod am_export;
 pub mod check;
 pub mod installations;
