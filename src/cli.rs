@@ -46,4 +46,10 @@ pub enum Command {
         #[arg(long, value_name = "SRC")]
         rubriques: Option<String>,
     },
+    /// In-force AMs of the back-office database (AM_DATABASE_URL) → JSON archive in the am store.
+    AmExport {
+        /// Write the JSON files to this folder instead of publishing a zip.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }

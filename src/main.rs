@@ -88,16 +88,25 @@ fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Check => "check",
         Command::Installations { .. } => "installations",
+        Command::AmExport { .. } => "am-export",
     }
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Summary> {
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
-    let _secrets = Secrets::from_env();
+    let secrets = Secrets::from_env();
     let client = HttpClient::new(&config.http)?;
     match &cli.command {
         Command::Check => {
-            let probes = stages::check::probe_config(&config, &client);
+            let mut probes = stages::check::probe_config(&config, &client);
+            if let Some(url) = &secrets.am_database_url {
+                probes.push(stages::check::Probe {
+                    name: "AM_DATABASE_URL (back-office PostgreSQL)".into(),
+                    result: stages::am_export::check_database(url)
+                        .map(|()| "tables present".into())
+                        .map_err(|e| e.to_string()),
+                });
+            }
             Ok(stages::check::summarize(&probes))
         }
         Command::Installations { s3ic, rubriques } => {
@@ -113,6 +122,15 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
                 )?;
             let misc = Store::open(&config.storage.misc)?;
             Ok(stages::installations::run(s3ic, rubriques, &misc, &client)?)
+        }
+        Command::AmExport { out } => {
+            let database_url = secrets
+                .am_database_url
+                .clone()
+                .context("AM_DATABASE_URL is not set (the back-office PostgreSQL URL)")?;
+            let opts = stages::am_export::AmExportOptions { database_url };
+            let am = Store::open(&config.storage.am)?;
+            Ok(stages::am_export::publish::run(&opts, &am, out.as_deref())?)
         }
     }
 }

@@ -596,3 +596,92 @@ fn exported_ids_are_sorted_and_stable() {
         vec![id.to_string(), "JORFTEXT000000000001".to_string()]
     );
 }
+
+mod common;
+
+/// Runs `data-tasks am-export` against `db` with the `am` store at `am_url`.
+fn cli_export(db: &TestDb, am_url: &str, extra: &[(String, String)]) -> std::process::Output {
+    let mut env = extra.to_vec();
+    env.push(("AM_DATABASE_URL".into(), db.url.clone()));
+    env.push(("DATA_TASKS_STORAGE_AM".into(), am_url.into()));
+    common::data_tasks(&["am-export"], &env)
+}
+
+fn unzip_all(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut out = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("entry");
+        let mut content = Vec::new();
+        f.read_to_end(&mut content).expect("read entry");
+        out.insert(f.name().to_string(), content);
+    }
+    out
+}
+
+#[test]
+fn cli_publishes_the_golden_archive_to_seaweedfs() {
+    let Some(db) = TestDb::create() else { return };
+    load_golden(&db);
+    let Some(env) = common::s3_env() else {
+        common::require("SeaweedFS (DATA_TASKS_TEST_S3_ENDPOINT)", false);
+        return;
+    };
+    let am_url = format!("s3://am/{}", common::unique("am-export"));
+    let out = cli_export(&db, &am_url, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
+    let shown = common::text(&out);
+    assert!(
+        shown.contains("19 AMs exported") && shown.contains("ams/latest.zip"),
+        "{shown}"
+    );
+    // Warnings name the skipped AM and the dropped parametrization elements.
+    assert!(shown.contains("JORFTEXT000085006729"), "{shown}");
+    let store = data_tasks::storage::Store::open(&am_url).unwrap();
+    let keys: Vec<String> = store
+        .list(Some("ams"))
+        .unwrap()
+        .map(|o| o.unwrap().key)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let latest = store.get("ams/latest.zip").unwrap();
+    let stamped = keys.iter().find(|k| !k.ends_with("latest.zip")).unwrap();
+    assert_eq!(store.get(stamped).unwrap(), latest);
+    let files = unzip_all(&latest);
+    let expected: BTreeMap<String, Vec<u8>> = expected_files();
+    assert_eq!(files, expected);
+}
+
+#[test]
+fn cli_failed_export_publishes_nothing() {
+    let Some(db) = TestDb::create() else { return };
+    load_golden(&db);
+    // One in-force AM becomes invalid: a regime outside A/E/D in its metadata classements.
+    db.client()
+        .batch_execute(
+            "UPDATE am_metadata SET data = replace(data, '\"regime\": \"A\"', '\"regime\": \"NC\"') \
+             WHERE am_id = (SELECT am_id FROM am_metadata WHERE data LIKE '%\"VIGUEUR\"%' \
+             AND data LIKE '%\"regime\": \"A\"%' AND am_id NOT LIKE 'FAKE%' LIMIT 1)",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let am_url = format!("file://{}", dir.path().display());
+    let out = cli_export(&db, &am_url, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("fails validation"),
+        "{}",
+        common::text(&out)
+    );
+    let store = data_tasks::storage::Store::open(&am_url).unwrap();
+    assert_eq!(store.list(None).unwrap().count(), 0);
+    // The database URL never appears in the output.
+    assert!(!common::text(&out).contains(&db.url));
+}
+
+#[test]
+fn cli_without_database_url_exits_2() {
+    let out = common::data_tasks(&["am-export"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(common::text(&out).contains("AM_DATABASE_URL"));
+}

@@ -67,7 +67,7 @@ pub fn data_tasks(args: &[&str], env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
     cmd.args(args).env("OMP_THREAD_LIMIT", "1");
     for (k, _) in std::env::vars() {
-        if k.starts_with("DATA_TASKS_") && !k.starts_with("DATA_TASKS_TEST_") {
+        if k.starts_with("DATA_TASKS_") {
             cmd.env_remove(k);
         }
     }

@@ -50,6 +50,7 @@ pub mod enrich;
 pub mod json;
 pub mod model;
 pub mod parametrization;
+pub mod publish;
 pub mod reference;
 pub mod source;
 pub mod validate;
@@ -112,6 +113,8 @@ pub enum AmExportError {
     Io(#[from] std::io::Error),
     #[error("zip error: {0}")]
     Zip(#[from] zip::result::ZipError),
+    #[error("cannot publish the archive: {0}")]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 impl From<postgres::Error> for AmExportError {
