@@ -94,7 +94,7 @@ def render_columns(columns, dpi, rng, size_pt=A4, font_pt=11, skew=0.0, noise=0.
     font = ImageFont.truetype(SERIF, int(font_pt * dpi / 72))
     bold = ImageFont.truetype(SERIF_BOLD, int(font_pt * dpi / 72))
     margin = int(60 * dpi / 72)
-    gap = int(24 * dpi / 72)
+    gap = int(42 * dpi / 72)
     ncol = len(columns)
     col_w = (w - 2 * margin - gap * (ncol - 1)) // ncol
     line_h = int(font_pt * 1.45 * dpi / 72)

@@ -21,6 +21,8 @@ use crate::recognize::PageText;
 pub const FONT_BASE_NAME: &[u8] = b"GlyphLessFont";
 /// Glyph advance of every CID, in 1/1000 em.
 const GLYPH_WIDTH: f64 = 500.0;
+/// Font size as a share of the line box height (ascenders to descenders span ~1.25 em).
+const LINE_TO_FONT: f64 = 0.85;
 
 /// The recognised text of one page, with the image geometry it refers to.
 #[derive(Debug, Clone)]
@@ -261,7 +263,7 @@ pub fn overlay_content(text: &PageText, bbox: Rect, rot: u32, font: &str) -> Vec
         f(m[5])
     );
     for line in &text.lines {
-        let size = (f64::from(line.bottom.saturating_sub(line.top)) * sy).max(1.0);
+        let size = (f64::from(line.bottom.saturating_sub(line.top)) * sy * LINE_TO_FONT).max(1.0);
         let baseline = dh - f64::from(line.bottom) * sy;
         let _ = writeln!(s, "/{font} {} Tf", f(size));
         let n = line.words.len();
