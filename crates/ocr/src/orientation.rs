@@ -48,6 +48,9 @@ impl OrientationDetector {
                 return None;
             }
             sys::TessBaseAPISetPageSegMode(handle, sys::TessPageSegMode_PSM_OSD_ONLY);
+            if let (Ok(k), Ok(v)) = (CString::new("debug_file"), CString::new("/dev/null")) {
+                sys::TessBaseAPISetVariable(handle, k.as_ptr(), v.as_ptr());
+            }
             Some(OrientationDetector { handle })
         }
     }

@@ -156,7 +156,11 @@ fn init(tessdata: &Path, language: &str) -> Result<Tesseract, SetupError> {
     let dir = tessdata
         .to_str()
         .ok_or_else(|| fail("tessdata path is not UTF-8".into()))?;
-    let mut tess = Tesseract::new(Some(dir), Some(language)).map_err(|e| fail(e.to_string()))?;
+    let tess = Tesseract::new(Some(dir), Some(language)).map_err(|e| fail(e.to_string()))?;
+    // Tesseract's diagnostics ("Detected 77 diacritics", …) would go to stderr.
+    let mut tess = tess
+        .set_variable("debug_file", "/dev/null")
+        .map_err(|e| fail(e.to_string()))?;
     tess.set_page_seg_mode(PageSegMode::PsmAuto);
     Ok(tess)
 }

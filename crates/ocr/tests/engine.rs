@@ -215,3 +215,9 @@ fn missing_language_is_a_setup_error() {
     .expect("unknown language must fail");
     assert!(err.to_string().contains("zzz"), "{err}");
 }
+
+#[test]
+fn engine_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ocr::OcrEngine>();
+}
