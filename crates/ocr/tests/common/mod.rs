@@ -158,17 +158,15 @@ pub fn assert_page_streams_unchanged(input: &[u8], output: &[u8]) {
                     .map(|s| s.content.clone())
             })
             .collect();
-        if let Ok((res, _)) = d.get_page_resources(page) {
-            if let Some(res) = res {
-                if let Ok(xo) = res
-                    .get(b"XObject")
-                    .and_then(|o| d.dereference(o))
-                    .and_then(|(_, o)| o.as_dict())
-                {
-                    for (_, o) in xo.iter() {
-                        if let Ok(Object::Stream(s)) = d.dereference(o).map(|(_, o)| o) {
-                            v.push(s.content.clone());
-                        }
+        if let Ok((Some(res), _)) = d.get_page_resources(page) {
+            if let Ok(xo) = res
+                .get(b"XObject")
+                .and_then(|o| d.dereference(o))
+                .and_then(|(_, o)| o.as_dict())
+            {
+                for (_, o) in xo.iter() {
+                    if let Ok(Object::Stream(s)) = d.dereference(o).map(|(_, o)| o) {
+                        v.push(s.content.clone());
                     }
                 }
             }
