@@ -88,12 +88,13 @@ fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Check => "check",
         Command::Installations { .. } => "installations",
+        Command::Aps => "aps",
     }
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Summary> {
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
-    let _secrets = Secrets::from_env();
+    let secrets = Secrets::from_env();
     let client = HttpClient::new(&config.http)?;
     match &cli.command {
         Command::Check => {
@@ -113,6 +114,23 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
                 )?;
             let misc = Store::open(&config.storage.misc)?;
             Ok(stages::installations::run(s3ic, rubriques, &misc, &client)?)
+        }
+        Command::Aps => {
+            config.georisques_dump()?;
+            let misc = Store::open(&config.storage.misc)?;
+            let ap = Store::open(&config.storage.ap)?;
+            let dump_client = stages::aps::dump::client(&config.http)?;
+            let (mut summary, report) = stages::aps::run(&config, &misc, &ap, &dump_client)?;
+            let text = report.slack_text();
+            print!("{text}");
+            if let Some(url) = &secrets.slack_webhook_url {
+                let body = serde_json::json!({ "text": text });
+                match client.post_json(url, "Slack webhook", &body) {
+                    Ok(()) => tracing::info!("posted the summary to Slack"),
+                    Err(e) => summary.problem(format!("cannot post the summary to Slack: {e}")),
+                }
+            }
+            Ok(summary)
         }
     }
 }
