@@ -130,7 +130,7 @@ pub fn to_csv(docs: &[Document<'_>]) -> Vec<u8> {
 }
 
 /// The `s3ic_id` column of an `installations_<ds>.csv` file.
-pub fn installation_ids<'t>(table: &'t Table) -> Result<HashSet<&'t str>, ApsError> {
+pub fn installation_ids(table: &Table) -> Result<HashSet<&str>, ApsError> {
     let col = table.column("s3ic_id")?;
     Ok(table.rows.iter().filter_map(|r| r.get(col)).collect())
 }

@@ -10,11 +10,11 @@
 //! set published atomically. Any failure is an [`ApsError`] naming file, line and id, and nothing
 //! is published. `run` never posts to Slack: the caller does, with [`ApsReport::slack_text`].
 
-pub mod aps;
 pub mod documents;
 pub mod dump;
 mod error;
 pub mod ids;
+pub mod selection;
 pub mod slack;
 #[cfg(test)]
 mod tests;
@@ -30,8 +30,8 @@ use crate::outcome::Summary;
 use crate::storage::Store;
 use crate::tabular::{read_table, Header, Table};
 
-pub use self::aps::{ApIndex, OcrStatus};
 pub use self::error::ApsError;
+pub use self::selection::{ApIndex, OcrStatus};
 pub use self::slack::ApsReport;
 
 /// Minimum rows of every `documents_<ds>.csv` and APs of every dataset (§4.3, §4.4).
@@ -110,7 +110,7 @@ pub fn build(input: &Inputs<'_>) -> Result<Outputs, ApsError> {
     for ds in ["all", "idf", "sample"] {
         let i = DATASETS.iter().position(|d| *d == ds).unwrap_or(0);
         let docs_file = format!("documents_{ds}.csv");
-        let selected = aps::select(&docs_file, &per_ds[i], input.ap_index)?;
+        let selected = selection::select(&docs_file, &per_ds[i], input.ap_index)?;
         at_least(&format!("aps_{ds}.csv"), "APs", selected.len())?;
         tracing::info!("Found {} AP for dataset {ds}.", selected.len());
         aps_by_ds.push((ds, selected));
@@ -131,7 +131,7 @@ pub fn build(input: &Inputs<'_>) -> Result<Outputs, ApsError> {
 
     for (ds, selected) in &aps_by_ds {
         let name = format!("aps_{ds}.csv");
-        files.push((name.clone(), Bytes::from(aps::to_csv(selected))));
+        files.push((name.clone(), Bytes::from(selection::to_csv(selected))));
         rows.push((name, selected.len()));
     }
     files.push((
@@ -185,7 +185,7 @@ pub fn run(
     let (dump, ap_index) = std::thread::scope(|s| {
         let listing = s.spawn(|| {
             ap.list(None)
-                .and_then(|l| ApIndex::from_listing(l))
+                .and_then(ApIndex::from_listing)
                 .map_err(ApsError::Listing)
         });
         let dump = dump::fetch(url, dump_client);

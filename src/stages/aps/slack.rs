@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::aps::Ap;
+use super::selection::Ap;
 use crate::tabular::{read_table, Header};
 
 /// What the `aps` run found and published, from which the Slack text is made.

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
-use super::aps::{self, Ap, ApIndex, OcrStatus};
 use super::documents::{self, Document, DumpTables};
+use super::selection::{self as aps, Ap, ApIndex, OcrStatus};
 use super::*;
 
 const AP: &str = "Arrêté préfectoral";

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::aps::{Ap, OcrStatus};
+use super::selection::{Ap, OcrStatus};
 use super::ApsError;
 use crate::model::ids::is_georisques_id;
 
