@@ -19,7 +19,7 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 
 # --- Debian packages --------------------------------------------------------------------------
 debs=(tesseract-ocr tesseract-ocr-fra libtesseract-dev libleptonica-dev clang libclang-dev
-      pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl)
+      pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl time)
 if [ "${SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${debs[@]}"; do
