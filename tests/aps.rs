@@ -271,3 +271,43 @@ fn missing_dump_url_is_fatal_and_named() {
     );
     assert_nothing_published(&misc);
 }
+
+#[test]
+fn truncated_dump_is_retried_then_succeeds() {
+    let (_d, dir) = tmp();
+    let misc = misc_store(&dir);
+    let server = Server::start();
+    let dump = golden_dump();
+    server.route(
+        "/d.tgz",
+        vec![
+            Response::ok(dump[..dump.len() / 2].to_vec()).truncated(dump.len() - dump.len() / 2),
+            Response::ok(dump),
+        ],
+    );
+    let out = data_tasks(
+        &["aps"],
+        &env(&misc, golden_ap_store(), Some(server.url("/d.tgz"))),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.hits("/d.tgz"), 2);
+    assert_golden(&misc);
+}
+
+#[test]
+fn dump_timeout_is_fatal_and_publishes_nothing() {
+    let (_d, dir) = tmp();
+    let misc = misc_store(&dir);
+    let server = Server::start();
+    server.route(
+        "/d.tgz",
+        vec![Response::ok(golden_dump()).delayed(std::time::Duration::from_secs(3))],
+    );
+    let mut e = env(&misc, golden_ap_store(), Some(server.url("/d.tgz")));
+    e.push(("DATA_TASKS_HTTP_DUMP_TIMEOUT_S".into(), "1".into()));
+    e.push(("DATA_TASKS_HTTP_RETRIES".into(), "1".into()));
+    let out = data_tasks(&["aps"], &e);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(server.hits("/d.tgz"), 2, "one retry after the timeout");
+    assert_nothing_published(&misc);
+}
