@@ -52,4 +52,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Géorisques dump → documents_*.csv, aps_*.csv and georisques_ids.json in misc; prints the
+    /// Slack summary and posts it to SLACK_WEBHOOK_URL when set.
+    Aps,
 }

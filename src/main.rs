@@ -89,6 +89,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Check => "check",
         Command::Installations { .. } => "installations",
         Command::AmExport { .. } => "am-export",
+        Command::Aps => "aps",
     }
 }
 
@@ -131,6 +132,22 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             let opts = stages::am_export::AmExportOptions { database_url };
             let am = Store::open(&config.storage.am)?;
             Ok(stages::am_export::publish::run(&opts, &am, out.as_deref())?)
+        Command::Aps => {
+            config.georisques_dump()?;
+            let misc = Store::open(&config.storage.misc)?;
+            let ap = Store::open(&config.storage.ap)?;
+            let dump_client = stages::aps::dump::client(&config.http)?;
+            let (mut summary, report) = stages::aps::run(&config, &misc, &ap, &dump_client)?;
+            let text = report.slack_text();
+            print!("{text}");
+            if let Some(url) = &secrets.slack_webhook_url {
+                let body = serde_json::json!({ "text": text });
+                match client.post_json(url, "Slack webhook", &body) {
+                    Ok(()) => tracing::info!("posted the summary to Slack"),
+                    Err(e) => summary.problem(format!("cannot post the summary to Slack: {e}")),
+                }
+            }
+            Ok(summary)
         }
     }
 }

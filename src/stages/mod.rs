@@ -4,5 +4,6 @@
 //! nothing published).
 
 pub mod am_export;
+pub mod aps;
 pub mod check;
 pub mod installations;

@@ -1,0 +1,228 @@
+//! APs (envinorma-formats.md §4.4–4.6): the `Arrêté préfectoral` documents of each dataset, with
+//! their OCR status and size taken from the `ap` store's listing.
+//!
+//! [`ApIndex`] is built from a streaming listing (hundreds of thousands of keys, never held as a
+//! list): only keys shaped `<georisques_id>.pdf` or `<georisques_id>.error.txt` count, anything
+//! else in the bucket is ignored. A PDF wins over an error file (`SUCCESS` with its size), then an
+//! error file (`ERROR`), else `NOT_ATTEMPTED`. Selection fails, naming file, line and document,
+//! on an empty or unknown document type or an unparsable date in any row of the dataset — the
+//! original parsed every row into its document model.
+
+use std::collections::HashMap;
+
+use super::documents::Document;
+use super::ApsError;
+use crate::model::ids::is_georisques_id;
+use crate::storage::{ObjectInfo, StorageError};
+use crate::tabular::{parse_date, CsvWriter, Date};
+
+/// The type label of APs.
+pub const AP_TYPE: &str = "Arrêté préfectoral";
+
+/// Every document type label the original's model accepts ([ED] `DocumentType`).
+pub const DOCUMENT_TYPES: [&str; 8] = [
+    AP_TYPE,
+    "Rapport",
+    "Visite",
+    "Arrêté de mise en demeure",
+    "Arrêté de sanction",
+    "Autre",
+    "Suite d'inspection",
+    "Information du public (DI Seveso art. 14)",
+];
+
+/// Columns of `aps_*.csv`.
+pub const COLUMNS: [&str; 6] = [
+    "installation_s3ic_id",
+    "description",
+    "date",
+    "georisques_id",
+    "ocr_status",
+    "size",
+];
+
+/// OCR status of one AP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OcrStatus {
+    Success,
+    Error,
+    NotAttempted,
+}
+
+impl OcrStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OcrStatus::Success => "SUCCESS",
+            OcrStatus::Error => "ERROR",
+            OcrStatus::NotAttempted => "NOT_ATTEMPTED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    pdf: Option<u64>,
+    error: bool,
+}
+
+/// What the `ap` store holds per Géorisques id.
+#[derive(Debug, Default)]
+pub struct ApIndex {
+    seen: HashMap<Box<str>, Seen>,
+}
+
+impl ApIndex {
+    /// Consumes a listing (streamed); a listing error stops everything.
+    pub fn from_listing(
+        listing: impl Iterator<Item = Result<ObjectInfo, StorageError>>,
+    ) -> Result<ApIndex, StorageError> {
+        let mut index = ApIndex::default();
+        for item in listing {
+            let info = item?;
+            index.add(&info.key, info.size);
+        }
+        Ok(index)
+    }
+
+    /// Records one key of the `ap` store; keys of other shapes are ignored.
+    pub fn add(&mut self, key: &str, size: u64) {
+        let Some((id, suffix)) = key.split_once('.') else {
+            return;
+        };
+        if !is_georisques_id(id) {
+            return;
+        }
+        let pdf = match suffix {
+            "pdf" => true,
+            "error.txt" => false,
+            _ => return,
+        };
+        let seen = self.seen.entry(id.into()).or_default();
+        if pdf {
+            seen.pdf = Some(size);
+        } else {
+            seen.error = true;
+        }
+    }
+
+    /// Number of ids with at least one object.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Status and size of one id (§4.5).
+    pub fn status(&self, id: &str) -> (OcrStatus, Option<u64>) {
+        match self.seen.get(id) {
+            Some(Seen {
+                pdf: Some(size), ..
+            }) => (OcrStatus::Success, Some(*size)),
+            Some(Seen { error: true, .. }) => (OcrStatus::Error, None),
+            _ => (OcrStatus::NotAttempted, None),
+        }
+    }
+}
+
+/// One row of `aps_*.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ap<'a> {
+    pub s3ic_id: &'a str,
+    pub description: &'a str,
+    pub date: Option<Date>,
+    pub georisques_id: &'a str,
+    pub status: OcrStatus,
+    pub size: Option<u64>,
+    /// Line in `documents_<ds>.csv` (for messages).
+    pub line: u64,
+}
+
+/// `url` minus its last 4 characters (`.pdf`), as the original slices it.
+pub fn georisques_id(url: &str) -> &str {
+    match url.char_indices().rev().nth(3) {
+        Some((i, _)) => &url[..i],
+        None => "",
+    }
+}
+
+/// Parses every document of `documents_<ds>.csv` (`file`) and keeps the APs, in order (§4.4).
+pub fn select<'a>(
+    file: &str,
+    docs: &[Document<'a>],
+    index: &ApIndex,
+) -> Result<Vec<Ap<'a>>, ApsError> {
+    let mut aps = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let line = i as u64 + 2;
+        let url = d.url.unwrap_or("");
+        let doc_type = d.doc_type.unwrap_or("");
+        if !DOCUMENT_TYPES.contains(&doc_type) {
+            return Err(ApsError::InvalidType {
+                file: file.into(),
+                line,
+                value: doc_type.into(),
+                url: url.into(),
+            });
+        }
+        let date = match d.date {
+            None => None,
+            Some(text) => Some(parse_date(text).map_err(|_| ApsError::InvalidDate {
+                file: file.into(),
+                line,
+                value: text.into(),
+                url: url.into(),
+            })?),
+        };
+        if doc_type != AP_TYPE {
+            continue;
+        }
+        let id = georisques_id(url);
+        let (status, size) = index.status(id);
+        aps.push(Ap {
+            s3ic_id: d.s3ic_id.unwrap_or(""),
+            description: d.description.unwrap_or(""),
+            date,
+            georisques_id: id,
+            status,
+            size,
+            line,
+        });
+    }
+    Ok(aps)
+}
+
+/// A size as Python prints a float (`328016.0`, `1e+16`).
+pub fn float_size(n: u64) -> String {
+    if n < 10_000_000_000_000_000 {
+        format!("{n}.0")
+    } else {
+        let s = format!("{:e}", n as f64);
+        match s.split_once('e') {
+            Some((m, e)) => format!("{m}e+{e:0>2}"),
+            None => s,
+        }
+    }
+}
+
+/// `aps_<ds>.csv`: sizes are integers unless one row of this file has none, then floats (§4.6).
+pub fn to_csv(aps: &[Ap<'_>]) -> Vec<u8> {
+    let floats = aps.iter().any(|a| a.size.is_none());
+    let mut w = CsvWriter::with_header(&COLUMNS);
+    for a in aps {
+        let date = a.date.map(|d| d.iso());
+        let size = a
+            .size
+            .map(|n| if floats { float_size(n) } else { n.to_string() });
+        w.write_row([
+            Some(a.s3ic_id),
+            Some(a.description),
+            date.as_ref().map(|d| d.as_str()),
+            Some(a.georisques_id),
+            Some(a.status.as_str()),
+            size.as_deref(),
+        ]);
+    }
+    w.into_bytes()
+}
