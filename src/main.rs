@@ -132,6 +132,7 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             let opts = stages::am_export::AmExportOptions { database_url };
             let am = Store::open(&config.storage.am)?;
             Ok(stages::am_export::publish::run(&opts, &am, out.as_deref())?)
+        }
         Command::Aps => {
             config.georisques_dump()?;
             let misc = Store::open(&config.storage.misc)?;
