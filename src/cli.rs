@@ -46,6 +46,26 @@ pub enum Command {
         #[arg(long, value_name = "SRC")]
         rubriques: Option<String>,
     },
+    /// OCR every listed AP not yet in the ap store (searchable PDF or error record per AP).
+    Ocr(OcrFlags),
+    /// The 07:00 UTC job: aps → ocr → aps, then the French Slack summary.
+    Daily(OcrFlags),
+    /// One file, like `ocrmypdf -l fra --skip-text`.
+    OcrFile {
+        /// Input PDF.
+        input: PathBuf,
+        /// Output PDF (written aside, then renamed).
+        output: PathBuf,
+        /// Recognition workers (0 = all cores).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// OCR every page, even those with a text layer.
+        #[arg(long)]
+        force_ocr: bool,
+        /// Also write the recognised text here.
+        #[arg(long, value_name = "FILE.txt")]
+        sidecar: Option<PathBuf>,
+    },
     /// In-force AMs of the back-office database (AM_DATABASE_URL) → JSON archive in the am store.
     AmExport {
         /// Write the JSON files to this folder instead of publishing a zip.
@@ -55,4 +75,40 @@ pub enum Command {
     /// Géorisques dump → documents_*.csv, aps_*.csv and georisques_ids.json in misc; prints the
     /// Slack summary and posts it to SLACK_WEBHOOK_URL when set.
     Aps,
+}
+
+/// Flags of the OCR backlog (`ocr`, and `daily` which runs it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OcrFlags {
+    /// Process at most N documents.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Recognition workers (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Only the ids of shard I of N (stable hash), for parallel machines (e.g. an Indexed Job).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<data_tasks::stages::ocr::Shard>,
+    /// Process listed ids even if the ap store already holds them.
+    #[arg(long)]
+    pub force_redo: bool,
+    /// Read the ids from FILE (JSON array or one per line) instead of misc/georisques_ids.json.
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+    /// Downloads running ahead of the OCR.
+    #[arg(long, default_value_t = 4)]
+    pub downloaders: usize,
+}
+
+impl OcrFlags {
+    pub fn args(&self) -> data_tasks::stages::ocr::OcrArgs {
+        data_tasks::stages::ocr::OcrArgs {
+            limit: self.limit,
+            jobs: self.jobs,
+            shard: self.shard,
+            force_redo: self.force_redo,
+            ids_file: self.ids.clone(),
+            downloaders: self.downloaders,
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod fetch;
 pub mod model;
 pub mod outcome;
+pub mod report;
 pub mod stages;
 pub mod storage;
 pub mod tabular;

@@ -89,6 +89,9 @@ fn command_name(c: &Command) -> &'static str {
         Command::Check => "check",
         Command::Installations { .. } => "installations",
         Command::AmExport { .. } => "am-export",
+        Command::Ocr(_) => "ocr",
+        Command::Daily(_) => "daily",
+        Command::OcrFile { .. } => "ocr-file",
         Command::Aps => "aps",
     }
 }
@@ -142,13 +145,47 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             let text = report.slack_text();
             print!("{text}");
             if let Some(url) = &secrets.slack_webhook_url {
-                let body = serde_json::json!({ "text": text });
-                match client.post_json(url, "Slack webhook", &body) {
+                match data_tasks::report::post_to_slack(&client, url, &text) {
                     Ok(()) => tracing::info!("posted the summary to Slack"),
                     Err(e) => summary.problem(format!("cannot post the summary to Slack: {e}")),
                 }
             }
             Ok(summary)
+        }
+        Command::Ocr(flags) => {
+            let misc = Store::open(&config.storage.misc)?;
+            let ap = Store::open(&config.storage.ap)?;
+            let (summary, _) = stages::ocr::run(&config, &flags.args(), &misc, &ap, &client)?;
+            Ok(summary)
+        }
+        Command::Daily(flags) => {
+            config.georisques_dump()?;
+            let misc = Store::open(&config.storage.misc)?;
+            let ap = Store::open(&config.storage.ap)?;
+            Ok(stages::daily::run(
+                &config,
+                &secrets,
+                &flags.args(),
+                &misc,
+                &ap,
+                &client,
+            ))
+        }
+        Command::OcrFile {
+            input,
+            output,
+            jobs,
+            force_ocr,
+            sidecar,
+        } => {
+            let args = stages::ocr_file::OcrFileArgs {
+                input: input.clone(),
+                output: output.clone(),
+                jobs: *jobs,
+                force_ocr: *force_ocr,
+                sidecar: sidecar.clone(),
+            };
+            Ok(stages::ocr_file::run(&args, &config.ocr)?)
         }
     }
 }

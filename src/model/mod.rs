@@ -2,6 +2,7 @@
 //! Envinorma web app accepts (regimes, Seveso statuses, families, activity states, OCR statuses).
 //! Pure functions, no I/O; each validation says what was expected.
 
+pub mod ap_store;
 pub mod ids;
 pub mod installation;
 

@@ -6,4 +6,7 @@
 pub mod am_export;
 pub mod aps;
 pub mod check;
+pub mod daily;
+pub mod ocr;
+pub mod ocr_file;
 pub mod installations;

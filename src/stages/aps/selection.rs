@@ -8,12 +8,9 @@
 //! on an empty or unknown document type or an unparsable date in any row of the dataset — the
 //! original parsed every row into its document model.
 
-use std::collections::HashMap;
-
 use super::documents::Document;
 use super::ApsError;
-use crate::model::ids::is_georisques_id;
-use crate::storage::{ObjectInfo, StorageError};
+pub use crate::model::ap_store::{ApIndex, OcrStatus};
 use crate::tabular::{parse_date, CsvWriter, Date};
 
 /// The type label of APs.
@@ -40,91 +37,6 @@ pub const COLUMNS: [&str; 6] = [
     "ocr_status",
     "size",
 ];
-
-/// OCR status of one AP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OcrStatus {
-    Success,
-    Error,
-    NotAttempted,
-}
-
-impl OcrStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OcrStatus::Success => "SUCCESS",
-            OcrStatus::Error => "ERROR",
-            OcrStatus::NotAttempted => "NOT_ATTEMPTED",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Seen {
-    pdf: Option<u64>,
-    error: bool,
-}
-
-/// What the `ap` store holds per Géorisques id.
-#[derive(Debug, Default)]
-pub struct ApIndex {
-    seen: HashMap<Box<str>, Seen>,
-}
-
-impl ApIndex {
-    /// Consumes a listing (streamed); a listing error stops everything.
-    pub fn from_listing(
-        listing: impl Iterator<Item = Result<ObjectInfo, StorageError>>,
-    ) -> Result<ApIndex, StorageError> {
-        let mut index = ApIndex::default();
-        for item in listing {
-            let info = item?;
-            index.add(&info.key, info.size);
-        }
-        Ok(index)
-    }
-
-    /// Records one key of the `ap` store; keys of other shapes are ignored.
-    pub fn add(&mut self, key: &str, size: u64) {
-        let Some((id, suffix)) = key.split_once('.') else {
-            return;
-        };
-        if !is_georisques_id(id) {
-            return;
-        }
-        let pdf = match suffix {
-            "pdf" => true,
-            "error.txt" => false,
-            _ => return,
-        };
-        let seen = self.seen.entry(id.into()).or_default();
-        if pdf {
-            seen.pdf = Some(size);
-        } else {
-            seen.error = true;
-        }
-    }
-
-    /// Number of ids with at least one object.
-    pub fn len(&self) -> usize {
-        self.seen.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
-    }
-
-    /// Status and size of one id (§4.5).
-    pub fn status(&self, id: &str) -> (OcrStatus, Option<u64>) {
-        match self.seen.get(id) {
-            Some(Seen {
-                pdf: Some(size), ..
-            }) => (OcrStatus::Success, Some(*size)),
-            Some(Seen { error: true, .. }) => (OcrStatus::Error, None),
-            _ => (OcrStatus::NotAttempted, None),
-        }
-    }
-}
 
 /// One row of `aps_*.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,149 @@
+//! `data-tasks ocr`: OCR every listed AP that the `ap` store does not hold yet.
+//!
+//! Ids come from `misc/georisques_ids.json` (or `--ids FILE`); each is checked against the id
+//! shape before any URL or key is built, then the `--shard I/N` partition (a stable hash), minus
+//! the ids already processed (`<id>.pdf` or `<id>.error.txt`, from one streaming listing) unless
+//! `--force-redo`, then `--limit`. Downloader threads fetch `<ap_pdf_base><id>.pdf` ahead of the
+//! OCR through a bounded queue (network latency never idles the cores); the in-process engine of
+//! `crates/ocr` pipelines pages across documents; an uploader thread commits each document as soon
+//! as it is done — `<id>.pdf` (already-searchable PDFs as they came) or `<id>.error.txt` for a
+//! permanent failure (404, not a PDF, too large, unreadable/encrypted PDF, recognition failure).
+//! Transient failures (5xx, timeouts, resets after the retries) write nothing and are retried by
+//! the next run. A crash loses only the documents in flight.
+
+mod download;
+mod ids;
+mod pipeline;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::fetch::http::HttpClient;
+use crate::outcome::Summary;
+use crate::storage::{StorageError, Store};
+
+pub use self::ids::{parse_ids, IdsError, Shard};
+
+/// Options of one run (the command line's flags).
+#[derive(Debug, Clone, Default)]
+pub struct OcrArgs {
+    pub limit: Option<usize>,
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    pub force_redo: bool,
+    pub ids_file: Option<PathBuf>,
+    /// Downloads running ahead of the OCR (default 4).
+    pub downloaders: usize,
+}
+
+/// Fatal errors: nothing more can be done in this run.
+#[derive(Debug, thiserror::Error)]
+pub enum OcrStageError {
+    #[error(transparent)]
+    Ids(#[from] IdsError),
+    #[error("cannot list or write the ap store: {0}")]
+    Storage(#[from] StorageError),
+    #[error("OCR engine unavailable: {0}")]
+    Engine(#[from] ocr::SetupError),
+}
+
+/// What one run did, for the summary and the daily Slack report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct OcrStats {
+    pub listed: usize,
+    pub already_done: usize,
+    pub to_process: usize,
+    pub succeeded: usize,
+    pub already_searchable: usize,
+    pub permanent_errors: usize,
+    pub transient_failures: usize,
+    pub pages: usize,
+    pub pages_ocred: usize,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub problems: Vec<String>,
+}
+
+impl OcrStats {
+    pub fn pages_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.pages_ocred as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs the stage.
+pub fn run(
+    config: &Config,
+    args: &OcrArgs,
+    misc: &Store,
+    ap: &Store,
+    client: &HttpClient,
+) -> Result<(Summary, OcrStats), OcrStageError> {
+    let start = std::time::Instant::now();
+    let mut stats = OcrStats::default();
+    let listed = ids::load(args.ids_file.as_deref(), misc)?;
+    stats.listed = listed.ids.len();
+    stats.problems.extend(listed.rejected);
+    let todo = ids::select(listed.ids, args, ap, &mut stats)?;
+    stats.to_process = todo.len();
+    tracing::info!(
+        already = stats.already_done,
+        left = todo.len(),
+        "{} APs already processed, {} APs left to process.",
+        stats.already_done,
+        todo.len()
+    );
+    if !todo.is_empty() {
+        let engine = ocr::OcrEngine::new(ocr::OcrOptions {
+            language: config.ocr.language.clone(),
+            dpi: config.ocr.dpi,
+            tessdata: config.ocr.tessdata.clone(),
+            pdfium: config.ocr.pdfium.clone(),
+            jobs: args.jobs,
+            ..ocr::OcrOptions::default()
+        })?;
+        let source = download::Source {
+            client: client.clone(),
+            base: config.sources.ap_pdf_base.clone(),
+            max_bytes: config.ocr.max_pdf_mib * 1024 * 1024,
+        };
+        pipeline::process(&engine, todo, &source, ap, args.downloaders.max(1), &mut stats)?;
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+
+    let mut summary = Summary::new("ocr");
+    for (name, n) in [
+        ("listed", stats.listed),
+        ("already_done", stats.already_done),
+        ("processed", stats.succeeded),
+        ("already_searchable", stats.already_searchable),
+        ("permanent_errors", stats.permanent_errors),
+        ("transient_failures", stats.transient_failures),
+        ("pages_ocred", stats.pages_ocred),
+    ] {
+        summary.count(name, n);
+    }
+    for p in &stats.problems {
+        summary.problem(p.clone());
+    }
+    summary.headline = format!(
+        "ocr: {} searchable PDFs stored ({} already searchable), {} error records, {} transient failures to retry; {} pages in {:.0} s ({:.2} pages/s)",
+        stats.succeeded,
+        stats.already_searchable,
+        stats.permanent_errors,
+        stats.transient_failures,
+        stats.pages_ocred,
+        stats.seconds,
+        stats.pages_per_second()
+    );
+    Ok((summary, stats))
+}
+
+/// Interval of progress lines when stderr is not a terminal.
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(30);

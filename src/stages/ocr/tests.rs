@@ -1,0 +1,55 @@
+//! Unit tests of id selection and download classification; the end-to-end runs (real origin
+//! server, SeaweedFS, kill and rerun, shards) are in `tests/ocr.rs`.
+
+use super::download::looks_like_pdf;
+use super::*;
+
+#[test]
+fn shards_partition_the_ids_stably() {
+    let ids: Vec<String> = (0..3000)
+        .map(|i| format!("Q/{:x}/{:032x}", i % 16, i * 7919))
+        .collect();
+    let shards: Vec<Shard> = (0..3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+    let mut count = [0usize; 3];
+    for id in &ids {
+        let owners: Vec<usize> = (0..3).filter(|&s| shards[s].contains(id)).collect();
+        assert_eq!(owners.len(), 1, "{id} owned by {owners:?}");
+        count[owners[0]] += 1;
+    }
+    assert!(count.iter().all(|&c| c > 800), "{count:?}");
+    // Stable across machines and releases: the hash is FNV-1a 64 (reference value of "a").
+    assert_eq!(super::ids::fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(super::ids::Shard { index: 1, count: 2 }, "1/2".parse().unwrap());
+    for bad in ["3/3", "1", "a/2", "0/0"] {
+        assert!(bad.parse::<Shard>().is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn id_lists_reject_bad_shapes_before_any_use() {
+    let l = parse_ids(
+        "ids.json",
+        r#"["Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9", "../../etc/passwd", "Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9", "B/0/0068d40fc3072bea15e413fa79a0b6c8"]"#,
+    )
+    .unwrap();
+    assert_eq!(l.ids.len(), 2);
+    assert_eq!(l.rejected.len(), 1);
+    assert!(l.rejected[0].contains("entry 2"), "{:?}", l.rejected);
+    let lines = parse_ids("ids.txt", "Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9\n\nnope\n").unwrap();
+    assert_eq!((lines.ids.len(), lines.rejected.len()), (1, 1));
+    assert!(parse_ids("x.json", "[1, 2]").is_err());
+}
+
+#[test]
+fn pdf_magic_check() {
+    assert!(looks_like_pdf(b"%PDF-1.7\n..."));
+    assert!(looks_like_pdf(b"\n\n%PDF-1.4"));
+    assert!(!looks_like_pdf(b"<!DOCTYPE html><html>Erreur</html>"));
+    assert!(!looks_like_pdf(b""));
+}
+
+#[test]
+fn error_records_name_kind_and_message() {
+    let t = pipeline::error_record("Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9", "encrypted", "needs a password");
+    assert_eq!(t, "id: Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9\nkind: encrypted\nmessage: needs a password\n");
+}
