@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts or stops a throw-away SeaweedFS S3 server on loopback for tests, demos and benchmarks.
-#   scripts/seaweedfs.sh start DIR   → prints `export` lines (AWS_* and DATA_TASKS_TEST_S3_ENDPOINT)
+#   scripts/seaweedfs.sh start DIR   → prints `export` lines (AWS_* and TEST_S3_ENDPOINT)
 #   scripts/seaweedfs.sh stop DIR
-# Buckets misc, ap and am are created. Installed by scripts/install-deps.sh (.deps/venv/bin/weed).
+# Buckets misc, envinorma-ap and envinorma-am are created (S3 names need 3+ characters; tests use
+# unique prefixes of misc). Installed by scripts/install-deps.sh (.deps/venv/bin/weed).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 weed="${WEED:-$root/.deps/venv/bin/weed}"
@@ -19,14 +20,14 @@ case "$cmd" in
       exit 1
     fi
     setsid "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$port" \
-      -bucket=misc,ap,am >"$dir/weed.log" 2>&1 < /dev/null &
+      -bucket=misc,envinorma-ap,envinorma-am >"$dir/weed.log" 2>&1 < /dev/null &
     echo $! >"$dir/weed.pid"
     for _ in $(seq 1 60); do
       if curl -s "http://127.0.0.1:$port/misc?list-type=2" 2>/dev/null | grep -q ListBucketResult; then
         cat <<ENV
 export AWS_ENDPOINT=http://127.0.0.1:$port AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-export DATA_TASKS_TEST_S3_ENDPOINT=http://127.0.0.1:$port
+export TEST_S3_ENDPOINT=http://127.0.0.1:$port
 ENV
         exit 0
       fi

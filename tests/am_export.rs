@@ -624,10 +624,10 @@ fn cli_publishes_the_golden_archive_to_seaweedfs() {
     let Some(db) = TestDb::create() else { return };
     load_golden(&db);
     let Some(env) = common::s3_env() else {
-        common::require("SeaweedFS (DATA_TASKS_TEST_S3_ENDPOINT)", false);
+        common::require("SeaweedFS (TEST_S3_ENDPOINT)", false);
         return;
     };
-    let am_url = format!("s3://am/{}", common::unique("am-export"));
+    let am_url = format!("s3://misc/{}", common::unique("am-export"));
     let out = cli_export(&db, &am_url, &env);
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
     let shown = common::text(&out);

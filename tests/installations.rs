@@ -64,7 +64,7 @@ fn golden_outputs_are_byte_identical() {
 #[test]
 fn golden_outputs_on_seaweedfs() {
     let Some(env) = s3_env() else {
-        require("SeaweedFS (DATA_TASKS_TEST_S3_ENDPOINT)", false);
+        require("SeaweedFS (TEST_S3_ENDPOINT)", false);
         return;
     };
     let misc = format!("s3://misc/{}", unique("installations"));

@@ -39,10 +39,10 @@ fn ap_store(dir: &Path, env: &mut Vec<(String, String)>) -> String {
     match s3_env() {
         Some(vars) => {
             env.extend(vars);
-            format!("s3://ap/{}", unique("ocr"))
+            format!("s3://misc/{}", unique("ocr"))
         }
         None => {
-            require("SeaweedFS (DATA_TASKS_TEST_S3_ENDPOINT)", false);
+            require("SeaweedFS (TEST_S3_ENDPOINT)", false);
             format!("file://{}", dir.join("ap").display())
         }
     }

@@ -8,11 +8,11 @@ use data_tasks::storage::{conformance, Store};
 #[test]
 fn conformance_on_seaweedfs() {
     if !common::require(
-        "SeaweedFS (DATA_TASKS_TEST_S3_ENDPOINT)",
+        "SeaweedFS (TEST_S3_ENDPOINT)",
         common::s3_env().is_some(),
     ) {
         return;
     }
-    let url = format!("s3://ap/{}", common::unique("conformance"));
+    let url = format!("s3://misc/{}", common::unique("conformance"));
     conformance::run(&Store::open(&url).unwrap());
 }

@@ -48,9 +48,9 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// Environment for the S3 store of the SeaweedFS server started by `scripts/test.sh`, which
-/// exports `DATA_TASKS_TEST_S3_ENDPOINT`. Also sets the `AWS_*` variables of this process.
+/// exports `TEST_S3_ENDPOINT`. Also sets the `AWS_*` variables of this process.
 pub fn s3_env() -> Option<Vec<(String, String)>> {
-    let endpoint = std::env::var("DATA_TASKS_TEST_S3_ENDPOINT").ok()?;
+    let endpoint = std::env::var("TEST_S3_ENDPOINT").ok()?;
     let vars = vec![
         ("AWS_ENDPOINT".to_string(), endpoint),
         ("AWS_ALLOW_HTTP".to_string(), "true".to_string()),
