@@ -28,18 +28,23 @@ fn golden_ap_store() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let listing = gunzip(&golden().join("sources/ap_bucket_listing.csv.gz"));
-        let text = String::from_utf8(listing).unwrap();
-        for line in text.lines().skip(1) {
-            let (name, size) = line.rsplit_once(',').unwrap();
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let f = std::fs::File::create(&path).unwrap();
-            f.set_len(size.parse().unwrap()).unwrap();
-        }
+        fill_ap_store(dir.path());
         dir
     })
     .path()
+}
+
+/// Recreates the golden `ap` bucket listing in `dir` as sparse files.
+fn fill_ap_store(dir: &Path) {
+    let listing = gunzip(&golden().join("sources/ap_bucket_listing.csv.gz"));
+    let text = String::from_utf8(listing).unwrap();
+    for line in text.lines().skip(1) {
+        let (name, size) = line.rsplit_once(',').unwrap();
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(size.parse().unwrap()).unwrap();
+    }
 }
 
 /// A fresh `misc` store holding the installations files and the previous `aps_all.csv`.
@@ -310,4 +315,60 @@ fn dump_timeout_is_fatal_and_publishes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(server.hits("/d.tgz"), 2, "one retry after the timeout");
     assert_nothing_published(&misc);
+}
+
+/// `daily` twice on the golden data: the first run publishes, OCRs the new ids (a few served as
+/// real scans, the rest 404 → error records) and posts one report; the second OCRs nothing and
+/// reports no new AP.
+#[test]
+fn daily_twice_second_run_has_nothing_to_do() {
+    let pdfium = repo().join(".deps/pdfium/libpdfium.so").exists();
+    if !require("the OCR engine (libpdfium.so)", pdfium) {
+        return;
+    }
+    let (_d, dir) = tmp();
+    let misc = misc_store(&dir);
+    let ap_dir = dir.join("ap");
+    fill_ap_store(&ap_dir);
+    let server = Server::start();
+    server.route("/dump/georisques_data.tar.gz", vec![Response::ok(golden_dump())]);
+    server.route("/slack/hook", vec![Response::ok("ok")]);
+    let scan = std::fs::read(repo().join("testdata/ocr/fixtures/scan_arrete.pdf")).unwrap();
+    let expected_ids: Vec<String> = serde_json::from_slice(&expected("georisques_ids.json")).unwrap();
+    let ap = Store::open(&format!("file://{}", ap_dir.display())).unwrap();
+    let new_ids: Vec<&String> = expected_ids
+        .iter()
+        .filter(|id| !ap.exists(&format!("{id}.pdf")).unwrap() && !ap.exists(&format!("{id}.error.txt")).unwrap())
+        .collect();
+    assert!(new_ids.len() > 100, "{}", new_ids.len());
+    for id in new_ids.iter().take(3) {
+        server.route(&format!("/commun/{id}.pdf"), vec![Response::ok(scan.clone())]);
+    }
+    let mut e = env(&misc, &ap_dir, Some(server.url("/dump/georisques_data.tar.gz")));
+    e.push(("SLACK_WEBHOOK_URL".into(), server.url("/slack/hook")));
+    e.push(("DATA_TASKS_SOURCES_AP_PDF_BASE".into(), server.url("/commun/")));
+
+    let first = data_tasks(&["daily", "--jobs", "2"], &e);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let printed = stdout(&first);
+    assert!(printed.starts_with("*Depuis la dernière mise à jour du fichier aps_all.csv*\n12095 AP supprimés.\n414 nouveaux AP.\n"), "{printed}");
+    assert!(printed.contains("Durées : aps"), "{printed}");
+    let posts = server.hits("/slack/hook");
+    assert_eq!(posts, 1, "one Slack message per daily run");
+    for id in new_ids.iter().take(3) {
+        assert!(ap.exists(&format!("{id}.pdf")).unwrap(), "{id} OCRed");
+    }
+    assert!(ap.exists(&format!("{}.error.txt", new_ids[10])).unwrap());
+    let aps_all = String::from_utf8(Store::open(&misc).unwrap().get("aps_all.csv").unwrap().to_vec()).unwrap();
+    assert!(!aps_all.contains("NOT_ATTEMPTED"), "the second aps refreshed the statuses");
+
+    let downloads = server.requests().iter().filter(|r| r.path.starts_with("/commun/")).count();
+    let second = data_tasks(&["daily"], &e);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let printed = stdout(&second);
+    assert!(printed.contains("0 AP supprimés.\n0 nouveaux AP.\n0 AP OCRisés avec succès.\n0 erreurs d'OCR."), "{printed}");
+    assert!(printed.contains("OCR 0 s (0 documents"), "{printed}");
+    let after = server.requests().iter().filter(|r| r.path.starts_with("/commun/")).count();
+    assert_eq!(after, downloads, "the second run downloaded nothing");
+    assert_eq!(server.hits("/slack/hook"), 2);
 }
