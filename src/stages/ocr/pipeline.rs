@@ -147,7 +147,7 @@ fn upload_loop(rx: Receiver<Commit>, ap: &Store, stats: &Mutex<OcrStats>, total:
         let (id, key, body) = match &commit {
             Commit::Pdf { id, pdf, .. } => (id.clone(), pdf_key(id), Bytes::from(pdf.clone())),
             Commit::Error { id, kind, message } => {
-                tracing::warn!(%id, %kind, %message, "permanent failure recorded");
+                tracing::info!(%id, %kind, %message, "permanent failure recorded");
                 (
                     id.clone(),
                     error_key(id),
