@@ -336,9 +336,11 @@ fn compose_runs_check_against_a_local_seaweedfs() {
     assert!(!get("AWS_SECRET_ACCESS_KEY").is_empty());
     for (var, bucket) in [
         ("DATA_TASKS_STORAGE_MISC", "misc"),
-        ("DATA_TASKS_STORAGE_AP", "ap"),
-        ("DATA_TASKS_STORAGE_AM", "am"),
+        // S3 bucket names need at least 3 characters: SeaweedFS refuses `ap` and `am`.
+        ("DATA_TASKS_STORAGE_AP", "envinorma-ap"),
+        ("DATA_TASKS_STORAGE_AM", "envinorma-am"),
     ] {
+        assert!(bucket.len() >= 3, "{bucket}: invalid S3 bucket name");
         assert_eq!(get(var), format!("s3://{bucket}"));
         assert!(
             buckets.contains(bucket),
