@@ -5,6 +5,7 @@
 //! Python's `date.fromisoformat` accepts them, written `YYYY-MM-DD`).
 
 pub mod date;
+pub mod dedup;
 pub mod read;
 pub mod write;
 

@@ -5,10 +5,10 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use crate::model::installation as vocab;
 use crate::tabular::date::IsoDate;
+use crate::tabular::dedup::WholeRow;
 use crate::tabular::{parse_date, CsvWriter, Date, Record, Table};
 
 use super::InstallationsError;
@@ -151,22 +151,6 @@ impl Classements<'_> {
         }
         let n = w.rows();
         (w.into_bytes(), n)
-    }
-}
-
-struct WholeRow<'a>(&'a Record, usize);
-
-impl PartialEq for WholeRow<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        (0..self.1).all(|i| self.0.get(i) == other.0.get(i))
-    }
-}
-impl Eq for WholeRow<'_> {}
-impl Hash for WholeRow<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for i in 0..self.1 {
-            self.0.get(i).hash(state);
-        }
     }
 }
 
