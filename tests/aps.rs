@@ -331,22 +331,39 @@ fn daily_twice_second_run_has_nothing_to_do() {
     let ap_dir = dir.join("ap");
     fill_ap_store(&ap_dir);
     let server = Server::start();
-    server.route("/dump/georisques_data.tar.gz", vec![Response::ok(golden_dump())]);
+    server.route(
+        "/dump/georisques_data.tar.gz",
+        vec![Response::ok(golden_dump())],
+    );
     server.route("/slack/hook", vec![Response::ok("ok")]);
     let scan = std::fs::read(repo().join("testdata/ocr/fixtures/scan_arrete.pdf")).unwrap();
-    let expected_ids: Vec<String> = serde_json::from_slice(&expected("georisques_ids.json")).unwrap();
+    let expected_ids: Vec<String> =
+        serde_json::from_slice(&expected("georisques_ids.json")).unwrap();
     let ap = Store::open(&format!("file://{}", ap_dir.display())).unwrap();
     let new_ids: Vec<&String> = expected_ids
         .iter()
-        .filter(|id| !ap.exists(&format!("{id}.pdf")).unwrap() && !ap.exists(&format!("{id}.error.txt")).unwrap())
+        .filter(|id| {
+            !ap.exists(&format!("{id}.pdf")).unwrap()
+                && !ap.exists(&format!("{id}.error.txt")).unwrap()
+        })
         .collect();
     assert!(new_ids.len() > 100, "{}", new_ids.len());
     for id in new_ids.iter().take(3) {
-        server.route(&format!("/commun/{id}.pdf"), vec![Response::ok(scan.clone())]);
+        server.route(
+            &format!("/commun/{id}.pdf"),
+            vec![Response::ok(scan.clone())],
+        );
     }
-    let mut e = env(&misc, &ap_dir, Some(server.url("/dump/georisques_data.tar.gz")));
+    let mut e = env(
+        &misc,
+        &ap_dir,
+        Some(server.url("/dump/georisques_data.tar.gz")),
+    );
     e.push(("SLACK_WEBHOOK_URL".into(), server.url("/slack/hook")));
-    e.push(("DATA_TASKS_SOURCES_AP_PDF_BASE".into(), server.url("/commun/")));
+    e.push((
+        "DATA_TASKS_SOURCES_AP_PDF_BASE".into(),
+        server.url("/commun/"),
+    ));
 
     let first = data_tasks(&["daily", "--jobs", "2"], &e);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
@@ -359,16 +376,39 @@ fn daily_twice_second_run_has_nothing_to_do() {
         assert!(ap.exists(&format!("{id}.pdf")).unwrap(), "{id} OCRed");
     }
     assert!(ap.exists(&format!("{}.error.txt", new_ids[10])).unwrap());
-    let aps_all = String::from_utf8(Store::open(&misc).unwrap().get("aps_all.csv").unwrap().to_vec()).unwrap();
-    assert!(!aps_all.contains("NOT_ATTEMPTED"), "the second aps refreshed the statuses");
+    let aps_all = String::from_utf8(
+        Store::open(&misc)
+            .unwrap()
+            .get("aps_all.csv")
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        !aps_all.contains("NOT_ATTEMPTED"),
+        "the second aps refreshed the statuses"
+    );
 
-    let downloads = server.requests().iter().filter(|r| r.path.starts_with("/commun/")).count();
+    let downloads = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/commun/"))
+        .count();
     let second = data_tasks(&["daily"], &e);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let printed = stdout(&second);
-    assert!(printed.contains("0 AP supprimés.\n0 nouveaux AP.\n0 AP OCRisés avec succès.\n0 erreurs d'OCR."), "{printed}");
+    assert!(
+        printed.contains(
+            "0 AP supprimés.\n0 nouveaux AP.\n0 AP OCRisés avec succès.\n0 erreurs d'OCR."
+        ),
+        "{printed}"
+    );
     assert!(printed.contains("OCR 0 s (0 documents"), "{printed}");
-    let after = server.requests().iter().filter(|r| r.path.starts_with("/commun/")).count();
+    let after = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/commun/"))
+        .count();
     assert_eq!(after, downloads, "the second run downloaded nothing");
     assert_eq!(server.hits("/slack/hook"), 2);
 }

@@ -22,7 +22,10 @@ fn engine_available() -> bool {
     let pdfium = repo().join(".deps/pdfium/libpdfium.so").exists()
         || std::env::var_os("PDFIUM_LIB").is_some();
     let fra = Path::new("/usr/share/tesseract-ocr/5/tessdata/fra.traineddata").exists();
-    require("the OCR engine (tesseract fra + libpdfium.so)", pdfium && fra)
+    require(
+        "the OCR engine (tesseract fra + libpdfium.so)",
+        pdfium && fra,
+    )
 }
 
 /// A Géorisques-shaped id.
@@ -52,7 +55,11 @@ fn ap_store(dir: &Path, env: &mut Vec<(String, String)>) -> String {
 fn misc_with_ids(dir: &Path, ids: &[String]) -> String {
     let misc = dir.join("misc");
     std::fs::create_dir_all(&misc).unwrap();
-    std::fs::write(misc.join("georisques_ids.json"), serde_json::to_vec(ids).unwrap()).unwrap();
+    std::fs::write(
+        misc.join("georisques_ids.json"),
+        serde_json::to_vec(ids).unwrap(),
+    )
+    .unwrap();
     format!("file://{}", misc.display())
 }
 
@@ -60,7 +67,10 @@ fn base_env(misc: &str, ap: &str, origin: &Server) -> Vec<(String, String)> {
     vec![
         ("DATA_TASKS_STORAGE_MISC".into(), misc.into()),
         ("DATA_TASKS_STORAGE_AP".into(), ap.into()),
-        ("DATA_TASKS_SOURCES_AP_PDF_BASE".into(), origin.url("/commun/")),
+        (
+            "DATA_TASKS_SOURCES_AP_PDF_BASE".into(),
+            origin.url("/commun/"),
+        ),
         ("DATA_TASKS_HTTP_BACKOFF_MS".into(), "10".into()),
         ("DATA_TASKS_HTTP_RETRIES".into(), "2".into()),
         ("DATA_TASKS_HTTP_TIMEOUT_S".into(), "20".into()),
@@ -77,9 +87,19 @@ fn ocr_file_exit_codes_and_idempotence() {
     let out1 = dir.path().join("out1.pdf");
     let side = dir.path().join("out1.txt");
     let run = |args: &[&str]| data_tasks(args, &[]);
-    let o = run(&["ocr-file", fx.join("scan_arrete.pdf").to_str().unwrap(), out1.to_str().unwrap(), "--jobs", "2", "--sidecar", side.to_str().unwrap()]);
+    let o = run(&[
+        "ocr-file",
+        fx.join("scan_arrete.pdf").to_str().unwrap(),
+        out1.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--sidecar",
+        side.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(std::fs::read_to_string(&side).unwrap().contains("préfectoral"));
+    assert!(std::fs::read_to_string(&side)
+        .unwrap()
+        .contains("préfectoral"));
     // A second run on its own output does nothing.
     let out2 = dir.path().join("out2.pdf");
     let o = run(&["ocr-file", out1.to_str().unwrap(), out2.to_str().unwrap()]);
@@ -87,17 +107,32 @@ fn ocr_file_exit_codes_and_idempotence() {
     assert!(text(&o).contains("nothing to do"), "{}", text(&o));
     assert_eq!(std::fs::read(&out1).unwrap(), std::fs::read(&out2).unwrap());
     // Document errors: exit 1, message names the kind, no output written.
-    for (name, kind) in [("encrypted_user.pdf", "encrypted"), ("truncated.pdf", "invalid_pdf"), ("zero_pages.pdf", "no_pages")] {
+    for (name, kind) in [
+        ("encrypted_user.pdf", "encrypted"),
+        ("truncated.pdf", "invalid_pdf"),
+        ("zero_pages.pdf", "no_pages"),
+    ] {
         let out = dir.path().join(format!("{name}.out"));
-        let o = run(&["ocr-file", fx.join(name).to_str().unwrap(), out.to_str().unwrap()]);
+        let o = run(&[
+            "ocr-file",
+            fx.join(name).to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
         assert!(text(&o).contains(kind), "{name}: {}", text(&o));
         assert!(!out.exists());
     }
     // Fatal: PDFium missing.
     let o = data_tasks(
-        &["ocr-file", fx.join("scan_arrete.pdf").to_str().unwrap(), dir.path().join("x.pdf").to_str().unwrap()],
-        &[("DATA_TASKS_OCR_PDFIUM".into(), "/nonexistent/libpdfium.so".into())],
+        &[
+            "ocr-file",
+            fx.join("scan_arrete.pdf").to_str().unwrap(),
+            dir.path().join("x.pdf").to_str().unwrap(),
+        ],
+        &[(
+            "DATA_TASKS_OCR_PDFIUM".into(),
+            "/nonexistent/libpdfium.so".into(),
+        )],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
@@ -114,8 +149,14 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
     let born = fixture("born_digital.pdf");
     origin.route(&pdf_path(&ids[0]), vec![Response::ok(scan.clone())]);
     origin.route(&pdf_path(&ids[1]), vec![Response::ok(born.clone())]);
-    origin.route(&pdf_path(&ids[2]), vec![Response::ok(fixture("encrypted_user.pdf"))]);
-    origin.route(&pdf_path(&ids[3]), vec![Response::ok("<!DOCTYPE html><html>Erreur 500</html>")]);
+    origin.route(
+        &pdf_path(&ids[2]),
+        vec![Response::ok(fixture("encrypted_user.pdf"))],
+    );
+    origin.route(
+        &pdf_path(&ids[3]),
+        vec![Response::ok("<!DOCTYPE html><html>Erreur 500</html>")],
+    );
     // ids[4]: no route → 404.
     let mut flaky = Response::status(500, "busy").times(2);
     flaky.push(Response::ok(scan.clone()));
@@ -131,37 +172,72 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
     let o = data_tasks(&["ocr", "--jobs", "2"], &env);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let shown = text(&o);
-    assert!(shown.contains("../../etc/passwd") && shown.contains("not a Géorisques id"), "{shown}");
+    assert!(
+        shown.contains("../../etc/passwd") && shown.contains("not a Géorisques id"),
+        "{shown}"
+    );
     assert!(!origin.requests().iter().any(|r| r.path.contains("..")));
     let ap = Store::open(&ap_url).unwrap();
     let pdf = |i: usize| ap.get_opt(&format!("{}.pdf", ids[i])).unwrap();
-    let err = |i: usize| ap.get_opt(&format!("{}.error.txt", ids[i])).unwrap().map(|b| String::from_utf8_lossy(&b).into_owned());
+    let err = |i: usize| {
+        ap.get_opt(&format!("{}.error.txt", ids[i]))
+            .unwrap()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
     let ocred = pdf(0).expect("scan OCRed");
     assert!(ocred.starts_with(b"%PDF") && ocred.len() > scan.len() / 2 && ocred[..] != scan[..]);
-    assert_eq!(pdf(1).expect("born-digital stored")[..], born[..], "searchable PDFs are stored as they came");
+    assert_eq!(
+        pdf(1).expect("born-digital stored")[..],
+        born[..],
+        "searchable PDFs are stored as they came"
+    );
     assert!(err(2).expect("encrypted").contains("kind: encrypted"));
     assert!(err(3).expect("html").contains("kind: not_a_pdf"));
     assert!(err(4).expect("404").contains("404"));
-    assert!(pdf(5).is_some(), "5xx then success is retried within the run");
-    assert!(pdf(6).is_none() && err(6).is_none(), "transient failures write nothing");
+    assert!(
+        pdf(5).is_some(),
+        "5xx then success is retried within the run"
+    );
+    assert!(
+        pdf(6).is_none() && err(6).is_none(),
+        "transient failures write nothing"
+    );
 
     // The rerun only retries the transient failure.
     let hits_before: Vec<usize> = ids.iter().map(|id| origin.hits(&pdf_path(id))).collect();
     let o = data_tasks(&["ocr"], &env);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("6 APs already processed, 1 APs left to process"), "{}", text(&o));
+    assert!(
+        text(&o).contains("6 APs already processed, 1 APs left to process"),
+        "{}",
+        text(&o)
+    );
     for (i, id) in ids.iter().enumerate().take(6) {
-        assert_eq!(origin.hits(&pdf_path(id)), hits_before[i], "{id} downloaded again");
+        assert_eq!(
+            origin.hits(&pdf_path(id)),
+            hits_before[i],
+            "{id} downloaded again"
+        );
     }
     // Once the origin recovers, the next run completes.
     origin.route(&pdf_path(&ids[6]), vec![Response::ok(born)]);
     let o = data_tasks(&["ocr"], &env);
-    assert_eq!(o.status.code(), Some(1), "only the invalid id remains a problem: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "only the invalid id remains a problem: {}",
+        text(&o)
+    );
     assert!(pdf(6).is_some());
 }
 
 fn stored_pdfs(ap: &Store) -> Vec<String> {
-    let mut keys: Vec<String> = ap.list(None).unwrap().map(|o| o.unwrap().key).filter(|k| k.ends_with(".pdf")).collect();
+    let mut keys: Vec<String> = ap
+        .list(None)
+        .unwrap()
+        .map(|o| o.unwrap().key)
+        .filter(|k| k.ends_with(".pdf"))
+        .collect();
     keys.sort();
     keys
 }
@@ -176,7 +252,10 @@ fn killed_run_loses_only_documents_in_flight() {
     let ids: Vec<String> = (100..108).map(gid).collect();
     let scan = fixture("scan_arrete.pdf");
     for id in &ids {
-        origin.route(&pdf_path(id), vec![Response::ok(scan.clone()).delayed(Duration::from_millis(300))]);
+        origin.route(
+            &pdf_path(id),
+            vec![Response::ok(scan.clone()).delayed(Duration::from_millis(300))],
+        );
     }
     let misc = misc_with_ids(dir.path(), &ids);
     let mut env = Vec::new();
@@ -185,28 +264,43 @@ fn killed_run_loses_only_documents_in_flight() {
     let ap = Store::open(&ap_url).unwrap();
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
-    cmd.args(["ocr", "--jobs", "2", "--downloaders", "1"]).env("OMP_THREAD_LIMIT", "1");
+    cmd.args(["ocr", "--jobs", "2", "--downloaders", "1"])
+        .env("OMP_THREAD_LIMIT", "1");
     for (k, v) in &env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while stored_pdfs(&ap).len() < 2 {
         assert!(Instant::now() < deadline, "no document committed in time");
-        assert!(child.try_wait().unwrap().is_none(), "finished before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let done_before_kill = stored_pdfs(&ap);
-    assert!(done_before_kill.len() < ids.len(), "killed too late to test anything");
+    assert!(
+        done_before_kill.len() < ids.len(),
+        "killed too late to test anything"
+    );
 
     let o = data_tasks(&["ocr", "--jobs", "2"], &env);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(stored_pdfs(&ap).len(), ids.len());
     for key in &done_before_kill {
         let id = key.trim_end_matches(".pdf");
-        assert_eq!(origin.hits(&pdf_path(id)), 1, "{id} was redone after the kill");
+        assert_eq!(
+            origin.hits(&pdf_path(id)),
+            1,
+            "{id} was redone after the kill"
+        );
     }
 }
 
@@ -229,7 +323,8 @@ fn shards_in_parallel_process_every_document_exactly_once() {
     let children: Vec<_> = (0..3)
         .map(|i| {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
-            cmd.args(["ocr", "--jobs", "1", "--shard", &format!("{i}/3")]).env("OMP_THREAD_LIMIT", "1");
+            cmd.args(["ocr", "--jobs", "1", "--shard", &format!("{i}/3")])
+                .env("OMP_THREAD_LIMIT", "1");
             for (k, v) in &env {
                 cmd.env(k, v);
             }

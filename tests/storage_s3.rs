@@ -7,10 +7,7 @@ use data_tasks::storage::{conformance, Store};
 
 #[test]
 fn conformance_on_seaweedfs() {
-    if !common::require(
-        "SeaweedFS (TEST_S3_ENDPOINT)",
-        common::s3_env().is_some(),
-    ) {
+    if !common::require("SeaweedFS (TEST_S3_ENDPOINT)", common::s3_env().is_some()) {
         return;
     }
     let url = format!("s3://misc/{}", common::unique("conformance"));

@@ -7,6 +7,6 @@ pub mod am_export;
 pub mod aps;
 pub mod check;
 pub mod daily;
+pub mod installations;
 pub mod ocr;
 pub mod ocr_file;
-pub mod installations;

@@ -50,7 +50,9 @@ impl DailyRun {
     pub fn slack_text(&self) -> String {
         let mut text = match self.combined() {
             Some(r) => r.slack_text(),
-            None => "*Mise à jour quotidienne des AP : aps_all.csv n'a pas pu être publié*\n".into(),
+            None => {
+                "*Mise à jour quotidienne des AP : aps_all.csv n'a pas pu être publié*\n".into()
+            }
         };
         let [t1, t2, t3] = self.seconds;
         match &self.ocr {
@@ -72,7 +74,11 @@ impl DailyRun {
                 ));
             }
         }
-        for (step, r) in [("aps (1)", self.aps_before.as_ref().err()), ("ocr", self.ocr.as_ref().err()), ("aps (2)", self.aps_after.as_ref().err())] {
+        for (step, r) in [
+            ("aps (1)", self.aps_before.as_ref().err()),
+            ("ocr", self.ocr.as_ref().err()),
+            ("aps (2)", self.aps_after.as_ref().err()),
+        ] {
             if let Some(e) = r {
                 text.push_str(&format!("Échec de l'étape {step} : {e}\n"));
             }
@@ -175,12 +181,20 @@ pub fn run(
     summary.status = status;
     summary.headline = format!(
         "daily: aps {}, ocr {}, aps {} in {:.0} s",
-        if run.aps_before.is_ok() { "ok" } else { "FAILED" },
+        if run.aps_before.is_ok() {
+            "ok"
+        } else {
+            "FAILED"
+        },
         match &run.ocr {
             Ok(o) => format!("{} documents", o.succeeded + o.permanent_errors),
             Err(_) => "FAILED".into(),
         },
-        if run.aps_after.is_ok() { "ok" } else { "FAILED" },
+        if run.aps_after.is_ok() {
+            "ok"
+        } else {
+            "FAILED"
+        },
         t1 + t2 + t3
     );
     summary

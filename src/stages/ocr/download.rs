@@ -30,7 +30,10 @@ impl Source {
     /// Downloads `<base><id>.pdf`; `id` was validated by the caller.
     pub fn fetch(&self, id: &str) -> Result<Vec<u8>, Failure> {
         let url = format!("{}{id}.pdf", self.base);
-        match self.client.get(&url, &format!("{id}.pdf"), Some(self.max_bytes)) {
+        match self
+            .client
+            .get(&url, &format!("{id}.pdf"), Some(self.max_bytes))
+        {
             Ok(bytes) if looks_like_pdf(&bytes) => Ok(bytes.to_vec()),
             Ok(bytes) => {
                 let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
@@ -39,7 +42,10 @@ impl Source {
                     .join(" ");
                 Err(Failure::Permanent {
                     kind: "not_a_pdf",
-                    message: format!("the origin answered {} bytes that are not a PDF: {head:?}", bytes.len()),
+                    message: format!(
+                        "the origin answered {} bytes that are not a PDF: {head:?}",
+                        bytes.len()
+                    ),
                 })
             }
             Err(e) if e.is_transient() => Err(Failure::Transient(e.to_string())),

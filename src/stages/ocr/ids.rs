@@ -25,8 +25,14 @@ impl std::str::FromStr for Shard {
         let (i, n) = s
             .split_once('/')
             .ok_or_else(|| format!("{s:?}: expected I/N, e.g. 0/4"))?;
-        let index: u32 = i.trim().parse().map_err(|_| format!("{s:?}: I is not a number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("{s:?}: N is not a number"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: I is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: N is not a number"))?;
         if count == 0 || index >= count {
             return Err(format!("{s:?}: need 0 <= I < N"));
         }
@@ -82,7 +88,10 @@ pub fn parse_ids(name: &str, text: &str) -> Result<Listed, IdsError> {
     for (i, id) in raw.into_iter().enumerate() {
         if !is_georisques_id(&id) {
             let shown: String = id.chars().take(60).collect();
-            rejected.push(format!("{name} entry {}: {shown:?} is not a Géorisques id, skipped", i + 1));
+            rejected.push(format!(
+                "{name} entry {}: {shown:?} is not a Géorisques id, skipped",
+                i + 1
+            ));
         } else if seen.insert(id.clone()) {
             ids.push(id);
         }

@@ -113,7 +113,14 @@ pub fn run(
             base: config.sources.ap_pdf_base.clone(),
             max_bytes: config.ocr.max_pdf_mib * 1024 * 1024,
         };
-        pipeline::process(&engine, todo, &source, ap, args.downloaders.max(1), &mut stats)?;
+        pipeline::process(
+            &engine,
+            todo,
+            &source,
+            ap,
+            args.downloaders.max(1),
+            &mut stats,
+        )?;
     }
     stats.seconds = start.elapsed().as_secs_f64();
 

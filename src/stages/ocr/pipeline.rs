@@ -134,7 +134,8 @@ impl Iterator for Downloaded {
                     tracing::warn!(%id, %reason, "transient download failure, retried next run");
                     let mut st = lock(&self.stats);
                     st.transient_failures += 1;
-                    st.problems.push(format!("{id}: {reason} (will be retried)"));
+                    st.problems
+                        .push(format!("{id}: {reason} (will be retried)"));
                 }
             }
         }
@@ -220,7 +221,12 @@ impl Progress {
             let mut last = lock(&self.last_line);
             if last.elapsed() >= PROGRESS_EVERY {
                 *last = Instant::now();
-                tracing::info!(done, total = self.total, pages_per_s = format!("{rate:.2}"), "progress");
+                tracing::info!(
+                    done,
+                    total = self.total,
+                    pages_per_s = format!("{rate:.2}"),
+                    "progress"
+                );
             }
         }
     }

@@ -19,7 +19,10 @@ fn shards_partition_the_ids_stably() {
     assert!(count.iter().all(|&c| c > 800), "{count:?}");
     // Stable across machines and releases: the hash is FNV-1a 64 (reference value of "a").
     assert_eq!(super::ids::fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    assert_eq!(super::ids::Shard { index: 1, count: 2 }, "1/2".parse().unwrap());
+    assert_eq!(
+        super::ids::Shard { index: 1, count: 2 },
+        "1/2".parse().unwrap()
+    );
     for bad in ["3/3", "1", "a/2", "0/0"] {
         assert!(bad.parse::<Shard>().is_err(), "{bad}");
     }
@@ -50,6 +53,13 @@ fn pdf_magic_check() {
 
 #[test]
 fn error_records_name_kind_and_message() {
-    let t = pipeline::error_record("Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9", "encrypted", "needs a password");
-    assert_eq!(t, "id: Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9\nkind: encrypted\nmessage: needs a password\n");
+    let t = pipeline::error_record(
+        "Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "encrypted",
+        "needs a password",
+    );
+    assert_eq!(
+        t,
+        "id: Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9\nkind: encrypted\nmessage: needs a password\n"
+    );
 }

@@ -90,7 +90,9 @@ pub fn run(args: &OcrFileArgs, cfg: &OcrConfig) -> Result<Summary, OcrFileError>
         }
         Err(e) => {
             summary.status = ExitStatus::Partial;
-            summary.problems.push(format!("{}: {e}", args.input.display()));
+            summary
+                .problems
+                .push(format!("{}: {e}", args.input.display()));
             summary.headline = format!(
                 "ocr-file: {} cannot be processed ({}): {e}",
                 args.input.display(),
