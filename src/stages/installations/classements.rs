@@ -4,7 +4,11 @@
 //! (corrected) post-check that every 47-rubrique row is fully masked.
 
 use std::cmp::Ordering;
+
+use rayon::slice::ParallelSliceMut;
 use std::collections::HashSet;
+
+use rustc_hash::FxHashSet;
 
 use crate::model::installation as vocab;
 use crate::tabular::date::IsoDate;
@@ -173,7 +177,8 @@ pub fn build<'a>(
     debug_assert_eq!(table.headers, SOURCE);
     let width = table.headers.len();
     let file = &table.file;
-    let mut seen = HashSet::with_capacity(table.rows.len() / 2);
+    let mut seen = FxHashSet::default();
+    seen.reserve(table.rows.len() / 2);
     let mut rows = Vec::with_capacity(table.rows.len() / 2);
     for rec in &table.rows {
         // Steps 1–2: duplicates share their installation, so restricting first is equivalent.
@@ -225,17 +230,46 @@ pub fn build<'a>(
         check_row(&row)?;
         rows.push(row);
     }
-    // Step 9: stable sort, missing last per key.
-    rows.sort_by(|a, b| {
-        a.s3ic_id()
-            .cmp(b.s3ic_id())
-            .then_with(|| missing_last(a.date_autorisation(), b.date_autorisation()))
-            .then_with(|| missing_last(a.dates[1], b.dates[1]))
-            .then_with(|| a.regime_key().cmp(b.regime_key()))
-            .then_with(|| missing_last(a.raw(RUBRIQUE), b.raw(RUBRIQUE)))
-            .then_with(|| missing_last(a.alinea_key(), b.alinea_key()))
-    });
-    Ok(Classements { rows })
+    // Step 9: stable sort, missing last per key. Keys are extracted once; rayon's sort is stable.
+    let mut keyed: Vec<(SortKey<'a>, Classement<'a>)> =
+        rows.into_iter().map(|r| (SortKey::of(&r), r)).collect();
+    keyed.par_sort_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(Classements {
+        rows: keyed.into_iter().map(|(_, r)| r).collect(),
+    })
+}
+
+/// The sort key of one row (§3.2 step 9), compared field by field with missing values last.
+struct SortKey<'a> {
+    s3ic_id: &'a str,
+    date_autorisation: Option<Date>,
+    date_mise_en_service: Option<Date>,
+    regime: &'static str,
+    rubrique: Option<&'a str>,
+    alinea: Option<&'a str>,
+}
+
+impl<'a> SortKey<'a> {
+    fn of(r: &Classement<'a>) -> SortKey<'a> {
+        SortKey {
+            s3ic_id: r.s3ic_id(),
+            date_autorisation: r.date_autorisation(),
+            date_mise_en_service: r.dates[1],
+            regime: r.regime_key(),
+            rubrique: r.raw(RUBRIQUE),
+            alinea: r.alinea_key(),
+        }
+    }
+
+    fn cmp(&self, b: &SortKey<'_>) -> Ordering {
+        self.s3ic_id
+            .cmp(b.s3ic_id)
+            .then_with(|| missing_last(self.date_autorisation, b.date_autorisation))
+            .then_with(|| missing_last(self.date_mise_en_service, b.date_mise_en_service))
+            .then_with(|| self.regime.cmp(b.regime))
+            .then_with(|| missing_last(self.rubrique, b.rubrique))
+            .then_with(|| missing_last(self.alinea, b.alinea))
+    }
 }
 
 /// §3.4 with defect §9.2 fixed: regimes in the published set, and any row whose rubrique or

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use rustc_hash::FxHashSet;
+
 use crate::model::installation as vocab;
 use crate::tabular::dedup::WholeRow;
 use crate::tabular::{parse_date, CsvWriter, Table};
@@ -102,7 +104,8 @@ pub fn build(table: &Table) -> Result<Installations<'_>, InstallationsError> {
     let width = table.headers.len();
 
     // §2.2 steps 1–3. Duplicates share their regime, so filtering first is equivalent and cheaper.
-    let mut seen = HashSet::with_capacity(table.rows.len());
+    let mut seen = FxHashSet::default();
+    seen.reserve(table.rows.len());
     let mut groups: HashMap<&str, [Cell<'_>; 15]> = HashMap::with_capacity(table.rows.len());
     for rec in &table.rows {
         let Some(regime) = rec.get(idx[S_REGIME]).and_then(vocab::installation_regime) else {

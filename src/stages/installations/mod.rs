@@ -57,42 +57,50 @@ pub fn build(src: &Sources<'_>) -> Result<Outputs, InstallationsError> {
     let classements = classements::build(&rub_table, &installations.ids())?;
     let sets = subsets::Subsets::of(&installations);
 
+    // The six serialisations are independent: run them in parallel, check in the original order.
+    let (inst, (c_all, (c_sample, c_idf))) = rayon::join(
+        || {
+            (
+                installations.to_csv(|_| true),
+                installations.to_csv(|i| sets.in_sample(i)),
+                installations.to_csv(|i| sets.in_idf(i)),
+            )
+        },
+        || {
+            rayon::join(
+                || classements.to_csv(|_| true),
+                || {
+                    rayon::join(
+                        || classements.to_csv(|s3ic| sets.sample_ids.contains(s3ic)),
+                        || classements.to_csv(|s3ic| sets.idf_ids.contains(s3ic)),
+                    )
+                },
+            )
+        },
+    );
+    let built = [
+        ("installations_all.csv", inst.0),
+        (
+            "installations_sample.csv",
+            sets.check("installations sample", inst.1)?,
+        ),
+        (
+            "installations_idf.csv",
+            sets.check("installations idf", inst.2)?,
+        ),
+        ("classements_all.csv", c_all),
+        (
+            "classements_sample.csv",
+            sets.check("classements sample", c_sample)?,
+        ),
+        ("classements_idf.csv", sets.check("classements idf", c_idf)?),
+    ];
     let mut files = Vec::with_capacity(6);
     let mut rows = Vec::with_capacity(6);
-    let mut add = |name: &str, (bytes, n): (Vec<u8>, usize)| {
+    for (name, (bytes, n)) in built {
         files.push((name.to_string(), Bytes::from(bytes)));
         rows.push((name.to_string(), n));
-    };
-    add("installations_all.csv", installations.to_csv(|_| true));
-    add(
-        "installations_sample.csv",
-        sets.check(
-            "installations sample",
-            installations.to_csv(|i| sets.in_sample(i)),
-        )?,
-    );
-    add(
-        "installations_idf.csv",
-        sets.check(
-            "installations idf",
-            installations.to_csv(|i| sets.in_idf(i)),
-        )?,
-    );
-    add("classements_all.csv", classements.to_csv(|_| true));
-    add(
-        "classements_sample.csv",
-        sets.check(
-            "classements sample",
-            classements.to_csv(|s3ic| sets.sample_ids.contains(s3ic)),
-        )?,
-    );
-    add(
-        "classements_idf.csv",
-        sets.check(
-            "classements idf",
-            classements.to_csv(|s3ic| sets.idf_ids.contains(s3ic)),
-        )?,
-    );
+    }
     let mut malformed = inst_table.malformed;
     malformed.extend(rub_table.malformed);
     Ok(Outputs {
