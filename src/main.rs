@@ -103,6 +103,18 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
     match &cli.command {
         Command::Check => {
             let mut probes = stages::check::probe_config(&config, &client);
+            probes.push(stages::check::Probe {
+                name: format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
+                result: ocr::OcrEngine::new(ocr::OcrOptions {
+                    language: config.ocr.language.clone(),
+                    tessdata: config.ocr.tessdata.clone(),
+                    pdfium: config.ocr.pdfium.clone(),
+                    jobs: 1,
+                    ..ocr::OcrOptions::default()
+                })
+                .map(|_| "loaded".into())
+                .map_err(|e| e.to_string()),
+            });
             if let Some(url) = &secrets.am_database_url {
                 probes.push(stages::check::Probe {
                     name: "AM_DATABASE_URL (back-office PostgreSQL)".into(),
