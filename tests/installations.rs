@@ -219,7 +219,7 @@ fn check_reports_each_dependency() {
     let out = data_tasks(&["check"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("3 of 3 dependencies ok"),
+        text(&out).contains("4 of 4 dependencies ok") && text(&out).contains("OCR engine"),
         "{}",
         text(&out)
     );
