@@ -5,10 +5,18 @@
 # `python3 -m http.server`, runs `data-tasks aps` once (release build) and prints the wall time
 # and the peak RSS. Needs python3 and GNU time (Debian package `time`, in install-deps.sh).
 # Usage: scripts/bench-aps.sh [COUNT] [SEED]      BIN=path/to/data-tasks to skip the build.
+#        TASK=daily scripts/bench-aps.sh ...      runs `daily` instead (aps → ocr → aps, report
+#        printed) on a store where every AP is already processed: "nothing new to OCR".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${1:-500000}"
 SEED="${2:-42}"
+TASK="${TASK:-aps}"
+case "$TASK" in
+  aps) GEN_FLAGS=() ;;
+  daily) GEN_FLAGS=(--all-processed) ;;
+  *) echo "TASK must be aps or daily" >&2; exit 2 ;;
+esac
 WORK="$(mktemp -d /tmp/aps-bench-XXXXXX)"
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
@@ -19,7 +27,7 @@ if [ -z "${BIN:-}" ]; then
   BIN=target/release/data-tasks
 fi
 start=$(date +%s.%N)
-python3 testdata/aps/gen_dump.py --count "$COUNT" --seed "$SEED" --out "$WORK"
+python3 testdata/aps/gen_dump.py --count "$COUNT" --seed "$SEED" --out "$WORK" "${GEN_FLAGS[@]}"
 echo "generation took $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s; dump $(du -h "$WORK/www/georisques_data.tar.gz" | cut -f1)"
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -33,7 +41,9 @@ done
 export DATA_TASKS_STORAGE_MISC="file://$WORK/misc" DATA_TASKS_STORAGE_AP="file://$WORK/ap"
 export DATA_TASKS_SOURCES_GEORISQUES_DUMP="http://127.0.0.1:$PORT/georisques_data.tar.gz"
 export SLACK_WEBHOOK_URL="" OMP_THREAD_LIMIT=1
-/usr/bin/time -v "$BIN" aps > "$WORK/stdout" 2> "$WORK/time" || { cat "$WORK/time"; exit 1; }
+export PDFIUM_LIB="${PDFIUM_LIB:-$PWD/.deps/pdfium/libpdfium.so}"
+export DATA_TASKS_SOURCES_AP_PDF_BASE="http://127.0.0.1:$PORT/commun/"
+/usr/bin/time -v "$BIN" "$TASK" > "$WORK/stdout" 2> "$WORK/time" || { cat "$WORK/time"; exit 1; }
 tail -n 12 "$WORK/stdout"
 grep -E "Elapsed \(wall clock\)|Maximum resident set size|User time|System time" "$WORK/time"
 wc -l "$WORK"/misc/*.csv | sed 's|'"$WORK"'/misc/||'

@@ -214,7 +214,7 @@ done
 if want ocrmypdf && [ -z "$omp_py" ]; then
   v="$deps/ocrmypdf-venv"
   log "installing ocrmypdf==$OCRMYPDF_VERSION into $v"
-  { python3 -m venv "$v" && "$v/bin/pip" install -q "ocrmypdf==$OCRMYPDF_VERSION"; } > "$work/ocrmypdf-install.log" 2>&1 || true
+  { python3 -m venv "$v" && timeout 900 "$v/bin/pip" install -q --timeout 30 "ocrmypdf==$OCRMYPDF_VERSION"; } > "$work/ocrmypdf-install.log" 2>&1 || true
   [ "$("$v/bin/python" -m ocrmypdf --version 2>/dev/null)" = "$OCRMYPDF_VERSION" ] && omp_py="$v/bin/python"
 fi
 cat > "$work/ocrmypdf-loop.sh" <<'SH'
@@ -247,7 +247,9 @@ done
 cp "$csv" "$record/raw.csv"
 cores="$(env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS nproc)"  # GNU nproc honours OMP_THREAD_LIMIT
 cpu_model="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-omp_ver="$([ -n "$omp_py" ] && echo "$OCRMYPDF_VERSION" || echo unavailable)"
+if ! want ocrmypdf; then omp_ver="not run (--tools)"
+elif [ -n "$omp_py" ]; then omp_ver="$OCRMYPDF_VERSION"
+else omp_ver=unavailable; fi
 python3 - "$record/raw.csv" "$record/summary.md" "$cores" "$cpu_model" "$day" "$docs" "$pages_total" \
   "$(git rev-parse --short HEAD 2>/dev/null || echo ?)" "$(tesseract --version 2>&1 | head -n1)" "$omp_ver" \
   "$cer_sample" "$(uname -sr)" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
@@ -284,7 +286,7 @@ PY
 venv="$deps/bench-venv"
 if ! "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
   log "installing matplotlib==$MATPLOTLIB_VERSION into $venv"
-  { python3 -m venv "$venv" && "$venv/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION"; } > "$work/matplotlib-install.log" 2>&1 || true
+  { python3 -m venv "$venv" && timeout 600 "$venv/bin/pip" install -q --timeout 30 "matplotlib==$MATPLOTLIB_VERSION"; } > "$work/matplotlib-install.log" 2>&1 || true
 fi
 if "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
   "$venv/bin/python" - "$record/raw.csv" "$record/scaling.png" "$docs" "$pages_total" "$cores" <<'PY'

@@ -97,7 +97,7 @@ row tesseract-cli "tesseract CLI on 300-dpi PNGs (2 procs, no render/PDF)" "$wor
 omp_venv="$deps/ocrmypdf-venv"
 if [ ! -x "$omp_venv/bin/ocrmypdf" ]; then
   log "installing ocrmypdf==$OCRMYPDF_VERSION into $omp_venv"
-  { python3 -m venv "$omp_venv" && "$omp_venv/bin/pip" install -q "ocrmypdf==$OCRMYPDF_VERSION"; } >"$work/ocrmypdf-install.log" 2>&1 || true
+  { python3 -m venv "$omp_venv" && timeout 900 "$omp_venv/bin/pip" install -q --timeout 30 "ocrmypdf==$OCRMYPDF_VERSION"; } >"$work/ocrmypdf-install.log" 2>&1 || true
 fi
 if [ -x "$omp_venv/bin/ocrmypdf" ]; then
   rm -rf "$work/out-ocrmypdf"; mkdir -p "$work/out-ocrmypdf"

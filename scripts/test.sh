@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every check and test of data-tasks: formatting, clippy (-D warnings), then all unit and
 # integration tests against real services — a SeaweedFS S3 server started here on loopback and
-# PostgreSQL on 127.0.0.1:5432. Run scripts/install-deps.sh once before.
+# PostgreSQL on 127.0.0.1:5432. Installs what is missing first (scripts/install-deps.sh is
+# idempotent and takes under a second when everything is there; SKIP_INSTALL=1 skips it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+[ "${SKIP_INSTALL:-0}" = "1" ] || bash scripts/install-deps.sh
 
 export OMP_THREAD_LIMIT=1
 export PDFIUM_LIB="${PDFIUM_LIB:-$root/.deps/pdfium/libpdfium.so}"

@@ -33,6 +33,9 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", required=True)
     ap.add_argument("--no-ap", action="store_true", help="do not create the ap store")
+    ap.add_argument("--all-processed", action="store_true",
+                    help="give every AP a stored object (the 4 %% never attempted get error files): "
+                         "a `daily` run then has nothing new to OCR")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     n_inst = max(200, a.count // 10)
@@ -63,7 +66,7 @@ def main():
             r = rnd.random()
             if r < 0.93:
                 ap_files.append((gid + ".pdf", rnd.randrange(20_000, 5_000_000)))
-            elif r < 0.96:
+            elif r < 0.96 or a.all_processed:
                 ap_files.append((gid + ".error.txt", 800))
     types = "".join(f"{i};{label}\n" for i, label, _ in TYPES)
 

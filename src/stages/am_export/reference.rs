@@ -260,36 +260,25 @@ fn is_prefix(candidate: Option<&str>, long_word: Option<&str>) -> bool {
 
 /// Top level: the `Article`/`Annexe` prefix, then ` > `, then the inner numberings.
 fn merge_top(prefixes: &[Option<String>]) -> String {
-    if prefixes.len() == 1 {
-        return prefixes[0].clone().unwrap_or_default();
-    }
-    if is_prefix(prefixes[0].as_deref(), prefixes[1].as_deref()) {
-        return merge_top(&prefixes[1..]);
-    }
-    let first = prefixes[0].clone().unwrap_or_default();
-    let rest = merge_prefixes(&prefixes[1..]);
-    [first, rest]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" > ")
+    merge(prefixes, " > ")
 }
 
-/// Inner numberings, joined with spaces.
-fn merge_prefixes(prefixes: &[Option<String>]) -> String {
+/// Drops every prefix that the next one repeats, then joins the first remaining prefix to the
+/// merged inner ones with `separator` (inner ones are always joined with spaces).
+fn merge(prefixes: &[Option<String>], separator: &str) -> String {
     if prefixes.len() == 1 {
         return prefixes[0].clone().unwrap_or_default();
     }
     if is_prefix(prefixes[0].as_deref(), prefixes[1].as_deref()) {
-        return merge_prefixes(&prefixes[1..]);
+        return merge(&prefixes[1..], separator);
     }
     let first = prefixes[0].clone().unwrap_or_default();
-    let rest = merge_prefixes(&prefixes[1..]);
+    let rest = merge(&prefixes[1..], " ");
     [first, rest]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(separator)
 }
 
 fn post_merge_cleanup(prefix: String) -> String {

@@ -352,18 +352,23 @@ fn subset_membership_rules() {
     assert!(!subsets::in_idf(None));
 }
 
+/// The error of a whole build on these sources (`s3ic.csv`, `rub.csv`); panics if it succeeds.
+fn build_error(s3ic: &str, rubriques: &str) -> InstallationsError {
+    build(&Sources {
+        s3ic_name: "s3ic.csv",
+        s3ic: s3ic.as_bytes(),
+        rubriques_name: "rub.csv",
+        rubriques: rubriques.as_bytes(),
+    })
+    .err()
+    .expect("the build should fail")
+}
+
 #[test]
 fn too_small_subsets_abort_the_whole_build() {
     let data = format!("{INST_HEADER}\n{}\n", inst(&[]));
     let rub = format!("{RUB_HEADER}\n");
-    let e = build(&Sources {
-        s3ic_name: "s3ic.csv",
-        s3ic: data.as_bytes(),
-        rubriques_name: "rub.csv",
-        rubriques: rub.as_bytes(),
-    })
-    .err()
-    .unwrap();
+    let e = build_error(&data, &rub);
     assert!(
         matches!(
             e,
@@ -381,14 +386,7 @@ fn too_small_subsets_abort_the_whole_build() {
 fn missing_rubriques_column_is_named() {
     let data = format!("{INST_HEADER}\n{}\n", inst(&[]));
     let rub = RUB_HEADER.replace(";unité", "") + "\n";
-    let e = build(&Sources {
-        s3ic_name: "s3ic.csv",
-        s3ic: data.as_bytes(),
-        rubriques_name: "rub.csv",
-        rubriques: rub.as_bytes(),
-    })
-    .err()
-    .unwrap();
+    let e = build_error(&data, &rub);
     assert!(
         e.to_string().contains("rub.csv") && e.to_string().contains("unité"),
         "{e}"
