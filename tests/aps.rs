@@ -403,7 +403,9 @@ fn daily_twice_second_run_has_nothing_to_do() {
         ),
         "{printed}"
     );
-    assert!(printed.contains("OCR 0 s (0 documents"), "{printed}");
+    // The OCR stage's duration depends on the machine (listing the `ap` store): only its counts
+    // are checked.
+    assert!(printed.contains("(0 documents, 0 pages"), "{printed}");
     let after = server
         .requests()
         .iter()
