@@ -4,7 +4,7 @@
 # time and the peak RSS. Needs PostgreSQL (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres)
 # and python3. Usage: scripts/bench-am.sh [COUNT] [SEED]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 COUNT="${1:-2000}"
 SEED="${2:-42}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"

@@ -8,7 +8,7 @@
 #        TASK=daily scripts/bench-aps.sh ...      runs `daily` instead (aps → ocr → aps, report
 #        printed) on a store where every AP is already processed: "nothing new to OCR".
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 COUNT="${1:-500000}"
 SEED="${2:-42}"
 TASK="${TASK:-aps}"
@@ -40,8 +40,7 @@ done
 
 export DATA_TASKS_STORAGE_MISC="file://$WORK/misc" DATA_TASKS_STORAGE_AP="file://$WORK/ap"
 export DATA_TASKS_SOURCES_GEORISQUES_DUMP="http://127.0.0.1:$PORT/georisques_data.tar.gz"
-export SLACK_WEBHOOK_URL="" OMP_THREAD_LIMIT=1
-export PDFIUM_LIB="${PDFIUM_LIB:-$PWD/.deps/pdfium/libpdfium.so}"
+export SLACK_WEBHOOK_URL=""
 export DATA_TASKS_SOURCES_AP_PDF_BASE="http://127.0.0.1:$PORT/commun/"
 /usr/bin/time -v "$BIN" "$TASK" > "$WORK/stdout" 2> "$WORK/time" || { cat "$WORK/time"; exit 1; }
 tail -n 12 "$WORK/stdout"

@@ -27,10 +27,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-deps="${DATA_TASKS_DEPS_DIR:-$root/.deps}"
-export OMP_THREAD_LIMIT=1 PDFIUM_LIB="${PDFIUM_LIB:-$deps/pdfium/libpdfium.so}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 log() { printf '[bench-backlog] %s\n' "$*" >&2; }
 for t in qpdf pdftotext curl /usr/bin/time; do
   command -v "$t" >/dev/null || { log "$t missing: run scripts/install-deps.sh"; exit 2; }

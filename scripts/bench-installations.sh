@@ -5,8 +5,7 @@
 # file:// store and prints wall time, CPU time and peak RSS of each run.
 #   scripts/bench-installations.sh [INSTALLATIONS] [RUBRIQUES] [REPEAT]
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 n="${1:-100000}"; m="${2:-1000000}"; repeat="${3:-3}"
 data="target/bench-data/s3ic-$n-$m"
 if [ ! -f "$data/sic-liste-rubriques.csv" ]; then

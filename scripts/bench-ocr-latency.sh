@@ -5,10 +5,8 @@
 # Target: the latency run within 10% of the other (downloads run ahead of the OCR).
 #   scripts/bench-ocr-latency.sh [N] [DELAY_MS] [JOBS]
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 n="${1:-50}"; delay="${2:-300}"; jobs="${3:-0}"
-export OMP_THREAD_LIMIT=1 PDFIUM_LIB="${PDFIUM_LIB:-$root/.deps/pdfium/libpdfium.so}"
 cargo build --release --quiet --bin data-tasks
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -12,11 +12,9 @@ set -euo pipefail
 
 OCRMYPDF_VERSION="17.13.0"
 PAGES="${1:-24}"
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-deps="${DATA_TASKS_DEPS_DIR:-$root/.deps}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 work="$root/testdata/ocr/bench"
 corpus="$work/corpus"
-export OMP_THREAD_LIMIT=1
 log() { printf '[bench-ocr] %s\n' "$*" >&2; }
 
 command -v /usr/bin/time >/dev/null || { log "GNU time missing: run scripts/install-deps.sh"; exit 2; }

@@ -9,11 +9,8 @@
 # Then prints where the outputs are and their row counts. Installs what is missing first
 # (scripts/install-deps.sh, idempotent; SKIP_INSTALL=1 skips it).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-[ "${SKIP_INSTALL:-0}" = "1" ] || bash scripts/install-deps.sh
-export OMP_THREAD_LIMIT=1
-export PDFIUM_LIB="${PDFIUM_LIB:-$root/.deps/pdfium/libpdfium.so}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+install_deps
 cargo build --release --quiet --bin data-tasks
 bin="$root/target/release/data-tasks"
 demo="$root/data/demo"

@@ -4,12 +4,8 @@
 # PostgreSQL on 127.0.0.1:5432. Installs what is missing first (scripts/install-deps.sh is
 # idempotent and takes under a second when everything is there; SKIP_INSTALL=1 skips it).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-[ "${SKIP_INSTALL:-0}" = "1" ] || bash scripts/install-deps.sh
-
-export OMP_THREAD_LIMIT=1
-export PDFIUM_LIB="${PDFIUM_LIB:-$root/.deps/pdfium/libpdfium.so}"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+install_deps
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 echo "== cargo fmt --check"
