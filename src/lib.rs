@@ -1,11 +1,14 @@
-//! data-tasks: the batch pipeline behind Envinorma's open data.
+//! data-tasks: the batch pipeline behind Envinorma's open data, and three sibling syncs.
 //!
 //! The binary (`src/main.rs`) parses the command line and maps results to exit codes; this library
 //! does the work and is what tests and benchmarks call. Layers, top to bottom:
-//! - [`stages`]: one folder per task (`installations`, `check`, …), each exposing `run`;
+//! - [`stages`]: one folder per Envinorma task (`installations`, `aps`, `ocr`, `daily`, …);
+//! - [`syncs`]: one folder per secondary sync (`gn2pg`, `visionature`, `ecospheres`);
 //! - [`model`]: domain types and their validation (ids, enums);
 //! - [`tabular`]: the pandas-compatible CSV conventions every published file follows;
-//! - adapters: [`storage`] (object stores by URL), [`fetch`] (sources: paths, HTTP, storage URLs).
+//! - adapters used by all: [`storage`] (object stores by URL), [`fetch`] (sources and the HTTP
+//!   client), [`pg`] (PostgreSQL), [`progress`] (bars and progress lines), [`report`] (the Slack
+//!   summary), [`secrets`] (the environment and the redactor).
 //!
 //! [`config`] holds the validated configuration and [`outcome`] the exit-code semantics.
 
@@ -17,7 +20,11 @@ pub mod config;
 pub mod fetch;
 pub mod model;
 pub mod outcome;
+pub mod pg;
+pub mod progress;
 pub mod report;
+pub mod secrets;
 pub mod stages;
 pub mod storage;
+pub mod syncs;
 pub mod tabular;

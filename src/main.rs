@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use data_tasks::config::{Config, Secrets};
+use data_tasks::config::Config;
 use data_tasks::fetch::http::HttpClient;
 use data_tasks::outcome::Summary;
+use data_tasks::secrets::{scrub, Env};
 use data_tasks::stages;
 use data_tasks::storage::Store;
 
@@ -19,13 +20,15 @@ fn main() -> ExitCode {
     reexec_with_single_threaded_openmp();
     let cli = Cli::parse();
     init_logging(&cli);
+    data_tasks::progress::set_quiet(cli.quiet);
     match run(&cli) {
         Ok(summary) => {
             finish(&cli, &summary);
             ExitCode::from(summary.status.code())
         }
         Err(e) => {
-            tracing::error!("{e:#}");
+            let e = scrub(&format!("{e:#}"));
+            tracing::error!("{e}");
             let mut summary = Summary::new(command_name(&cli.command));
             summary.status = data_tasks::outcome::ExitStatus::Fatal;
             summary.headline = format!("{}: failed, nothing published: {e:#}", summary.command);
@@ -66,7 +69,7 @@ fn init_logging(cli: &Cli) {
         EnvFilter::try_from_env("DATA_TASKS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(data_tasks::progress::LogWriter);
     match cli.log_format {
         LogFormat::Text => builder.with_target(false).init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -93,32 +96,34 @@ fn command_name(c: &Command) -> &'static str {
         Command::Daily(_) => "daily",
         Command::OcrFile { .. } => "ocr-file",
         Command::Aps => "aps",
+        Command::Gn2pg(_) => "gn2pg",
+        Command::Visionature(_) => "visionature",
+        Command::Ecospheres(_) => "ecospheres",
     }
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Summary> {
-    let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
-    let secrets = Secrets::from_env();
+    let env = Env::from_process();
+    let config = Config::load(cli.config.as_deref(), &env).context("invalid configuration")?;
+    let slack_webhook = env.secret("SLACK_WEBHOOK_URL");
+    let am_database = || {
+        data_tasks::pg::DbUrl::from_env(&env, &["AM_DATABASE_URL"])
+            .context("AM_DATABASE_URL is not set (the back-office PostgreSQL URL)")
+    };
     let client = HttpClient::new(&config.http)?;
     match &cli.command {
         Command::Check => {
             let mut probes = stages::check::probe_config(&config, &client);
             probes.push(stages::check::Probe {
                 name: format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
-                result: ocr::OcrEngine::new(ocr::OcrOptions {
-                    language: config.ocr.language.clone(),
-                    tessdata: config.ocr.tessdata.clone(),
-                    pdfium: config.ocr.pdfium.clone(),
-                    jobs: 1,
-                    ..ocr::OcrOptions::default()
-                })
-                .map(|_| "loaded".into())
-                .map_err(|e| e.to_string()),
+                result: ocr::OcrEngine::new(config.ocr.engine_options(1))
+                    .map(|_| "loaded".into())
+                    .map_err(|e| e.to_string()),
             });
-            if let Some(url) = &secrets.am_database_url {
+            if let Ok(db) = am_database() {
                 probes.push(stages::check::Probe {
                     name: "AM_DATABASE_URL (back-office PostgreSQL)".into(),
-                    result: stages::am_export::check_database(url)
+                    result: stages::am_export::check_database(&db)
                         .map(|()| "tables present".into())
                         .map_err(|e| e.to_string()),
                 });
@@ -140,11 +145,9 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             Ok(stages::installations::run(s3ic, rubriques, &misc, &client)?)
         }
         Command::AmExport { out } => {
-            let database_url = secrets
-                .am_database_url
-                .clone()
-                .context("AM_DATABASE_URL is not set (the back-office PostgreSQL URL)")?;
-            let opts = stages::am_export::AmExportOptions { database_url };
+            let opts = stages::am_export::AmExportOptions {
+                database: am_database()?,
+            };
             let am = Store::open(&config.storage.am)?;
             Ok(stages::am_export::publish::run(&opts, &am, out.as_deref())?)
         }
@@ -156,8 +159,8 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             let (mut summary, report) = stages::aps::run(&config, &misc, &ap, &dump_client)?;
             let text = report.slack_text();
             print!("{text}");
-            if let Some(url) = &secrets.slack_webhook_url {
-                match data_tasks::report::post_to_slack(&client, url, &text) {
+            if let Some(url) = &slack_webhook {
+                match data_tasks::report::post_to_slack(&client, url.expose(), &text) {
                     Ok(()) => tracing::info!("posted the summary to Slack"),
                     Err(e) => summary.problem(format!("cannot post the summary to Slack: {e}")),
                 }
@@ -176,7 +179,7 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             let ap = Store::open(&config.storage.ap)?;
             Ok(stages::daily::run(
                 &config,
-                &secrets,
+                slack_webhook.as_ref(),
                 &flags.args(),
                 &misc,
                 &ap,
@@ -199,5 +202,8 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
             };
             Ok(stages::ocr_file::run(&args, &config.ocr)?)
         }
+        Command::Gn2pg(args) => Ok(data_tasks::syncs::gn2pg::run(&config, &env, args)?),
+        Command::Visionature(args) => Ok(data_tasks::syncs::visionature::run(&config, &env, args)?),
+        Command::Ecospheres(args) => Ok(data_tasks::syncs::ecospheres::run(&config, &env, args)?),
     }
 }

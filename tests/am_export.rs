@@ -1,83 +1,50 @@
-//! Integration tests of the AM export against a real PostgreSQL (127.0.0.1:5432, user
-//! `postgres`, trust auth, or `AM_TEST_PG_URL`). Each test creates its own database and drops it.
-//! Unreachable server: the tests are skipped with a message, except with `CI=true`, where they
-//! fail.
+//! Integration tests of the AM export against a real PostgreSQL: the server `scripts/test.sh`
+//! starts (or points at) through `TEST_DATABASE_URL`, one database per test, dropped after; and a
+//! throwaway TLS-only cluster for the `sslmode` tests. Unreachable server: the tests are skipped
+//! with a message, except with `CI=true`, where they fail.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use data_tasks::pg::DbUrl;
+use data_tasks::secrets::Secret;
 use data_tasks::stages::am_export::{
     check_database, export_files, export_to_dir, export_zip, json::to_py_json,
     model::ArreteMinisteriel, AmExportError, AmExportOptions,
 };
-use postgres::{Client, NoTls};
+use postgres::Client;
 
-fn admin_url() -> String {
-    std::env::var("AM_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432".into())
-}
+mod common;
 
-/// A throw-away database, dropped on drop.
+/// A throw-away database with the export's options, dropped on drop.
 struct TestDb {
-    name: String,
+    db: common::pg::TestDb,
     url: String,
 }
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
     /// `None` (skip) when PostgreSQL is unreachable, unless `CI=true` (panic).
     fn create() -> Option<TestDb> {
-        let mut admin = match Client::connect(&format!("{}/postgres", admin_url()), NoTls) {
-            Ok(client) => client,
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("PostgreSQL unreachable under CI=true: {e}");
-                }
-                eprintln!("skipping: PostgreSQL unreachable: {e}");
-                return None;
-            }
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "am_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            nanos
-        );
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        let url = format!("{}/{name}", admin_url());
-        Some(TestDb { name, url })
+        let db = common::pg::TestDb::create("am_test")?;
+        let url = db.url();
+        Some(TestDb { db, url })
     }
 
     fn client(&self) -> Client {
-        Client::connect(&self.url, NoTls).expect("connect test db")
+        self.db.client()
     }
 
     fn options(&self) -> AmExportOptions {
-        AmExportOptions {
-            database_url: self.url.clone(),
-        }
+        options(&self.url)
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&format!("{}/postgres", admin_url()), NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+fn options(url: &str) -> AmExportOptions {
+    AmExportOptions {
+        database: DbUrl::parse("AM_DATABASE_URL", Secret::new(url)).expect("database URL"),
     }
 }
 
@@ -193,7 +160,7 @@ fn golden_export_to_dir_writes_the_expected_files() {
 fn golden_check_database_passes() {
     let Some(db) = TestDb::create() else { return };
     load_golden(&db);
-    check_database(&db.url).expect("check");
+    check_database(&db.options().database).expect("check");
 }
 
 /// Exported files read back with the typed model and written again give the same bytes.
@@ -555,7 +522,7 @@ fn missing_table_is_reported() {
         .batch_execute("CREATE TABLE am_metadata (am_id VARCHAR(255) PRIMARY KEY, data TEXT); CREATE TABLE structured_am (am_id VARCHAR(255) PRIMARY KEY, data TEXT);")
         .expect("schema");
     for err in [
-        check_database(&db.url).expect_err("check"),
+        check_database(&db.options().database).expect_err("check"),
         export_files(&db.options()).expect_err("export"),
     ] {
         match err {
@@ -568,7 +535,7 @@ fn missing_table_is_reported() {
 #[test]
 fn unreachable_database_gives_connect_error_without_password() {
     let url = "postgresql://someone:S3cretPassw0rd@127.0.0.1:9/nowhere?connect_timeout=2";
-    let err = check_database(url).expect_err("must fail");
+    let err = check_database(&options(url).database).expect_err("must fail");
     let message = format!("{err} {err:?}");
     assert!(matches!(err, AmExportError::Connect { .. }), "{message}");
     assert!(
@@ -576,10 +543,7 @@ fn unreachable_database_gives_connect_error_without_password() {
         "password leaked: {message}"
     );
     assert!(!message.contains(url), "url leaked: {message}");
-    let err = export_zip(&AmExportOptions {
-        database_url: url.into(),
-    })
-    .expect_err("must fail");
+    let err = export_zip(&options(url)).expect_err("must fail");
     assert!(!format!("{err:?}").contains("S3cretPassw0rd"));
 }
 
@@ -596,8 +560,6 @@ fn exported_ids_are_sorted_and_stable() {
         vec![id.to_string(), "JORFTEXT000000000001".to_string()]
     );
 }
-
-mod common;
 
 /// Runs `data-tasks am-export` against `db` with the `am` store at `am_url`.
 fn cli_export(db: &TestDb, am_url: &str, extra: &[(String, String)]) -> std::process::Output {
@@ -637,7 +599,7 @@ fn cli_publishes_the_golden_archive_to_seaweedfs() {
     );
     // Warnings name the skipped AM and the dropped parametrization elements.
     assert!(shown.contains("JORFTEXT000085006729"), "{shown}");
-    let store = data_tasks::storage::Store::open(&am_url).unwrap();
+    let store = common::store(&am_url);
     let keys: Vec<String> = store
         .list(Some("ams"))
         .unwrap()
@@ -673,7 +635,7 @@ fn cli_failed_export_publishes_nothing() {
         "{}",
         common::text(&out)
     );
-    let store = data_tasks::storage::Store::open(&am_url).unwrap();
+    let store = common::store(&am_url);
     assert_eq!(store.list(None).unwrap().count(), 0);
     // The database URL never appears in the output.
     assert!(!common::text(&out).contains(&db.url));
@@ -684,4 +646,72 @@ fn cli_without_database_url_exits_2() {
     let out = common::data_tasks(&["am-export"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
     assert!(common::text(&out).contains("AM_DATABASE_URL"));
+}
+
+/// A cluster that accepts only TLS connections over TCP (self-signed certificate, `hostssl`
+/// rules only), holding the golden back-office tables in database `backoffice`.
+fn tls_only_cluster() -> Option<common::pg::Cluster> {
+    let available = std::path::Path::new("/usr/lib/postgresql").exists();
+    if !common::require("the Debian postgresql server (initdb)", available) {
+        return None;
+    }
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("self-signed certificate");
+    let cluster = common::pg::Cluster::start(&common::pg::ClusterOptions {
+        tls: Some((cert.cert.pem(), cert.key_pair.serialize_pem())),
+        hba: vec!["hostssl all all 127.0.0.1/32 trust".into()],
+        conf: vec![],
+    })
+    .expect("start the TLS-only cluster");
+    let mut admin = Client::connect(&cluster.socket_conninfo("postgres"), postgres::NoTls)
+        .expect("connect over the socket");
+    admin.batch_execute("CREATE DATABASE backoffice").unwrap();
+    let mut db = Client::connect(&cluster.socket_conninfo("backoffice"), postgres::NoTls).unwrap();
+    let sql = std::fs::read_to_string(golden_dir().join("input.sql")).expect("input.sql");
+    db.batch_execute(&sql).expect("load input.sql");
+    Some(cluster)
+}
+
+#[test]
+fn tls_only_server_with_sslmode_require_exports_the_golden_files() {
+    let Some(cluster) = tls_only_cluster() else {
+        return;
+    };
+    let url = format!("{}?sslmode=require", cluster.url("backoffice"));
+    let (files, _) = export_files(&options(&url)).expect("export over TLS");
+    let actual: BTreeMap<String, Vec<u8>> = files
+        .into_iter()
+        .map(|f| (format!("{}.json", f.am_id), f.json))
+        .collect();
+    compare(&actual, &expected_files());
+}
+
+#[test]
+fn tls_only_server_with_sslmode_disable_exits_2_naming_tls() {
+    let Some(cluster) = tls_only_cluster() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        (
+            "AM_DATABASE_URL".to_string(),
+            format!("{}?sslmode=disable", cluster.url("backoffice")),
+        ),
+        (
+            "DATA_TASKS_STORAGE_AM".to_string(),
+            format!("file://{}", dir.path().display()),
+        ),
+    ];
+    let out = common::data_tasks(&["am-export"], &env);
+    let shown = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("TLS") && shown.contains("sslmode=require"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing published"
+    );
 }

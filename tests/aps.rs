@@ -94,7 +94,7 @@ fn slack_text() -> String {
 }
 
 fn assert_golden(misc: &str) {
-    let store = Store::open(misc).unwrap();
+    let store = store(misc);
     for name in OUTPUTS {
         let got = store.get(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = expected(name);
@@ -109,7 +109,7 @@ fn assert_golden(misc: &str) {
 
 /// Nothing of the run is in `misc`: no new file, the previous `aps_all.csv` untouched.
 fn assert_nothing_published(misc: &str) {
-    let store = Store::open(misc).unwrap();
+    let store = store(misc);
     for name in OUTPUTS {
         if name == "aps_all.csv" {
             assert_eq!(store.get(name).unwrap()[..], previous_aps_all()[..]);
@@ -376,14 +376,7 @@ fn daily_twice_second_run_has_nothing_to_do() {
         assert!(ap.exists(&format!("{id}.pdf")).unwrap(), "{id} OCRed");
     }
     assert!(ap.exists(&format!("{}.error.txt", new_ids[10])).unwrap());
-    let aps_all = String::from_utf8(
-        Store::open(&misc)
-            .unwrap()
-            .get("aps_all.csv")
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let aps_all = String::from_utf8(store(&misc).get("aps_all.csv").unwrap().to_vec()).unwrap();
     assert!(
         !aps_all.contains("NOT_ATTEMPTED"),
         "the second aps refreshed the statuses"

@@ -58,7 +58,7 @@ fn golden_outputs_are_byte_identical() {
     let out = run(&misc, &s3ic, &rub, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("11961 active installations"));
-    assert_golden(&Store::open(&misc).unwrap());
+    assert_golden(&store(&misc));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn golden_outputs_on_seaweedfs() {
     let (s3ic, rub) = sources();
     let out = run(&misc, &s3ic, &rub, &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_golden(&Store::open(&misc).unwrap());
+    assert_golden(&store(&misc));
 }
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> String {
@@ -84,7 +84,7 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> String {
 fn assert_fatal_and_untouched(s3ic: &str, rub: &str, expect_in_message: &str) {
     let dir = tempfile::tempdir().unwrap();
     let misc_url = format!("file://{}", dir.path().join("misc").display());
-    let misc = Store::open(&misc_url).unwrap();
+    let misc = store(&misc_url);
     for name in OUTPUTS {
         misc.put(name, b"previous".to_vec()).unwrap();
     }
@@ -196,7 +196,7 @@ fn malformed_rows_are_reported_with_lines_and_exit_1() {
     );
     assert!(shown.contains("1 malformed rows skipped"), "{shown}");
     // Outputs are published and still equal the golden ones (the bad row is not in them).
-    assert_golden(&Store::open(&misc).unwrap());
+    assert_golden(&store(&misc));
 }
 
 #[test]

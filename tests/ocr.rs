@@ -177,7 +177,7 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
         "{shown}"
     );
     assert!(!origin.requests().iter().any(|r| r.path.contains("..")));
-    let ap = Store::open(&ap_url).unwrap();
+    let ap = store(&ap_url);
     let pdf = |i: usize| ap.get_opt(&format!("{}.pdf", ids[i])).unwrap();
     let err = |i: usize| {
         ap.get_opt(&format!("{}.error.txt", ids[i]))
@@ -261,7 +261,7 @@ fn killed_run_loses_only_documents_in_flight() {
     let mut env = Vec::new();
     let ap_url = ap_store(dir.path(), &mut env);
     env.extend(base_env(&misc, &ap_url, &origin));
-    let ap = Store::open(&ap_url).unwrap();
+    let ap = store(&ap_url);
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
     cmd.args(["ocr", "--jobs", "2", "--downloaders", "1"])
@@ -338,14 +338,14 @@ fn shards_in_parallel_process_every_document_exactly_once() {
     for id in &ids {
         assert_eq!(origin.hits(&pdf_path(id)), 1, "{id}");
     }
-    let sharded = stored_pdfs(&Store::open(&ap_url).unwrap());
+    let sharded = stored_pdfs(&store(&ap_url));
     // Same set as one unsharded run.
     let mut env2 = Vec::new();
     let ap2 = ap_store(&dir.path().join("single"), &mut env2);
     env2.extend(base_env(&misc, &ap2, &origin));
     let o = data_tasks(&["ocr"], &env2);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(sharded, stored_pdfs(&Store::open(&ap2).unwrap()));
+    assert_eq!(sharded, stored_pdfs(&store(&ap2)));
     assert_eq!(sharded.len(), ids.len());
 }
 

@@ -3,7 +3,8 @@
 
 mod common;
 
-use data_tasks::storage::{conformance, Store};
+use common::store;
+use data_tasks::storage::conformance;
 
 #[test]
 fn conformance_on_seaweedfs() {
@@ -11,5 +12,5 @@ fn conformance_on_seaweedfs() {
         return;
     }
     let url = format!("s3://misc/{}", common::unique("conformance"));
-    conformance::run(&Store::open(&url).unwrap());
+    conformance::run(&store(&url));
 }

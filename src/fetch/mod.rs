@@ -1,8 +1,9 @@
 //! Reading sources: a `SRC` is a local path, an `http(s)://` URL or a storage URL
 //! (`file://`, `s3://bucket/key`, `memory://name/key`). Gzip-compressed content (by its magic
 //! bytes) is decompressed transparently. Errors say which source failed and why, without
-//! printing secret URLs in full ([`http::redact`]).
+//! printing secret URLs in full ([`crate::secrets::redact_url`]).
 
+pub mod config;
 pub mod http;
 
 use std::io::Read;
@@ -32,7 +33,7 @@ pub enum FetchError {
 /// Reads a whole source into memory.
 pub fn read_source(src: &str, client: &http::HttpClient) -> Result<Bytes, FetchError> {
     let raw: Bytes = if src.starts_with("http://") || src.starts_with("https://") {
-        client.get(src, &http::redact(src), None)?
+        client.get(src, &crate::secrets::redact_url(src), None)?
     } else if let Some(path) = src.strip_prefix("file://") {
         read_file(path)?
     } else if let Some((scheme, rest)) = src.split_once("://") {
@@ -65,7 +66,7 @@ pub fn gunzip_if_needed(src: &str, raw: Bytes) -> Result<Bytes, FetchError> {
     flate2::read::MultiGzDecoder::new(&raw[..])
         .read_to_end(&mut out)
         .map_err(|source| FetchError::Gzip {
-            src: http::redact(src),
+            src: crate::secrets::redact_url(src),
             source,
         })?;
     Ok(Bytes::from(out))

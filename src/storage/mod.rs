@@ -1,16 +1,17 @@
 //! Object storage by URL: the only module that talks to `object_store`.
 //!
 //! A [`Store`] is opened from a URL — `file://PATH` (relative paths allowed, the folder is
-//! created), `s3://BUCKET[/PREFIX]` (any S3-compatible endpoint, credentials and endpoint from the
-//! `AWS_*` environment), or `memory://NAME` (process-wide, shared by name; for tests) — and offers
+//! created), `s3://BUCKET[/PREFIX]` (any S3-compatible endpoint, reached with [`S3Settings`]), or `memory://NAME` (process-wide, shared by name; for tests) — and offers
 //! a small blocking API: [`Store::put`], [`Store::get`], [`Store::list`] (streamed, any number of
 //! keys), [`Store::exists`], [`Store::delete`], and [`Store::publish`], the atomic publication of a
 //! set of outputs (see [`publish`]). Single puts are atomic per object on every backend (local
 //! files are written aside and renamed). Errors name the store and the key.
 
+pub mod config;
 pub mod conformance;
 mod publish;
 mod runtime;
+mod s3;
 mod url;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use futures::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+pub use self::s3::S3Settings;
 pub use self::url::StoreUrl;
 
 /// A failed storage operation; every variant names the store (its URL, never a credential).
@@ -70,10 +72,22 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the store named by `url` (see the module doc for the accepted schemes).
+    /// Opens a `file://` or `memory://` store (an `s3://` one with the process's `AWS_*`
+    /// variables; the binary uses [`Store::open_with`]).
     pub fn open(url: &str) -> Result<Store, StorageError> {
+        let settings = S3Settings::from_env(
+            &crate::secrets::Env::from_process(),
+            config::S3Credentials::Env,
+            &crate::config::HttpConfig::default(),
+        );
+        Self::open_with(url, &settings)
+    }
+
+    /// Opens the store named by `url` (see the module doc for the accepted schemes); `s3://`
+    /// stores are reached with `s3`.
+    pub fn open_with(url: &str, s3: &S3Settings) -> Result<Store, StorageError> {
         let parsed = StoreUrl::parse(url)?;
-        let inner = parsed.build()?;
+        let inner = parsed.build(s3)?;
         Ok(Store {
             inner,
             url: parsed.display(),

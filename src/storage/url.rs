@@ -1,22 +1,21 @@
 //! Parsing of storage URLs and construction of the matching `object_store` backend.
 //!
 //! Accepted: `file://PATH` (absolute, or relative such as `file://./data/misc`), `s3://BUCKET` and
-//! `s3://BUCKET/PREFIX` (configured from `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`; path-style requests, no request checksums, so it works
-//! with OVH, SeaweedFS, MinIO…), and `memory://NAME` (an in-process store shared by every handle
-//! opened with the same name). Fails on unknown schemes, empty buckets or unusable folders.
+//! `s3://BUCKET/PREFIX` (configured by [`S3Settings`]: endpoint, region, keys, path-style requests,
+//! no request checksums, so it works with OVH, SeaweedFS, MinIO…), and `memory://NAME` (an
+//! in-process store shared by every handle opened with the same name). Fails on unknown schemes,
+//! empty buckets or unusable folders.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
 
-use super::StorageError;
+use super::{S3Settings, StorageError};
 
 /// A parsed storage URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +79,7 @@ impl StoreUrl {
         }
     }
 
-    pub(super) fn build(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    pub(super) fn build(&self, s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, StorageError> {
         let open_err = |reason: String| StorageError::Open {
             store: self.display(),
             reason,
@@ -95,7 +94,8 @@ impl StoreUrl {
                 Ok(Arc::new(fs))
             }
             StoreUrl::S3 { bucket, prefix } => {
-                let s3 = AmazonS3Builder::from_env()
+                let s3 = s3
+                    .builder(&self.display())?
                     .with_bucket_name(bucket)
                     .build()
                     .map_err(|e| open_err(e.to_string()))?;

@@ -1,15 +1,21 @@
 //! Shared helpers of the integration tests: locating fixtures, the data-tasks binary, and the
-//! real services (SeaweedFS started by `scripts/test.sh`, PostgreSQL on 127.0.0.1:5432).
+//! real services (SeaweedFS and PostgreSQL, started by `scripts/test.sh`). The policy for a
+//! missing service ([`require`]), the PostgreSQL harness ([`pg`]) and the scriptable HTTP server
+//! ([`http`]) come from the workspace's `testkit` crate.
 //!
 //! A test that needs a service which is not there fails when `CI=true` and is skipped with a
-//! notice otherwise — never silently.
+//! notice otherwise — never silently. Tests never change their own process's environment: child
+//! processes get theirs explicitly, in-process code gets an explicit [`Env`].
 #![allow(dead_code)]
 
-pub mod http;
+#[allow(unused_imports)]
+pub use testkit::{http, in_ci, pg, require, unique};
+
+use data_tasks::secrets::Env;
+use data_tasks::storage::{S3Settings, Store};
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,36 +25,8 @@ pub fn golden() -> PathBuf {
     repo().join("testdata/golden")
 }
 
-pub fn in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false)
-}
-
-/// Fails under CI, skips (returns false) with a notice elsewhere.
-pub fn require(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
-    if in_ci() {
-        panic!("{what} is required when CI=true: run the tests through scripts/test.sh");
-    }
-    eprintln!("SKIPPED: {what} not available (run scripts/test.sh to start it)");
-    false
-}
-
-/// A unique name for this test process and call.
-pub fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// Environment for the S3 store of the SeaweedFS server started by `scripts/test.sh`, which
-/// exports `TEST_S3_ENDPOINT`. Also sets the `AWS_*` variables of this process.
+/// exports `TEST_S3_ENDPOINT` (pass it to child processes; in-process, use [`store`]).
 pub fn s3_env() -> Option<Vec<(String, String)>> {
     let endpoint = std::env::var("TEST_S3_ENDPOINT").ok()?;
     let vars = vec![
@@ -58,10 +36,18 @@ pub fn s3_env() -> Option<Vec<(String, String)>> {
         ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
         ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
     ];
-    for (k, v) in &vars {
-        std::env::set_var(k, v);
-    }
     Some(vars)
+}
+
+/// Opens `url` in this process: `s3://` stores on the tests' SeaweedFS server.
+pub fn store(url: &str) -> Store {
+    let env = Env::from_pairs(s3_env().unwrap_or_default());
+    let settings = S3Settings::from_env(
+        &env,
+        Default::default(),
+        &data_tasks::config::HttpConfig::default(),
+    );
+    Store::open_with(url, &settings).unwrap_or_else(|e| panic!("open {url}: {e}"))
 }
 
 /// Runs the data-tasks binary with `args` and extra environment.

@@ -67,8 +67,8 @@ use model::{AmMetadata, ArreteMinisteriel, Parametrization};
 /// Options of the export.
 #[derive(Debug, Clone)]
 pub struct AmExportOptions {
-    /// PostgreSQL connection string of the back-office database.
-    pub database_url: String,
+    /// The back-office database (`AM_DATABASE_URL`; TLS by its `sslmode`).
+    pub database: crate::pg::DbUrl,
 }
 
 /// One exported file.
@@ -95,8 +95,8 @@ pub struct AmExportSummary {
 /// Errors of the export. No variant ever carries the connection string or its password.
 #[derive(Debug, thiserror::Error)]
 pub enum AmExportError {
-    #[error("cannot connect to the back-office database: {message}")]
-    Connect { message: String },
+    #[error("back-office database")]
+    Connect(#[source] crate::pg::PgError),
     #[error("table `{table}` does not exist in the back-office database")]
     MissingTable { table: String },
     #[error("invalid JSON in table `{table}` for AM {am_id}: {reason}")]
@@ -117,10 +117,21 @@ pub enum AmExportError {
     Storage(#[from] crate::storage::StorageError),
 }
 
-impl From<postgres::Error> for AmExportError {
-    fn from(error: postgres::Error) -> Self {
+impl From<crate::pg::DbError> for AmExportError {
+    fn from(error: crate::pg::DbError) -> Self {
         AmExportError::Query {
-            message: error.to_string(),
+            message: crate::pg::describe(&error),
+        }
+    }
+}
+
+impl From<crate::pg::PgError> for AmExportError {
+    fn from(error: crate::pg::PgError) -> Self {
+        match error {
+            crate::pg::PgError::Query { context, reason } => AmExportError::Query {
+                message: format!("{context}: {reason}"),
+            },
+            other => AmExportError::Connect(other),
         }
     }
 }
@@ -128,7 +139,7 @@ impl From<postgres::Error> for AmExportError {
 /// Exports every in-force AM into an in-memory zip (`<id>.json` entries at the root).
 pub fn export_zip(opts: &AmExportOptions) -> Result<(Vec<u8>, AmExportSummary), AmExportError> {
     let mut sink = ZipSink::new();
-    let summary = run(&opts.database_url, &mut sink)?;
+    let summary = run(&opts.database, &mut sink)?;
     Ok((sink.finish()?, summary))
 }
 
@@ -136,14 +147,14 @@ pub fn export_zip(opts: &AmExportOptions) -> Result<(Vec<u8>, AmExportSummary), 
 /// of the same name are replaced). Nothing is written unless every AM is valid.
 pub fn export_to_dir(opts: &AmExportOptions, dir: &Path) -> Result<AmExportSummary, AmExportError> {
     let mut sink = DirSink::new(dir)?;
-    let summary = run(&opts.database_url, &mut sink)?;
+    let summary = run(&opts.database, &mut sink)?;
     sink.commit()?;
     Ok(summary)
 }
 
 /// Connects and checks that the three tables the export reads exist.
-pub fn check_database(database_url: &str) -> Result<(), AmExportError> {
-    let mut client = source::connect(database_url)?;
+pub fn check_database(database: &crate::pg::DbUrl) -> Result<(), AmExportError> {
+    let mut client = database.connect()?;
     source::check_tables(&mut client)
 }
 
@@ -208,12 +219,12 @@ const QUEUE: usize = 8;
 /// The export pipeline: this thread streams the texts from the database, a worker thread
 /// parses, enriches, validates and serialises them, a sink thread compresses or writes them.
 /// The first error stops every stage and is returned.
-fn run(database_url: &str, sink: &mut dyn Sink) -> Result<AmExportSummary, AmExportError> {
-    let mut client = source::connect(database_url)?;
+fn run(database: &crate::pg::DbUrl, sink: &mut dyn Sink) -> Result<AmExportSummary, AmExportError> {
+    let mut client = database.connect()?;
     source::check_tables(&mut client)?;
     let mut tx = client
         .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .isolation_level(crate::pg::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
     let selected = select_metadata(source::load_metadata_rows(&mut tx)?)?;
@@ -315,6 +326,6 @@ pub fn export_files(
         }
     }
     let mut sink = Collect(Vec::new());
-    let summary = run(&opts.database_url, &mut sink)?;
+    let summary = run(&opts.database, &mut sink)?;
     Ok((sink.0, summary))
 }

@@ -1,13 +1,13 @@
 //! Reading the back-office PostgreSQL tables.
 //!
-//! Uses the blocking `postgres` client. Metadata rows are read at once (small); `structured_am`
-//! rows are streamed through a portal in batches so that only a few texts are in memory at a
-//! time; the `parametrization` rows of the selected AMs are read at once (raw text, small). Connection errors never carry the
-//! connection string or its password.
+//! Uses the blocking client of [`crate::pg`] (which opens the connection, with TLS by `sslmode`).
+//! Metadata rows are read at once (small); `structured_am` rows are streamed through a portal in
+//! batches so that only a few texts are in memory at a time; the `parametrization` rows of the
+//! selected AMs are read at once (raw text, small).
 
 use std::collections::HashMap;
 
-use postgres::{Client, GenericClient, NoTls, Transaction};
+use crate::pg::{Client, GenericClient, Transaction};
 
 use super::AmExportError;
 
@@ -16,57 +16,6 @@ pub const REQUIRED_TABLES: [&str; 3] = ["am_metadata", "structured_am", "paramet
 
 /// Rows fetched per round trip when streaming texts.
 const BATCH_ROWS: i32 = 32;
-
-/// Removes the password (and the whole URL) from an error message.
-fn redact(message: &str, database_url: &str) -> String {
-    let mut out = message.replace(database_url, "<database url>");
-    if let Ok(config) = database_url.parse::<postgres::Config>() {
-        if let Some(password) = config.get_password() {
-            let password = String::from_utf8_lossy(password).to_string();
-            if !password.is_empty() {
-                out = out.replace(&password, "<password>");
-            }
-        }
-    }
-    out
-}
-
-/// Connects; the error says why without echoing the URL.
-pub fn connect(database_url: &str) -> Result<Client, AmExportError> {
-    let config: postgres::Config =
-        database_url
-            .parse()
-            .map_err(|e: postgres::Error| AmExportError::Connect {
-                message: format!(
-                    "invalid connection string: {}",
-                    redact(&e.to_string(), database_url)
-                ),
-            })?;
-    let hosts = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(name) => name.clone(),
-            postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    config.connect(NoTls).map_err(|e| {
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            detail.push_str(": ");
-            detail.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        AmExportError::Connect {
-            message: format!(
-                "cannot connect to PostgreSQL on {hosts}: {}",
-                redact(&detail, database_url)
-            ),
-        }
-    })
-}
 
 /// Fails with `MissingTable` for the first required table that does not exist.
 pub fn check_tables(client: &mut Client) -> Result<(), AmExportError> {

@@ -6,7 +6,7 @@
 //! absolute paths, `..` components, links, devices and FIFOs, members larger than
 //! [`MAX_MEMBER_BYTES`] and archives with more than [`MAX_MEMBERS`] members reject the whole
 //! archive ([`ApsError::UnsafeMember`]); a missing used member is [`ApsError::MissingMember`].
-//! The URL is a secret: messages and logs show it redacted ([`http::redact`]).
+//! The URL is a secret: messages and logs show it redacted ([`crate::secrets::redact_url`]).
 
 use std::io::Read;
 use std::path::Component;
@@ -17,7 +17,7 @@ use tar::EntryType;
 
 use super::ApsError;
 use crate::config::HttpConfig;
-use crate::fetch::http::{self, HttpClient};
+use crate::fetch::http::HttpClient;
 
 /// Largest member accepted (compressed or not).
 pub const MAX_MEMBER_BYTES: u64 = 2 << 30;
@@ -46,7 +46,7 @@ pub fn client(cfg: &HttpConfig) -> Result<HttpClient, ApsError> {
 
 /// Downloads the dump (retrying transient failures) and reads its two members.
 pub fn fetch(url: &str, client: &HttpClient) -> Result<Dump, ApsError> {
-    let what = format!("Géorisques dump {}", http::redact(url));
+    let what = format!("Géorisques dump {}", crate::secrets::redact_url(url));
     let raw: Bytes = client.get(url, &what, Some(MAX_DUMP_BYTES))?;
     tracing::info!(bytes = raw.len(), "downloaded the Géorisques dump");
     read_members(&raw[..])

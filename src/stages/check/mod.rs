@@ -7,8 +7,9 @@
 use bytes::Bytes;
 
 use crate::config::Config;
-use crate::fetch::http::{redact, HttpClient};
+use crate::fetch::http::HttpClient;
 use crate::outcome::{ExitStatus, Summary};
+use crate::secrets::redact_url as redact;
 use crate::storage::Store;
 
 /// One dependency and the result of touching it.

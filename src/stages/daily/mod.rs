@@ -11,10 +11,11 @@
 
 use std::time::Instant;
 
-use crate::config::{Config, Secrets};
+use crate::config::Config;
 use crate::fetch::http::HttpClient;
 use crate::outcome::{ExitStatus, Summary};
 use crate::report::post_to_slack;
+use crate::secrets::Secret;
 use crate::stages::aps::{self, ApsReport};
 use crate::stages::ocr::{self, OcrArgs, OcrStats};
 use crate::storage::Store;
@@ -94,7 +95,7 @@ fn french_decimal(x: f64) -> String {
 /// Runs the three steps and the report.
 pub fn run(
     config: &Config,
-    secrets: &Secrets,
+    slack_webhook: Option<&Secret>,
     ocr_args: &OcrArgs,
     misc: &Store,
     ap: &Store,
@@ -157,9 +158,9 @@ pub fn run(
     if run.aps_before.is_err() && run.aps_after.is_err() && stored == 0 {
         status = ExitStatus::Fatal;
     }
-    match &secrets.slack_webhook_url {
+    match slack_webhook {
         Some(url) => {
-            if let Err(e) = post_to_slack(client, url, &text) {
+            if let Err(e) = post_to_slack(client, url.expose(), &text) {
                 summary
                     .problems
                     .push(format!("cannot post the report to Slack: {e}"));

@@ -11,6 +11,7 @@
 //! Transient failures (5xx, timeouts, resets after the retries) write nothing and are retried by
 //! the next run. A crash loses only the documents in flight.
 
+pub mod config;
 mod download;
 mod ids;
 mod pipeline;
@@ -100,14 +101,7 @@ pub fn run(
         todo.len()
     );
     if !todo.is_empty() {
-        let engine = ocr::OcrEngine::new(ocr::OcrOptions {
-            language: config.ocr.language.clone(),
-            dpi: config.ocr.dpi,
-            tessdata: config.ocr.tessdata.clone(),
-            pdfium: config.ocr.pdfium.clone(),
-            jobs: args.jobs,
-            ..ocr::OcrOptions::default()
-        })?;
+        let engine = ocr::OcrEngine::new(config.ocr.engine_options(args.jobs))?;
         let source = download::Source {
             client: client.clone(),
             base: config.sources.ap_pdf_base.clone(),

@@ -52,13 +52,8 @@ pub fn run(args: &OcrFileArgs, cfg: &OcrConfig) -> Result<Summary, OcrFileError>
         source,
     })?;
     let engine = ocr::OcrEngine::new(ocr::OcrOptions {
-        language: cfg.language.clone(),
-        dpi: cfg.dpi,
-        tessdata: cfg.tessdata.clone(),
-        pdfium: cfg.pdfium.clone(),
-        jobs: args.jobs,
         force_ocr: args.force_ocr,
-        ..ocr::OcrOptions::default()
+        ..cfg.engine_options(args.jobs)
     })?;
     let start = std::time::Instant::now();
     let mut summary = Summary::new("ocr-file");

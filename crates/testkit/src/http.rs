@@ -1,4 +1,4 @@
-//! A tiny HTTP/1.1 server for integration tests (std only): routes map a path to a sequence of
+//! A tiny HTTP/1.1 server for tests (std only): routes map a path to a sequence of
 //! canned [`Response`]s (the last one repeats), with injectable faults — error statuses, a body
 //! shorter than its `Content-Length` (truncation), a delay before answering — and every request
 //! received is recorded (method, path, body) for assertions. One thread per connection,
@@ -22,6 +22,8 @@ pub struct Response {
     pub delay: Duration,
     /// Announce `body.len() + n` bytes in `Content-Length` but send only the body (truncation).
     pub truncate_by: usize,
+    /// Extra response headers (`Retry-After`, `Location`, `Set-Cookie`…).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -36,7 +38,24 @@ impl Response {
             content_type: "application/octet-stream".into(),
             delay: Duration::ZERO,
             truncate_by: 0,
+            headers: Vec::new(),
         }
+    }
+
+    /// A JSON answer (`application/json`).
+    pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Response {
+        Response::status(status, body).content_type("application/json")
+    }
+
+    pub fn content_type(mut self, content_type: &str) -> Response {
+        self.content_type = content_type.into();
+        self
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 
     pub fn not_found() -> Response {
@@ -63,8 +82,22 @@ impl Response {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// Path and query string, as sent.
     pub path: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Default)]
@@ -121,9 +154,12 @@ impl Server {
         self.state.lock().unwrap().requests.clone()
     }
 
-    /// Requests received so far for `path`.
+    /// Requests received so far for `path` (with or without their query string).
     pub fn hits(&self, path: &str) -> usize {
-        self.requests().iter().filter(|r| r.path == path).count()
+        self.requests()
+            .iter()
+            .filter(|r| r.path == path || r.path.split('?').next() == Some(path))
+            .count()
     }
 }
 
@@ -143,6 +179,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
@@ -152,6 +189,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().unwrap_or(0);
             }
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
     let mut body = vec![0; length];
@@ -161,9 +199,16 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         st.requests.push(Request {
             method,
             path: path.clone(),
+            headers,
             body,
         });
-        match st.routes.get_mut(&path) {
+        // A route matches the path with or without its query string.
+        let key = if st.routes.contains_key(&path) {
+            path.clone()
+        } else {
+            path.split('?').next().unwrap_or("").to_string()
+        };
+        match st.routes.get_mut(&key) {
             Some((list, next)) => {
                 let r = list[(*next).min(list.len() - 1)].clone();
                 *next += 1;
@@ -174,12 +219,16 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     };
     std::thread::sleep(response.delay);
     let mut out = conn;
-    let head = format!(
-        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
         response.content_type,
         response.body.len() + response.truncate_by
     );
+    for (k, v) in &response.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
     out.write_all(&response.body)?;
     out.flush()?;

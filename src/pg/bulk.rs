@@ -1,0 +1,170 @@
+//! Bulk writes: binary `COPY` into a `TEMP` staging table, then one set-based statement.
+//!
+//! [`upsert`] stages a batch, keeps the newest staged row per conflict key (`DISTINCT ON`, the
+//! last one written wins — PostgreSQL refuses an upsert that hits one row twice), then runs
+//! `INSERT … SELECT … ON CONFLICT … DO UPDATE SET … [WHERE …]` into the target. Everything happens
+//! in the caller's transaction, so a batch commits together with whatever else the caller writes
+//! (a checkpoint, a watermark, counters). Row triggers of the target fire as for plain inserts.
+//! [`copy_in`] is the plain binary `COPY` into a table (a fresh table being filled).
+//!
+//! The staging table mirrors the target's column types (`CREATE TEMP TABLE … AS SELECT … WITH NO
+//! DATA`), is created once per connection and emptied at commit. [`JsonbText`] sends JSON text the
+//! caller already holds as `jsonb` without re-serialising it.
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::Transaction;
+
+use super::{ident, PgError};
+
+/// One upsert target.
+#[derive(Debug, Clone)]
+pub struct Upsert<'a> {
+    /// Qualified, quoted table name (`"schema"."table"`, see [`ident`]).
+    pub table: &'a str,
+    /// Columns sent by the caller, in the order of the values.
+    pub columns: &'a [&'a str],
+    /// Columns the batch is de-duplicated on (usually those of the conflict target).
+    pub key: &'a [&'a str],
+    /// Conflict target: `ON CONSTRAINT name` or `(col, …)`.
+    pub conflict: &'a str,
+    /// The `DO UPDATE SET` list (`item = EXCLUDED.item, …`); empty → `DO NOTHING`.
+    pub set: &'a str,
+    /// Optional `WHERE` of the update (e.g. only when strictly newer).
+    pub only_if: Option<&'a str>,
+    /// Columns computed on insert rather than sent: `(column, SQL expression)`.
+    pub computed: &'a [(&'a str, &'a str)],
+}
+
+fn stage_name(table: &str) -> String {
+    let clean: String = table
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    ident(&format!("stage_{}", clean.trim_matches('_')))
+}
+
+fn column_list(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Receives one row's values, in column order: `|row, emit| emit(&[&row.id, &JsonbText(&row.item)])`.
+pub type Emit<'e> = dyn FnMut(&[&(dyn ToSql + Sync)]) -> Result<(), postgres::Error> + 'e;
+
+/// Stages `rows` with `COPY` (`fields` emits each row's values) and upserts them; returns the
+/// number of rows inserted or updated.
+pub fn upsert<T>(
+    tx: &mut Transaction<'_>,
+    spec: &Upsert<'_>,
+    rows: &[T],
+    fields: impl Fn(&T, &mut Emit<'_>) -> Result<(), postgres::Error>,
+) -> Result<u64, PgError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let stage = stage_name(spec.table);
+    let cols = column_list(spec.columns);
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {cols} FROM {table} WITH NO DATA;
+         ALTER TABLE {stage} ADD COLUMN IF NOT EXISTS _seq bigserial;
+         TRUNCATE {stage};",
+        table = spec.table
+    ))
+    .map_err(|e| PgError::query(format!("staging table for {}", spec.table), &e))?;
+    copy_rows(tx, &stage, spec.columns, rows, &fields)?;
+
+    let key = column_list(spec.key);
+    let mut insert_cols = cols.clone();
+    let mut select_cols = cols.clone();
+    for (col, expr) in spec.computed {
+        insert_cols.push_str(&format!(", {}", ident(col)));
+        select_cols.push_str(&format!(", {expr}"));
+    }
+    let action = if spec.set.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        let mut a = format!("DO UPDATE SET {}", spec.set);
+        if let Some(w) = spec.only_if {
+            a.push_str(&format!(" WHERE {w}"));
+        }
+        a
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({insert_cols})
+         SELECT {select_cols} FROM (SELECT DISTINCT ON ({key}) * FROM {stage} ORDER BY {key}, _seq DESC) s
+         ON CONFLICT {conflict} {action}",
+        table = spec.table,
+        conflict = spec.conflict,
+    );
+    tx.execute(&sql, &[])
+        .map_err(|e| PgError::query(format!("upsert into {}", spec.table), &e))
+}
+
+/// Binary `COPY` of `rows` into `table` (quoted, qualified) `columns`; returns the row count.
+pub fn copy_in<T>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    fields: impl Fn(&T, &mut Emit<'_>) -> Result<(), postgres::Error>,
+) -> Result<u64, PgError> {
+    copy_rows(tx, table, columns, rows, &fields)
+}
+
+fn copy_rows<T>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[T],
+    fields: &impl Fn(&T, &mut Emit<'_>) -> Result<(), postgres::Error>,
+) -> Result<u64, PgError> {
+    let cols = column_list(columns);
+    let types: Vec<Type> = tx
+        .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
+        .map_err(|e| PgError::query(format!("columns of {table}"), &e))?
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let sink = tx
+        .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))
+        .map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
+    let mut writer = BinaryCopyInWriter::new(sink, &types);
+    {
+        let mut emit = |values: &[&(dyn ToSql + Sync)]| writer.write(values);
+        for row in rows {
+            fields(row, &mut emit).map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
+        }
+    }
+    writer
+        .finish()
+        .map_err(|e| PgError::query(format!("COPY into {table}"), &e))
+}
+
+/// JSON text sent as `jsonb` (or `json`) as is: the server parses and validates it.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonbText<'a>(pub &'a str);
+
+impl ToSql for JsonbText<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            out.extend_from_slice(&[1]); // jsonb binary format version
+        }
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB || *ty == Type::JSON
+    }
+
+    postgres::types::to_sql_checked!();
+}

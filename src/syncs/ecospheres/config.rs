@@ -1,0 +1,17 @@
+//! `[ecospheres]`: the settings of the ecospheres sync (syncs.md). Secrets come from the environment only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+
+/// The `[ecospheres]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EcospheresConfig {}
+
+impl EcospheresConfig {
+    /// Checks what can be checked without the network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
