@@ -1,5 +1,5 @@
 //! The closed value sets of installations and classements, and the mappings from the S3IC
-//! extraction's codes to the values the web app stores ([ED] `models/installation.py`,
+//! extraction's codes to the values the web app stores (ED `models/installation.py`,
 //! `models/regime.py`, `models/installation_classement.py`).
 
 /// Installation regimes accepted in `installations_*.csv`.

@@ -4,7 +4,7 @@
 //! created), `s3://BUCKET[/PREFIX]` (any S3-compatible endpoint, reached with [`S3Settings`]), or `memory://NAME` (process-wide, shared by name; for tests) — and offers
 //! a small blocking API: [`Store::put`], [`Store::get`], [`Store::list`] (streamed, any number of
 //! keys), [`Store::exists`], [`Store::delete`], and [`Store::publish`], the atomic publication of a
-//! set of outputs (see [`publish`]). Single puts are atomic per object on every backend (local
+//! set of outputs (see the `publish` module). Single puts are atomic per object on every backend (local
 //! files are written aside and renamed). Errors name the store and the key.
 
 pub mod config;
@@ -194,7 +194,7 @@ impl Store {
         })
     }
 
-    /// Publishes a set of objects atomically as a set: see [`publish`].
+    /// Publishes a set of objects atomically as a set: see the `publish` module.
     pub fn publish(&self, set: &[(String, Bytes)]) -> Result<(), StorageError> {
         publish::publish(self, set)
     }

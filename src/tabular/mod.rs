@@ -1,7 +1,7 @@
 //! The tabular conventions of the original pipeline (pandas `read_csv(dtype=str)` /
 //! `to_csv(index=False)`), shared by every stage that reads or publishes a CSV:
 //! [`read`] (NA tokens, padding, malformed rows with line numbers, encoding errors),
-//! [`write`] (minimal quoting, `\n` line ends, empty missing values) and [`date`] (ISO dates as
+//! [`mod@write`] (minimal quoting, `\n` line ends, empty missing values) and [`date`] (ISO dates as
 //! Python's `date.fromisoformat` accepts them, written `YYYY-MM-DD`).
 
 pub mod date;

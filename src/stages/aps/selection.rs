@@ -16,7 +16,7 @@ use crate::tabular::{parse_date, CsvWriter, Date};
 /// The type label of APs.
 pub const AP_TYPE: &str = "Arrêté préfectoral";
 
-/// Every document type label the original's model accepts ([ED] `DocumentType`).
+/// Every document type label the original's model accepts (ED `DocumentType`).
 pub const DOCUMENT_TYPES: [&str; 8] = [
     AP_TYPE,
     "Rapport",
