@@ -305,6 +305,20 @@ fn compose_runs_check_against_a_local_seaweedfs() {
         .map(str::to_string)
         .collect();
     assert!(strings(weed, "ports").iter().any(|p| p.ends_with("8333")));
+    // docker/README.md names the same buckets as the compose file.
+    let readme = std::fs::read_to_string(root().join("docker/README.md")).unwrap();
+    let fragment = readme
+        .split_once("runs `weed mini` with the buckets")
+        .and_then(|(_, rest)| rest.split_once('('))
+        .map(|(names, _)| names.to_string())
+        .expect("docker/README.md: the sentence naming the compose buckets");
+    let named: BTreeSet<String> = fragment
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(named, buckets, "docker/README.md names other buckets than compose.yaml: {fragment}");
 
     let dt = at(&v, "services.data-tasks");
     let context = root().join("docker").join(text(dt, "build.context"));
