@@ -11,7 +11,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 install_deps
-cargo build --release --quiet --bin data-tasks
+if [ ! -x "$root/target/release/data-tasks" ]; then
+  echo "== building data-tasks (release); the first build takes about 9 minutes on 2 cores"
+fi
+cargo build --release --bin data-tasks
 bin="$root/target/release/data-tasks"
 demo="$root/data/demo"
 rm -rf "$demo"
@@ -57,8 +60,12 @@ export DATA_TASKS_SOURCES_AP_PDF_BASE="http://127.0.0.1:$port/commun/"
 export DATA_TASKS_HTTP_RETRIES=0
 unset SLACK_WEBHOOK_URL
 
+listed=$(( $(gunzip -c "$src/ap_bucket_listing.csv.gz" | wc -l) - 1 ))
 echo
 echo "== data-tasks daily (aps → ocr → aps, then the report; no Slack URL: printed only)"
+echo "   The report counts every AP, not only today's five PDFs: its statuses come from the bundled"
+echo "   ap bucket listing ($listed objects, testdata/golden/sources/ap_bucket_listing.csv.gz) and"
+echo "   yesterday's aps_all.csv (testdata/golden/sources/previous_aps_all.csv.gz)."
 "$bin" -q daily --jobs 0
 
 echo
