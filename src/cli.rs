@@ -1,4 +1,4 @@
-//! The command line (clap derive), as documented in design.md §2 and the README.
+//! The command line (clap derive), as documented in docs/architecture.md §2 and the README.
 
 use std::path::PathBuf;
 

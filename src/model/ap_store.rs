@@ -96,7 +96,7 @@ impl ApIndex {
         self.seen.is_empty()
     }
 
-    /// Status and size of one id (§4.5).
+    /// Status and size of one id (docs/formats.md §6.3).
     pub fn status(&self, id: &str) -> (OcrStatus, Option<u64>) {
         match self.seen.get(id) {
             Some(Seen {

@@ -4,7 +4,7 @@
 Writes `s3ic-liste-etablissements.csv` and `sic-liste-rubriques.csv` (the two inputs of
 `data-tasks installations`) in the exact format of the DGPR extraction: `;` separator, header
 row, UTF-8, `"` quoting. Every value is invented. The data exercises every rule of
-envinorma-formats.md §2–3: accents, quoted separators and quotes, exact duplicates, several rows
+docs/formats.md §3–4: accents, quoted separators and quotes, exact duplicates, several rows
 per installation (per-column "last non-missing"), inactive sites, every regime and Seveso code,
 `47xx` masked rubriques, Île-de-France rows, empty and NA-token fields, compact dates.
 

@@ -1,12 +1,12 @@
-//! Géorisques documents (envinorma-formats.md §4.2–4.3): the dump's documents joined with their
+//! Géorisques documents (docs/formats.md §5.2): the dump's documents joined with their
 //! type labels, sorted, and filtered per dataset by the installations of that dataset.
 //!
 //! The join is a left join on `type_id_document = id` in document order: an unknown (or missing)
 //! type id gives a missing type, a duplicated type id duplicates the document, like pandas'
 //! `merge`. The sort is by `s3ic_id` asc, `date` desc, `url` asc (text order, missing last for
 //! every key) and stable with respect to the dump's order — the original's first, unstable sort
-//! by `s3ic_id` only decided the order of rows equal on all three keys (Deviation §9.4: we use
-//! the dump's order). Nothing here fails except a dump file that cannot be read as CSV.
+//! by `s3ic_id` only decided the order of rows equal on all three keys (Deviation, formats §11
+//! #6: we use the dump's order). Nothing here fails except a dump file that cannot be read as CSV.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -60,7 +60,7 @@ impl DumpTables {
         Ok(DumpTables { documents, types })
     }
 
-    /// The left join, in dump order (§4.2).
+    /// The left join, in dump order (docs/formats.md §5.2).
     pub fn join(&self) -> Vec<Document<'_>> {
         let mut labels: HashMap<Option<&str>, Vec<Option<&str>>> = HashMap::new();
         for t in &self.types.rows {
@@ -102,7 +102,7 @@ fn desc(a: Option<&str>, b: Option<&str>) -> Ordering {
     }
 }
 
-/// Sorts by `s3ic_id` asc, `date` desc, `url` asc, missing last, stable (§4.3).
+/// Sorts by `s3ic_id` asc, `date` desc, `url` asc, missing last, stable (docs/formats.md §5.2).
 pub fn sort(docs: &mut [Document<'_>]) {
     docs.sort_by(|a, b| {
         asc(a.s3ic_id, b.s3ic_id)

@@ -1,4 +1,4 @@
-//! `misc/georisques_ids.json` (envinorma-formats.md §4.7): the `georisques_id` column of
+//! `misc/georisques_ids.json` (docs/formats.md §7): the `georisques_id` column of
 //! `aps_all.csv` as Python's `json.dumps` writes a list of strings — row order, duplicates kept,
 //! `", "` separators, ASCII only (`\uXXXX` escapes), no trailing newline. Cannot fail.
 

@@ -1,4 +1,4 @@
-//! The `sample` and `idf` subsets (envinorma-formats.md §2.3, §3.3): which installations belong to
+//! The `sample` and `idf` subsets (docs/formats.md §3.4, §4.6): which installations belong to
 //! each, and the minimum-size rule checked before anything is published.
 
 use std::collections::HashSet;

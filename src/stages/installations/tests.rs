@@ -1,4 +1,4 @@
-//! Rule-by-rule tests of the installations task (envinorma-formats.md §2–3) on small inputs;
+//! Rule-by-rule tests of the installations task (docs/formats.md §3–4) on small inputs;
 //! each would fail if its rule broke. The golden byte-for-byte test is in
 //! `tests/installations.rs`.
 
