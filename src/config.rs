@@ -27,6 +27,9 @@ use crate::syncs::{
 /// repository use `DT_` for their own variables.
 pub const ENV_PREFIX: &str = "DATA_TASKS_";
 
+/// Variables of the binary under [`ENV_PREFIX`] that are not settings: the log filter.
+pub const NON_SETTING_VARS: [&str; 1] = ["DATA_TASKS_LOG"];
+
 /// What can go wrong while loading the configuration. Every variant names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -115,6 +118,9 @@ impl Config {
         };
         let settings = env_settings();
         for (var, value) in env.with_prefix(ENV_PREFIX) {
+            if NON_SETTING_VARS.contains(&var.as_str()) {
+                continue;
+            }
             let setting = settings
                 .iter()
                 .find(|s| s.var == var)
@@ -416,6 +422,8 @@ mod tests {
         assert!(e.to_string().contains("DATA_TASKS_STORAGE_MSIC"), "{e}");
         let e = Config::load(None, &env(&[("DATA_TASKS_NOPE_X", "x")])).unwrap_err();
         assert!(e.to_string().contains("DATA_TASKS_NOPE_X"), "{e}");
+        // The log filter is the binary's, not a setting.
+        Config::load(None, &env(&[("DATA_TASKS_LOG", "debug")])).unwrap();
     }
 
     #[test]
