@@ -91,8 +91,7 @@ fn glob(pattern: &str, text: &str) -> bool {
         return pattern == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last)
-    {
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
@@ -120,15 +119,14 @@ impl Thresholds {
 
     /// The threshold of `scope` in `track` (`None`: not checked).
     pub fn limit(&self, track: &str, scope: &str) -> Option<Duration> {
-        let rule = self.rules.iter().rev().find(|r| {
-            r.track == track && r.scope.as_deref().is_none_or(|p| glob(p, scope))
-        });
+        let rule = self
+            .rules
+            .iter()
+            .rev()
+            .find(|r| r.track == track && r.scope.as_deref().is_none_or(|p| glob(p, scope)));
         match rule {
             Some(r) => r.limit,
-            None => DEFAULTS
-                .iter()
-                .find(|(t, _)| *t == track)
-                .map(|(_, d)| *d),
+            None => DEFAULTS.iter().find(|(t, _)| *t == track).map(|(_, d)| *d),
         }
     }
 }

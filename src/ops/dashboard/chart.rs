@@ -169,8 +169,16 @@ mod tests {
         // x spans the plot: first point at the left edge, last at the right.
         assert!(svg.contains("points=\"58.0,"), "{svg}");
         assert!(svg.contains("706.0,"), "{svg}");
-        assert!(line_chart("x", "", &Points { epochs: vec![], labels: vec![] }, &[])
-            .into_string()
-            .is_empty());
+        assert!(line_chart(
+            "x",
+            "",
+            &Points {
+                epochs: vec![],
+                labels: vec![]
+            },
+            &[]
+        )
+        .into_string()
+        .is_empty());
     }
 }

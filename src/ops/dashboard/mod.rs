@@ -62,7 +62,10 @@ struct Credentials {
 
 impl Credentials {
     fn from_env(env: &Env) -> Result<Option<Credentials>, OpsError> {
-        match (env.secret("DASHBOARD_USER"), env.secret("DASHBOARD_PASSWORD")) {
+        match (
+            env.secret("DASHBOARD_USER"),
+            env.secret("DASHBOARD_PASSWORD"),
+        ) {
             (Some(user), Some(password)) => Ok(Some(Credentials { user, password })),
             (None, None) => Ok(None),
             (Some(_), None) => Err(OpsError::HalfCredentials {
@@ -195,7 +198,10 @@ impl Server {
             "no auth (loopback)"
         };
         if let Some(addr) = addr {
-            tracing::info!("dashboard listening on http://{addr}{}/ ({auth})", self.state.base);
+            tracing::info!(
+                "dashboard listening on http://{addr}{}/ ({auth})",
+                self.state.base
+            );
         }
         let app = router(self.state);
         runtime.block_on(async move {
@@ -242,7 +248,10 @@ fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{b}/"), get(pages::overview))
         .route(&format!("{b}/runs"), get(pages::runs))
         .route(&format!("{b}/gn2pg/{{schema}}"), get(pages::gn2pg))
-        .route(&format!("{b}/visionature/{{schema}}"), get(pages::visionature))
+        .route(
+            &format!("{b}/visionature/{{schema}}"),
+            get(pages::visionature),
+        )
         .route(&format!("{b}/fix-sync"), get(pages::fix_sync));
     if !b.is_empty() {
         pages = pages.route(&b, get(pages::overview));

@@ -277,7 +277,9 @@ pub(super) async fn runs(State(st): State<Arc<AppState>>, Query(q): Query<RunsQu
 fn runs_page(tx: &mut Transaction<'_>, st: &AppState, q: RunsQuery) -> PageResult {
     let base = st.base.as_str();
     if !run_log::exists(tx)? {
-        return Err(PageError::NotFound("data_tasks.sync_run does not exist".into()));
+        return Err(PageError::NotFound(
+            "data_tasks.sync_run does not exist".into(),
+        ));
     }
     let key = ScopeKey {
         sync: q.sync,
@@ -301,10 +303,26 @@ fn runs_page(tx: &mut Transaction<'_>, st: &AppState, q: RunsQuery) -> PageResul
     };
     let counts = |f: fn(&Run) -> u64| oldest_first.iter().map(|r| f(r) as f64).collect();
     let count_series = [
-        Series { name: "fetched", color: COLORS[0], values: counts(|r| r.counts.fetched) },
-        Series { name: "upserted", color: COLORS[1], values: counts(|r| r.counts.upserted) },
-        Series { name: "deleted", color: COLORS[2], values: counts(|r| r.counts.deleted) },
-        Series { name: "errors", color: COLORS[3], values: counts(|r| r.counts.errors) },
+        Series {
+            name: "fetched",
+            color: COLORS[0],
+            values: counts(|r| r.counts.fetched),
+        },
+        Series {
+            name: "upserted",
+            color: COLORS[1],
+            values: counts(|r| r.counts.upserted),
+        },
+        Series {
+            name: "deleted",
+            color: COLORS[2],
+            values: counts(|r| r.counts.deleted),
+        },
+        Series {
+            name: "errors",
+            color: COLORS[3],
+            values: counts(|r| r.counts.errors),
+        },
     ];
     let duration_series = [Series {
         name: "duration",
@@ -415,19 +433,41 @@ fn gn2pg_page(tx: &mut Transaction<'_>, st: &AppState, schema: &str, q: Gn2pgQue
     let oldest_first: Vec<&LogRow> = imports.iter().rev().collect();
     let points = Points {
         epochs: oldest_first.iter().map(|r| r.epoch).collect(),
-        labels: oldest_first.iter().map(|r| format!("{} {}", r.at, r.text("source"))).collect(),
+        labels: oldest_first
+            .iter()
+            .map(|r| format!("{} {}", r.at, r.text("source")))
+            .collect(),
     };
     let col = |c: &'static str| oldest_first.iter().map(|r| r.num(c) as f64).collect();
     let count_series = [
-        Series { name: "API items", color: COLORS[0], values: col("api_count_items") },
-        Series { name: "upserts", color: COLORS[1], values: col("data_count_upserts") },
-        Series { name: "deletes", color: COLORS[2], values: col("data_count_delete") },
-        Series { name: "errors", color: COLORS[3], values: col("data_count_errors") },
+        Series {
+            name: "API items",
+            color: COLORS[0],
+            values: col("api_count_items"),
+        },
+        Series {
+            name: "upserts",
+            color: COLORS[1],
+            values: col("data_count_upserts"),
+        },
+        Series {
+            name: "deletes",
+            color: COLORS[2],
+            values: col("data_count_delete"),
+        },
+        Series {
+            name: "errors",
+            color: COLORS[3],
+            values: col("data_count_errors"),
+        },
     ];
     let duration_series = [Series {
         name: "duration",
         color: COLORS[4],
-        values: oldest_first.iter().map(|r| r.duration_s.unwrap_or(0.0)).collect(),
+        values: oldest_first
+            .iter()
+            .map(|r| r.duration_s.unwrap_or(0.0))
+            .collect(),
     }];
     let title = format!("gn2pg imports · {schema}");
     let body = html! {
@@ -558,7 +598,13 @@ fn visionature_page(
     let (page, offset) = page_offset(page_no);
     let summary = tables::vn_summary(tx, schema)?;
     let (rows, total) = tables::vn_errors(tx, schema, PER_PAGE, offset)?;
-    let link = |p: i64| href(base, &format!("/visionature/{schema}"), &[("page", &p.to_string())]);
+    let link = |p: i64| {
+        href(
+            base,
+            &format!("/visionature/{schema}"),
+            &[("page", &p.to_string())],
+        )
+    };
     let title = format!("visionature downloads · {schema}");
     let body = html! {
         h1 { (title) }
@@ -612,7 +658,10 @@ fn visionature_page(
 
 // ---- fix-sync ----------------------------------------------------------------------------------
 
-pub(super) async fn fix_sync(State(st): State<Arc<AppState>>, Query(q): Query<PageQuery>) -> Response {
+pub(super) async fn fix_sync(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     page(st, move |tx, st| fix_sync_page(tx, st, q.page)).await
 }
 
@@ -640,9 +689,21 @@ fn fix_sync_page(tx: &mut Transaction<'_>, st: &AppState, page_no: Option<u32>) 
         labels: oldest_first.iter().map(|r| r.date.clone()).collect(),
     };
     let series = [
-        Series { name: "inserted", color: COLORS[1], values: oldest_first.iter().map(|r| r.insert as f64).collect() },
-        Series { name: "updated", color: COLORS[0], values: oldest_first.iter().map(|r| r.update as f64).collect() },
-        Series { name: "deleted", color: COLORS[2], values: oldest_first.iter().map(|r| r.delete as f64).collect() },
+        Series {
+            name: "inserted",
+            color: COLORS[1],
+            values: oldest_first.iter().map(|r| r.insert as f64).collect(),
+        },
+        Series {
+            name: "updated",
+            color: COLORS[0],
+            values: oldest_first.iter().map(|r| r.update as f64).collect(),
+        },
+        Series {
+            name: "deleted",
+            color: COLORS[2],
+            values: oldest_first.iter().map(|r| r.delete as f64).collect(),
+        },
     ];
     let body = html! {
         h1 { "fix-sync" }
