@@ -1,5 +1,7 @@
 //! Inline SVG line charts (no script): one or more series over time, x proportional to each
 //! point's epoch, y from 0 to a rounded maximum, a tooltip (`<title>`) on every point, a legend.
+//! With several series, the first is drawn wide and translucent, so a later one with the same values (upserted
+//! = fetched) does not hide it.
 //! Nothing here fails; an empty input draws nothing.
 
 use maud::{html, Markup};
@@ -81,6 +83,7 @@ pub fn line_chart(title: &str, unit: &str, points: &Points, series: &[Series]) -
     };
     let y = |v: f64| TOP + plot_h - (v / ymax) * plot_h;
     let view = format!("0 0 {W} {H}");
+    let halo = |i: usize| i == 0 && series.len() > 1;
     html! {
         figure {
             figcaption { (title) }
@@ -98,7 +101,9 @@ pub fn line_chart(title: &str, unit: &str, points: &Points, series: &[Series]) -
                     rect x=(LEFT + 4.0 + i as f64 * 110.0) y="6" width="10" height="10" fill=(s.color) {}
                     text x=(LEFT + 18.0 + i as f64 * 110.0) y="15" { (s.name) }
                     @if n > 1 {
-                        polyline fill="none" stroke=(s.color) stroke-width="1.6"
+                        polyline fill="none" stroke=(s.color)
+                            stroke-width=(if halo(i) { "4.5" } else { "1.6" })
+                            stroke-opacity=(if halo(i) { "0.45" } else { "1" })
                             points=(polyline(&points.epochs, &s.values, &x, &y)) {}
                     }
                     @for (j, v) in s.values.iter().enumerate() {

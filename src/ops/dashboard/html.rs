@@ -25,7 +25,10 @@ th, td { padding:.3rem .55rem; border-bottom:1px solid var(--line); text-align:l
 th { background:#eef1f4; font-weight:600; white-space:nowrap; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 td.time { white-space:nowrap; font-variant-numeric:tabular-nums; }
-td.text { max-width:32rem; overflow-wrap:anywhere; font-size:.9em; }
+td.text { min-width:14rem; max-width:32rem; overflow-wrap:anywhere; font-size:.9em; }
+td.nowrap { white-space:nowrap; }
+.wide { overflow-x:auto; }
+.wide table { width:auto; min-width:100%; }
 tr.stale td:first-child { box-shadow: inset 4px 0 var(--failed); }
 .badge { display:inline-block; padding:.05rem .45rem; border-radius:.6rem; font-size:.8em; font-weight:600;
          color:#fff; background:var(--skipped); white-space:nowrap; }
@@ -35,7 +38,7 @@ tr.stale td:first-child { box-shadow: inset 4px 0 var(--failed); }
 .badge.running { background:var(--running); }
 .badge.big { font-size:1rem; padding:.15rem .7rem; }
 .pager { margin:.6rem 0; display:flex; gap:1rem; align-items:center; }
-.charts { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:1rem; margin:.5rem 0 1rem; }
+.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(420px, 1fr)); gap:1rem; margin:.5rem 0 1rem; }
 figure { margin:0; background:#fff; border:1px solid var(--line); padding:.4rem; }
 figcaption { font-weight:600; font-size:.9em; margin:0 0 .2rem .3rem; }
 svg { display:block; width:100%; height:auto; }

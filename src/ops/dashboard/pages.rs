@@ -218,7 +218,7 @@ fn limit_text(s: &ScopeStatus) -> String {
 
 fn scopes_table(base: &str, report: &Report) -> Markup {
     html! {
-        table #scopes {
+        div.wide { table #scopes {
             thead { tr {
                 th { "Sync" } th { "Scope" } th { "Last run" } th { "Started" } th.num { "Duration" }
                 th.num { "Fetched" } th.num { "Upserted" } th.num { "Deleted" } th.num { "Errors" }
@@ -227,13 +227,13 @@ fn scopes_table(base: &str, report: &Report) -> Markup {
             tbody {
                 @for s in &report.scopes {
                     @let r = &s.last_run;
-                    tr.stale[s.verdict.is_stale()] data-scope=(s.key.label()) {
+                    tr class=[s.verdict.is_stale().then_some("stale")] data-scope=(s.key.label()) {
                         td { (s.key.sync) }
                         td {
                             a href=(runs_link(base, &s.key, None)) { (s.key.scope) }
                             @if !s.key.kind.is_empty() { " " span.muted { "(" (s.key.kind) ")" } }
                         }
-                        td { (badge(&r.status)) " " span.muted { (r.mode) } }
+                        td.nowrap { (badge(&r.status)) " " span.muted { (r.mode) } }
                         td.time { (r.started) }
                         td.num { (duration(r.duration_s)) }
                         td.num { (r.counts.fetched) }
@@ -248,7 +248,7 @@ fn scopes_table(base: &str, report: &Report) -> Markup {
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -508,7 +508,7 @@ fn gn2pg_page(tx: &mut Transaction<'_>, st: &AppState, schema: &str, q: Gn2pgQue
         }
         (pager(page, total, |p| self_link(source.as_deref(), Some(p))))
         @if imports.is_empty() { (empty("No import.")) } @else {
-            table #imports {
+            div.wide { table #imports {
                 thead { tr {
                     th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th { "Start" } th { "End" }
                     th.num { "Duration" } th.num { "API items" } th.num { "API errors" } th.num { "Upserts" } th.num { "Deletes" }
@@ -537,7 +537,7 @@ fn gn2pg_page(tx: &mut Transaction<'_>, st: &AppState, schema: &str, q: Gn2pgQue
                         }
                     }
                 }
-            }
+            } }
         }
         h2 { "Error log" }
         @match &errors {
@@ -545,7 +545,7 @@ fn gn2pg_page(tx: &mut Transaction<'_>, st: &AppState, schema: &str, q: Gn2pgQue
             Some((rows, _)) if rows.is_empty() => (empty("No error recorded.")),
             Some((rows, n)) => {
                 p.meta { "The " (rows.len()) " latest of " (n) " rows." }
-                table #errors {
+                div.wide { table #errors {
                     thead { tr { th { "When" } th { "Source" } th { "Controler" } th { "UUID" } th.num { "Import" } th { "Error" } th { "Item" } } }
                     tbody {
                         @for e in rows {
@@ -560,7 +560,7 @@ fn gn2pg_page(tx: &mut Transaction<'_>, st: &AppState, schema: &str, q: Gn2pgQue
                             }
                         }
                     }
-                }
+                } }
             }
         }
     };
