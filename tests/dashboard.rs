@@ -125,13 +125,13 @@ fn env(url: &str) -> Vec<(String, String)> {
     vec![("OPS_DATABASE_URL".to_string(), url.to_string())]
 }
 
-/// A database with seeded runs and sync tables, and the URL of its read-only role.
-fn seeded(prefix: &str) -> Option<(TestDb, String)> {
+/// A database with seeded runs and sync tables, and its read-only role.
+fn seeded(prefix: &str) -> Option<(TestDb, seed::Role)> {
     let db = TestDb::create(prefix)?;
     let mut c = db.client();
     seed::runs(&mut c);
     seed::sync_tables(&mut c);
-    let (_, ro) = seed::read_only_role(&mut c, &db.url());
+    let ro = seed::read_only_role(&mut c, &db.url());
     Some((db, ro))
 }
 
@@ -162,9 +162,10 @@ fn assert_no_secret(html: &str, secrets: &[&str], page: &str) {
 
 #[test]
 fn pages_show_the_seeded_runs_to_a_read_only_role() {
-    let Some((db, ro)) = seeded("ops_dash_pages") else {
+    let Some((db, role)) = seeded("ops_dash_pages") else {
         return;
     };
+    let ro = role.url.clone();
     // The role is really read-only.
     let mut ro_client = postgres::Client::connect(&ro, postgres::NoTls).unwrap();
     let denied = ro_client
@@ -330,9 +331,10 @@ fn pages_show_the_seeded_runs_to_a_read_only_role() {
 
 #[test]
 fn basic_auth_guards_the_pages_not_the_probes() {
-    let Some((_db, ro)) = seeded("ops_dash_auth") else {
+    let Some((_db, role)) = seeded("ops_dash_auth") else {
         return;
     };
+    let ro = role.url.clone();
     let mut vars = env(&ro);
     vars.push(("DASHBOARD_USER".into(), DASH_USER.into()));
     vars.push(("DASHBOARD_PASSWORD".into(), DASH_PASSWORD.into()));
@@ -370,9 +372,10 @@ fn basic_auth_guards_the_pages_not_the_probes() {
 
 #[test]
 fn refuses_to_start_when_unsafe_or_misconfigured() {
-    let Some((_db, ro)) = seeded("ops_dash_refuse") else {
+    let Some((_db, role)) = seeded("ops_dash_refuse") else {
         return;
     };
+    let ro = role.url.clone();
     let cases: Vec<(Vec<&str>, Vec<(String, String)>, &str)> = vec![
         (
             vec!["--listen", "0.0.0.0:0"],
@@ -408,15 +411,16 @@ fn refuses_to_start_when_unsafe_or_misconfigured() {
 
 #[test]
 fn a_failing_query_answers_503_without_the_database_message() {
-    let Some((db, ro)) = seeded("ops_dash_503") else {
+    let Some((db, role)) = seeded("ops_dash_503") else {
         return;
     };
+    let ro = role.url.clone();
     // The role sees the table (some column privilege) but may not read every column.
-    let role = ro.split("://").nth(1).unwrap().split(':').next().unwrap();
     db.client()
         .batch_execute(&format!(
-            "REVOKE SELECT ON data_tasks.sync_run FROM {role};
-             GRANT SELECT (id, sync, scope) ON data_tasks.sync_run TO {role};"
+            "REVOKE SELECT ON data_tasks.sync_run FROM {r};
+             GRANT SELECT (id, sync, scope) ON data_tasks.sync_run TO {r};",
+            r = role.name
         ))
         .unwrap();
     let d = Dashboard::start(&[], &env(&ro));
@@ -511,9 +515,10 @@ fn headless_chromium_renders_the_overview_and_a_history_page() {
         );
         return;
     };
-    let Some((_db, ro)) = seeded("ops_dash_browser") else {
+    let Some((_db, role)) = seeded("ops_dash_browser") else {
         return;
     };
+    let ro = role.url.clone();
     let d = Dashboard::start(&[], &env(&ro));
     let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops-dashboard");
     std::fs::create_dir_all(&out_dir).unwrap();

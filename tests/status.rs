@@ -201,8 +201,8 @@ fn a_read_only_role_shows_abandoned_runs_without_marking_them() {
     let Some(db) = seeded("ops_status_ro") else {
         return;
     };
-    let (_, ro_url) = seed::read_only_role(&mut db.client(), &db.url());
-    let out = data_tasks(&["status", "--format", "json"], &env(&ro_url));
+    let ro = seed::read_only_role(&mut db.client(), &db.url());
+    let out = data_tasks(&["status", "--format", "json"], &env(&ro.url));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("may not update data_tasks.sync_run"),
@@ -230,6 +230,30 @@ fn a_read_only_role_shows_abandoned_runs_without_marking_them() {
         .get(0);
     assert_eq!(stored, "running", "a read-only role wrote");
     assert!(!text(&out).contains(seed::RO_PASSWORD));
+
+    // The probe role of docs/ops.md: SELECT plus UPDATE of the three columns the rule writes.
+    let probe = seed::read_only_role(&mut db.client(), &db.url());
+    db.client()
+        .batch_execute(&format!(
+            "GRANT UPDATE (status, error, finished_at) ON data_tasks.sync_run TO {}",
+            probe.name
+        ))
+        .unwrap();
+    let out = data_tasks(&["status"], &env(&probe.url));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!text(&out).contains("may not update"), "{}", text(&out));
+    let stored: (String, Option<String>) = {
+        let row = db
+            .client()
+            .query_one(
+                "SELECT status, error FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
+                  ORDER BY started_at DESC LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(stored, ("failed".into(), Some("abandoned".into())));
 }
 
 #[test]

@@ -243,18 +243,40 @@ pub fn sync_tables(c: &mut Client) {
     .unwrap();
 }
 
-/// Creates a read-only role (`<database>_ro`: roles are cluster-wide, tests run in parallel) with
-/// the GRANTs of docs/ops.md; returns its name and URL (with a password, which the throwaway
-/// cluster's trust authentication ignores).
-pub fn read_only_role(c: &mut Client, db_url: &str) -> (String, String) {
+/// A login role of one test, dropped with its privileges on drop.
+pub struct Role {
+    pub name: String,
+    /// Its URL (with a password, which the throwaway cluster's trust authentication ignores).
+    pub url: String,
+    db_url: String,
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        // Its database may be gone already (then so are the grants in it).
+        if let Ok(mut c) = Client::connect(&self.db_url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP OWNED BY {}", self.name));
+        }
+        if let Some(admin) = testkit::pg::admin_url() {
+            if let Ok(mut c) = Client::connect(&admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.name));
+            }
+        }
+    }
+}
+
+/// Creates a read-only role (`<database>_ro<n>`: roles are cluster-wide, tests run in parallel)
+/// with the GRANTs of docs/ops.md.
+pub fn read_only_role(c: &mut Client, db_url: &str) -> Role {
     let db: String = c
         .query_one("SELECT current_database()", &[])
         .unwrap()
         .get(0);
-    let role = format!("{db}_ro");
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let role = format!("{db}_ro{n}");
     c.batch_execute(&format!(
-        "DROP ROLE IF EXISTS {role};
-         CREATE ROLE {role} LOGIN PASSWORD '{RO_PASSWORD}';
+        "CREATE ROLE {role} LOGIN PASSWORD '{RO_PASSWORD}';
          GRANT CONNECT ON DATABASE {db} TO {role};
          GRANT USAGE ON SCHEMA data_tasks TO {role};
          GRANT SELECT ON data_tasks.sync_run TO {role};"
@@ -276,8 +298,11 @@ pub fn read_only_role(c: &mut Client, db_url: &str) -> (String, String) {
         ))
         .unwrap();
     }
-    let url = with_user(db_url, &role, RO_PASSWORD);
-    (role, url)
+    Role {
+        url: with_user(db_url, &role, RO_PASSWORD),
+        name: role,
+        db_url: db_url.to_string(),
+    }
 }
 
 /// `url` with its user info replaced.
