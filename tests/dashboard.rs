@@ -376,7 +376,8 @@ fn refuses_to_start_when_unsafe_or_misconfigured() {
         return;
     };
     let ro = role.url.clone();
-    let cases: Vec<(Vec<&str>, Vec<(String, String)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["--listen", "0.0.0.0:0"],
             env(&ro),
