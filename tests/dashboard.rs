@@ -316,16 +316,7 @@ fn pages_show_the_seeded_runs_to_a_read_only_role() {
         assert_no_secret(html, &secrets, name);
     }
     // The dashboard wrote nothing: the dead run is still `running` in the table.
-    let stored: String = db
-        .client()
-        .query_one(
-            "SELECT status FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
-              ORDER BY started_at DESC LIMIT 1",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(stored, "running");
+    assert_eq!(seed::newest_vn_update(&mut db.client()).0, "running");
     assert_no_secret(&d.log(), &[seed::RO_PASSWORD], "the log");
 }
 

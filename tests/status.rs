@@ -86,18 +86,10 @@ fn text_report_names_the_stale_scope_and_exits_1() {
         last == "status: 1 of 5 scopes stale: gn2pg/flavia (last success 4h 59m ago, limit 1h 30m)",
         "{last}"
     );
-    let marked: (String, Option<String>) = {
-        let row = db
-            .client()
-            .query_one(
-                "SELECT status, error FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
-                  ORDER BY started_at DESC LIMIT 1",
-                &[],
-            )
-            .unwrap();
-        (row.get(0), row.get(1))
-    };
-    assert_eq!(marked, ("failed".into(), Some("abandoned".into())));
+    assert_eq!(
+        seed::newest_vn_update(&mut db.client()),
+        ("failed".into(), Some("abandoned".into()))
+    );
 }
 
 #[test]
@@ -219,16 +211,11 @@ fn a_read_only_role_shows_abandoned_runs_without_marking_them() {
     assert_eq!(ff["last_run"]["status"], "failed");
     assert_eq!(ff["last_run"]["abandoned"], true);
     assert_eq!(ff["last_run"]["error"], "abandoned");
-    let stored: String = db
-        .client()
-        .query_one(
-            "SELECT status FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
-              ORDER BY started_at DESC LIMIT 1",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(stored, "running", "a read-only role wrote");
+    assert_eq!(
+        seed::newest_vn_update(&mut db.client()).0,
+        "running",
+        "a read-only role wrote"
+    );
     assert!(!text(&out).contains(seed::RO_PASSWORD));
 
     // The probe role of docs/ops.md: SELECT plus UPDATE of the three columns the rule writes.
@@ -242,18 +229,10 @@ fn a_read_only_role_shows_abandoned_runs_without_marking_them() {
     let out = data_tasks(&["status"], &env(&probe.url));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(!text(&out).contains("may not update"), "{}", text(&out));
-    let stored: (String, Option<String>) = {
-        let row = db
-            .client()
-            .query_one(
-                "SELECT status, error FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
-                  ORDER BY started_at DESC LIMIT 1",
-                &[],
-            )
-            .unwrap();
-        (row.get(0), row.get(1))
-    };
-    assert_eq!(stored, ("failed".into(), Some("abandoned".into())));
+    assert_eq!(
+        seed::newest_vn_update(&mut db.client()),
+        ("failed".into(), Some("abandoned".into()))
+    );
 }
 
 #[test]

@@ -195,6 +195,18 @@ pub fn runs(c: &mut Client) {
     }
 }
 
+/// The stored status and error of the newest visionature update (the dead `running` row).
+pub fn newest_vn_update(c: &mut Client) -> (String, Option<String>) {
+    let row = c
+        .query_one(
+            "SELECT status, error FROM data_tasks.sync_run WHERE sync = 'visionature' AND mode = 'update'
+              ORDER BY started_at DESC LIMIT 1",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
 /// Creates and fills the gn2pg, visionature and fix-sync tables.
 pub fn sync_tables(c: &mut Client) {
     c.batch_execute(GN2PG_DDL).unwrap();
