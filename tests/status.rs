@@ -170,21 +170,62 @@ fn a_run_holding_its_lock_stays_running() {
     for sql in run_log::schema_sql() {
         c.batch_execute(&sql).unwrap();
     }
-    let Begin::Run(live) = run_log::begin(&url, "gn2pg", "lpo", "update", LockPolicy::Try).unwrap()
-    else {
-        panic!("lock not taken");
+    // hashtext() of these keys is positive for lpo, negative for flavia: both halves of the
+    // bigint lock key must match pg_locks.
+    let begin = |scope: &str| match run_log::begin(&url, "gn2pg", scope, "update", LockPolicy::Try)
+        .unwrap()
+    {
+        Begin::Run(live) => live,
+        Begin::Skipped => panic!("lock of {scope} not taken"),
     };
-    let out = data_tasks(&["status", "--format", "json"], &env(&db.url()));
-    // Never succeeded → stale.
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let s = &v["scopes"][0];
-    assert_eq!(s["last_run"]["status"], "running", "{v}");
-    assert_eq!(s["last_run"]["abandoned"], false, "{v}");
-    assert_eq!(s["reason"], "never succeeded");
-    live.finish(RunStatus::Ok, &RunCounts::default(), None)
-        .unwrap();
-    let out = data_tasks(&["status"], &env(&db.url()));
+    let (lpo, flavia) = (begin("lpo"), begin("flavia"));
+    // A dead run: `running`, nobody holds its lock.
+    c.batch_execute(
+        "INSERT INTO data_tasks.sync_run (sync, scope, mode, status) VALUES ('ecospheres', 'public', 'full', 'running')",
+    )
+    .unwrap();
+    let scopes = |url: &str| -> Vec<serde_json::Value> {
+        let out = data_tasks(&["status", "--format", "json"], &env(url));
+        // Never succeeded → stale.
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["scopes"].as_array().unwrap().clone()
+    };
+    let state = |scopes: &[serde_json::Value], scope: &str| {
+        let s = scopes.iter().find(|s| s["scope"] == scope).unwrap();
+        assert_eq!(s["reason"], "never succeeded");
+        (
+            s["last_run"]["status"].as_str().unwrap().to_string(),
+            s["last_run"]["abandoned"].as_bool().unwrap(),
+        )
+    };
+    // Read only (no marking): found through pg_locks.
+    let ro = seed::read_only_role(&mut db.client(), &db.url());
+    let seen = scopes(&ro.url);
+    assert_eq!(state(&seen, "lpo"), ("running".into(), false));
+    assert_eq!(state(&seen, "flavia"), ("running".into(), false));
+    assert_eq!(state(&seen, "public"), ("failed".into(), true));
+    // With the right to mark: only the dead run is marked.
+    let seen = scopes(&db.url());
+    assert_eq!(state(&seen, "lpo"), ("running".into(), false));
+    assert_eq!(state(&seen, "flavia"), ("running".into(), false));
+    assert_eq!(state(&seen, "public"), ("failed".into(), false));
+    let running: i64 = c
+        .query_one(
+            "SELECT count(*) FROM data_tasks.sync_run WHERE status = 'running'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(running, 2);
+    for live in [lpo, flavia] {
+        live.finish(RunStatus::Ok, &RunCounts::default(), None)
+            .unwrap();
+    }
+    let out = data_tasks(
+        &["status", "--stale-after", "ecospheres=off"],
+        &env(&db.url()),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 

@@ -6,7 +6,7 @@
 //! Both read only the database (`OPS_DATABASE_URL`, else `DATABASE_URL`), never a sync's
 //! configuration: `data_tasks.sync_run` (syncs.md §0) for the runs, and the sync-specific tables
 //! found by their columns — every schema with gn2pg's `import_log`, every schema with
-//! visionature's `download_log`, `dbadmin.monitoring_vn_check_to_prod` ([`tables`]). A read-only
+//! visionature's `download_log`, `dbadmin.monitoring_vn_check_to_prod` (module `tables`). A read-only
 //! role suffices (docs/ops.md lists the GRANTs); `status` also marks abandoned runs when the role
 //! may update `sync_run`, and otherwise shows them as abandoned without writing.
 //!
@@ -18,7 +18,7 @@
 pub mod dashboard;
 mod format;
 mod runs;
-mod stale;
+pub mod stale;
 pub mod status;
 mod tables;
 
