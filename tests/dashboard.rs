@@ -112,6 +112,28 @@ impl Dashboard {
     fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Sends SIGTERM (what Kubernetes sends) and waits for the exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Dashboard {
@@ -359,6 +381,8 @@ fn basic_auth_guards_the_pages_not_the_probes() {
     }
     assert!(d.log().contains("(basic auth)"), "{}", d.log());
     assert_no_secret(&d.log(), &[DASH_PASSWORD, seed::RO_PASSWORD], "the log");
+    let status = d.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM: a clean stop");
 }
 
 #[test]

@@ -203,15 +203,21 @@ impl Server {
                 self.state.base
             );
         }
+        // The pool's connections close by blocking: the last reference to it must go away
+        // outside the runtime, after the router and its tasks.
+        let keep = self.state.clone();
         let app = router(self.state);
-        runtime.block_on(async move {
+        let served = runtime.block_on(async move {
             let listener =
                 tokio::net::TcpListener::from_std(self.listener).map_err(OpsError::Serve)?;
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await
                 .map_err(OpsError::Serve)
-        })?;
+        });
+        drop(runtime);
+        drop(keep);
+        served?;
         let mut summary = Summary::new("dashboard");
         summary.headline = "dashboard: stopped".into();
         Ok(summary)
