@@ -30,6 +30,8 @@ td.nowrap { white-space:nowrap; }
 .wide { overflow-x:auto; }
 .wide table { width:auto; min-width:100%; }
 tr.stale td:first-child { box-shadow: inset 4px 0 var(--failed); }
+tr.error td { color:var(--failed); font-size:.9em; padding-top:0; overflow-wrap:anywhere; }
+tr:has(+ tr.error) td { border-bottom:none; }
 .badge { display:inline-block; padding:.05rem .45rem; border-radius:.6rem; font-size:.8em; font-weight:600;
          color:#fff; background:var(--skipped); white-space:nowrap; }
 .badge.ok, .badge.fresh, .badge.success { background:var(--ok); }

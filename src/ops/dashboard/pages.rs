@@ -222,7 +222,7 @@ fn scopes_table(base: &str, report: &Report) -> Markup {
             thead { tr {
                 th { "Sync" } th { "Scope" } th { "Last run" } th { "Started" } th.num { "Duration" }
                 th.num { "Fetched" } th.num { "Upserted" } th.num { "Deleted" } th.num { "Errors" }
-                th { "Last success" } th { "Limit" } th { "State" } th.num { "24 h runs / failed" } th { "Error" }
+                th { "Last success" } th { "Limit" } th { "State" } th.num { "24 h runs / failed" }
             } }
             tbody {
                 @for s in &report.scopes {
@@ -244,7 +244,12 @@ fn scopes_table(base: &str, report: &Report) -> Markup {
                         td.time { (limit_text(s)) }
                         td { (verdict_badge(&s.verdict)) }
                         td.num { (s.runs_24h) " / " (s.failed_24h) }
-                        td.text { (r.error.as_deref().map(cap).unwrap_or_default()) }
+                    }
+                    @if let Some(e) = &r.error {
+                        tr.error.stale[s.verdict.is_stale()] data-error-of=(s.key.label()) {
+                            td {}
+                            td colspan="12" { "error: " (cap(e)) }
+                        }
                     }
                 }
             }
