@@ -98,8 +98,8 @@ pub fn line_chart(title: &str, unit: &str, points: &Points, series: &[Series]) -
                     text x=(W - RIGHT) y=(H - 8.0) text-anchor="end" { (points.labels[n - 1]) }
                 }
                 @for (i, s) in series.iter().enumerate() {
-                    rect x=(LEFT + 4.0 + i as f64 * 110.0) y="6" width="10" height="10" fill=(s.color) {}
-                    text x=(LEFT + 18.0 + i as f64 * 110.0) y="15" { (s.name) }
+                    rect x=(LEFT + 4.0 + i as f64 * 120.0) y="6" width="10" height="10" fill=(s.color) {}
+                    text x=(LEFT + 18.0 + i as f64 * 120.0) y="15" { (s.name) }
                     @if n > 1 {
                         polyline fill="none" stroke=(s.color)
                             stroke-width=(if halo(i) { "4.5" } else { "1.6" })

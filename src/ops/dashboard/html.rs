@@ -40,11 +40,11 @@ tr:has(+ tr.error) td { border-bottom:none; }
 .badge.running { background:var(--running); }
 .badge.big { font-size:1rem; padding:.15rem .7rem; }
 .pager { margin:.6rem 0; display:flex; gap:1rem; align-items:center; }
-.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(420px, 1fr)); gap:1rem; margin:.5rem 0 1rem; }
+.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(560px, 1fr)); gap:1rem; margin:.5rem 0 1rem; }
 figure { margin:0; background:#fff; border:1px solid var(--line); padding:.4rem; }
 figcaption { font-weight:600; font-size:.9em; margin:0 0 .2rem .3rem; }
 svg { display:block; width:100%; height:auto; }
-svg text { font:11px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
+svg text { font:13px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
 .empty { padding:1rem; background:#fff; border:1px dashed var(--line); color:var(--muted); }
 footer { color:var(--muted); padding:0 1.2rem 1.5rem; font-size:.85em; }
 "#;
