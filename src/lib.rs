@@ -4,6 +4,7 @@
 //! does the work and is what tests and benchmarks call. Layers, top to bottom:
 //! - [`stages`]: one folder per Envinorma task (`installations`, `aps`, `ocr`, `daily`, …);
 //! - [`syncs`]: one folder per secondary sync (`gn2pg`, `visionature`, `ecospheres`);
+//! - [`ops`]: the operations view of the syncs (`status`, `dashboard`);
 //! - [`model`]: domain types and their validation (ids, enums);
 //! - [`tabular`]: the pandas-compatible CSV conventions every published file follows;
 //! - adapters used by all: [`storage`] (object stores by URL), [`fetch`] (sources and the HTTP
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod fetch;
 pub mod model;
+pub mod ops;
 pub mod outcome;
 pub mod pg;
 pub mod progress;

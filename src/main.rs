@@ -99,6 +99,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Gn2pg(_) => "gn2pg",
         Command::Visionature(_) => "visionature",
         Command::Ecospheres(_) => "ecospheres",
+        Command::Status(_) => "status",
+        Command::Dashboard(_) => "dashboard",
     }
 }
 
@@ -205,5 +207,7 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
         Command::Gn2pg(args) => Ok(data_tasks::syncs::gn2pg::run(&config, &env, args)?),
         Command::Visionature(args) => Ok(data_tasks::syncs::visionature::run(&config, &env, args)?),
         Command::Ecospheres(args) => Ok(data_tasks::syncs::ecospheres::run(&config, &env, args)?),
+        Command::Status(args) => Ok(data_tasks::ops::status::run(&env, args)?),
+        Command::Dashboard(args) => Ok(data_tasks::ops::dashboard::run(&env, args)?),
     }
 }

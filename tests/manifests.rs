@@ -564,3 +564,152 @@ fn dockerignore_keeps_build_outputs_and_secrets_out_of_the_context() {
         );
     }
 }
+
+// ---- the operations dashboard (issue 17) -----------------------------------------------------
+
+const DASHBOARD_SECRET: &str = "data-tasks-dashboard";
+
+/// The dashboard's command line as the binary parses it.
+#[derive(clap::Parser)]
+struct DashboardCli {
+    #[arg(value_parser = ["dashboard"])]
+    command: String,
+    #[command(flatten)]
+    args: data_tasks::ops::dashboard::Args,
+}
+
+/// `port` of a probe or Service: a number, or the name of one of `ports`.
+fn port_number(port: &Value, ports: &[Value]) -> u64 {
+    match port {
+        Value::Number(n) => n.as_u64().unwrap(),
+        Value::String(name) => ports
+            .iter()
+            .find(|p| text(p, "name") == *name)
+            .map(|p| int(p, "containerPort"))
+            .unwrap_or_else(|| panic!("no container port named {name}")),
+        other => panic!("port {other:?}"),
+    }
+}
+
+#[test]
+fn dashboard_deployment_probes_the_health_paths_the_binary_serves() {
+    use clap::Parser;
+    let file = "docker/k8s/dashboard-deployment.yaml";
+    let v = yaml(file);
+    assert_eq!(text(&v, "apiVersion"), "apps/v1");
+    assert_eq!(text(&v, "kind"), "Deployment");
+    let pod_labels = at(&v, "spec.template.metadata.labels");
+    let selector = at(&v, "spec.selector.matchLabels").as_mapping().unwrap();
+    for (k, val) in selector {
+        assert_eq!(
+            pod_labels.get(k),
+            Some(val),
+            "{file}: selector {k:?} not on the pod"
+        );
+    }
+    let pod = at(&v, "spec.template.spec");
+    assert_eq!(text(pod, "securityContext.runAsNonRoot"), "true");
+    assert_ne!(
+        int(pod, "securityContext.runAsUser"),
+        0,
+        "{file}: runs as root"
+    );
+    let containers = at(pod, "containers").as_sequence().unwrap();
+    assert_eq!(containers.len(), 1, "{file}: one container");
+    let c = &containers[0];
+    assert_eq!(text(c, "image"), IMAGE, "{file}");
+
+    // The arguments are the binary's, and the probes hit the paths it serves.
+    let args = strings(c, "args");
+    let cli =
+        DashboardCli::try_parse_from(std::iter::once("data-tasks".to_string()).chain(args.clone()))
+            .unwrap_or_else(|e| panic!("{file}: args {args:?} rejected: {e}"));
+    let base = data_tasks::ops::dashboard::base_path(&cli.args.base_path).unwrap();
+    let ports = at(c, "ports").as_sequence().unwrap().clone();
+    assert_eq!(ports.len(), 1, "{file}: one port");
+    assert_eq!(
+        int(&ports[0], "containerPort"),
+        u64::from(cli.args.listen.port())
+    );
+    assert_eq!(
+        text(c, "readinessProbe.httpGet.path"),
+        format!("{base}/readyz")
+    );
+    assert_eq!(
+        text(c, "livenessProbe.httpGet.path"),
+        format!("{base}/healthz")
+    );
+    for probe in ["readinessProbe", "livenessProbe"] {
+        let port = port_number(at(c, &format!("{probe}.httpGet.port")), &ports);
+        assert_eq!(
+            port,
+            u64::from(cli.args.listen.port()),
+            "{file}: {probe} port"
+        );
+    }
+
+    // Off loopback the binary wants credentials: they and the database come from the Secret.
+    assert!(!cli.args.listen.ip().is_loopback());
+    let env = at(c, "env").as_sequence().unwrap();
+    for var in ["OPS_DATABASE_URL", "DASHBOARD_USER", "DASHBOARD_PASSWORD"] {
+        let e = env
+            .iter()
+            .find(|e| text(e, "name") == var)
+            .unwrap_or_else(|| panic!("{file}: no {var}"));
+        assert!(!has(e, "value"), "{file}: {var} must come from the Secret");
+        assert_eq!(text(e, "valueFrom.secretKeyRef.name"), DASHBOARD_SECRET);
+        assert_eq!(text(e, "valueFrom.secretKeyRef.key"), var);
+    }
+    assert!(
+        !has(c, "envFrom"),
+        "{file}: the dashboard gets only its own secrets"
+    );
+    assert_eq!(text(c, "securityContext.readOnlyRootFilesystem"), "true");
+    assert_eq!(text(c, "securityContext.allowPrivilegeEscalation"), "false");
+    assert!(has(c, "resources.limits.memory"));
+}
+
+#[test]
+fn dashboard_service_targets_the_deployment() {
+    let dep = yaml("docker/k8s/dashboard-deployment.yaml");
+    let svc = yaml("docker/k8s/dashboard-service.yaml");
+    assert_eq!(text(&svc, "apiVersion"), "v1");
+    assert_eq!(text(&svc, "kind"), "Service");
+    let pod_labels = at(&dep, "spec.template.metadata.labels");
+    for (k, val) in at(&svc, "spec.selector").as_mapping().unwrap() {
+        assert_eq!(
+            pod_labels.get(k),
+            Some(val),
+            "Service selector {k:?} not on the pod"
+        );
+    }
+    let c = at(&dep, "spec.template.spec.containers.0");
+    let ports = at(c, "ports").as_sequence().unwrap().clone();
+    let svc_ports = at(&svc, "spec.ports").as_sequence().unwrap();
+    assert_eq!(svc_ports.len(), 1);
+    assert_eq!(
+        port_number(at(&svc_ports[0], "targetPort"), &ports),
+        int(&ports[0], "containerPort")
+    );
+}
+
+#[test]
+fn dashboard_secret_example_holds_only_placeholders() {
+    let v = yaml("docker/k8s/dashboard-secret.example.yaml");
+    assert_eq!(text(&v, "kind"), "Secret");
+    assert_eq!(text(&v, "metadata.name"), DASHBOARD_SECRET);
+    assert!(!has(&v, "data"), "use stringData");
+    let data = at(&v, "stringData").as_mapping().unwrap();
+    let keys: BTreeSet<&str> = data.keys().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["OPS_DATABASE_URL", "DASHBOARD_USER", "DASHBOARD_PASSWORD"])
+    );
+    for (k, val) in data {
+        let val = val.as_str().unwrap();
+        assert!(
+            val.len() > 2 && val.starts_with('<') && val.ends_with('>'),
+            "{k:?}: {val:?} is not a <placeholder>"
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! The pages' frame and small pieces: layout with inline CSS, status badges, links under the
+//! base path, the pager. maud escapes every interpolated value, so text from the database
+//! (errors, comments, filters) cannot inject markup. Nothing here fails.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+/// Rows per page of every paged table.
+pub const PER_PAGE: i64 = 50;
+
+const CSS: &str = r#"
+:root { --fg:#1d2329; --muted:#5b6670; --line:#d8dde2; --bg:#f6f7f9; --ok:#1e7b34; --partial:#a66300;
+        --failed:#b3261e; --running:#1f5fbf; --skipped:#6b7280; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color:var(--fg); background:var(--bg); }
+header { background:#23303b; color:#fff; padding:.6rem 1.2rem; display:flex; gap:1.2rem; align-items:baseline; }
+header a { color:#fff; text-decoration:none; font-weight:600; }
+header nav a { font-weight:400; opacity:.85; margin-right:1rem; }
+main { padding:1rem 1.2rem 2rem; max-width:1500px; }
+h1 { font-size:1.35rem; margin:.2rem 0 .8rem; }
+h2 { font-size:1.1rem; margin:1.6rem 0 .5rem; }
+p.meta, .muted { color:var(--muted); }
+table { border-collapse:collapse; background:#fff; border:1px solid var(--line); width:100%; }
+th, td { padding:.3rem .55rem; border-bottom:1px solid var(--line); text-align:left; vertical-align:top; }
+th { background:#eef1f4; font-weight:600; white-space:nowrap; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+td.time { white-space:nowrap; font-variant-numeric:tabular-nums; }
+td.text { min-width:14rem; max-width:32rem; overflow-wrap:anywhere; font-size:.9em; }
+td.nowrap { white-space:nowrap; }
+.wide { overflow-x:auto; }
+.wide table { width:auto; min-width:100%; }
+tr.stale td:first-child { box-shadow: inset 4px 0 var(--failed); }
+tr.error td { color:var(--failed); font-size:.9em; padding-top:0; overflow-wrap:anywhere; }
+tr:has(+ tr.error) td { border-bottom:none; }
+.badge { display:inline-block; padding:.05rem .45rem; border-radius:.6rem; font-size:.8em; font-weight:600;
+         color:#fff; background:var(--skipped); white-space:nowrap; }
+.badge.ok, .badge.fresh, .badge.success { background:var(--ok); }
+.badge.partial { background:var(--partial); }
+.badge.failed, .badge.stale { background:var(--failed); }
+.badge.running { background:var(--running); }
+.badge.big { font-size:1rem; padding:.15rem .7rem; }
+.pager { margin:.6rem 0; display:flex; gap:1rem; align-items:center; }
+.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(560px, 1fr)); gap:1rem; margin:.5rem 0 1rem; }
+figure { margin:0; background:#fff; border:1px solid var(--line); padding:.4rem; }
+figcaption { font-weight:600; font-size:.9em; margin:0 0 .2rem .3rem; }
+svg { display:block; width:100%; height:auto; }
+svg text { font:13px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
+.empty { padding:1rem; background:#fff; border:1px dashed var(--line); color:var(--muted); }
+footer { color:var(--muted); padding:0 1.2rem 1.5rem; font-size:.85em; }
+"#;
+
+/// A whole page.
+pub fn layout(base: &str, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · data-tasks operations" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    a href=(href(base, "/", &[])) { "data-tasks operations" }
+                    nav {
+                        a href=(href(base, "/", &[])) { "Overview" }
+                        a href=(href(base, "/fix-sync", &[])) { "fix-sync" }
+                    }
+                }
+                main { (body) }
+                footer { "data-tasks " (env!("CARGO_PKG_VERSION")) " · read-only view · times from the database" }
+            }
+        }
+    }
+}
+
+/// A link under the base path, with query parameters.
+pub fn href(base: &str, path: &str, params: &[(&str, &str)]) -> String {
+    let mut out = format!("{base}{path}");
+    if !params.is_empty() {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        out.push('?');
+        out.push_str(&q.finish());
+    }
+    out
+}
+
+/// The CSS class of a run status (sync_run's, or gn2pg's `xfer_status`).
+pub fn status_class(status: &str) -> &'static str {
+    match status {
+        "ok" | "success" | "fresh" => "ok",
+        "partial" => "partial",
+        "failed" | "STALE" | "stale" => "failed",
+        "running" | "init" | "importing data" | "delete" => "running",
+        _ => "skipped",
+    }
+}
+
+pub fn badge(status: &str) -> Markup {
+    html! { span class=(format!("badge {}", status_class(status))) { (status) } }
+}
+
+/// The 1-based page of a `?page=` parameter and its SQL offset.
+pub fn page_offset(page: Option<u32>) -> (i64, i64) {
+    let page = i64::from(page.unwrap_or(1).max(1));
+    (page, (page - 1) * PER_PAGE)
+}
+
+/// "page N of M" with previous/next links; `link(n)` builds page n's URL.
+pub fn pager(page: i64, total: i64, link: impl Fn(i64) -> String) -> Markup {
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    html! {
+        nav.pager {
+            @if page > 1 { a href=(link(page - 1)) rel="prev" { "← newer" } }
+            span.muted { "page " (page) " of " (pages) " · " (total) " rows" }
+            @if page < pages { a href=(link(page + 1)) rel="next" { "older →" } }
+        }
+    }
+}
+
+/// A placeholder for an empty table.
+pub fn empty(text: &str) -> Markup {
+    html! { p.empty { (text) } }
+}

@@ -1,0 +1,261 @@
+//! `data-tasks status [--format text|json] [--stale-after TRACK[:SCOPE]=DURATION]…`: per sync and
+//! scope, the last run (status, start, duration, counts, error) and the last success with its
+//! age; exit 0 when every checked scope's last success is younger than its threshold
+//! ([`super::stale`]), 1 otherwise (or when no run was ever recorded) — a monitoring probe for
+//! cron or a Kubernetes probe.
+//!
+//! First it applies the abandoned rule ([`crate::pg::run_log::sweep_abandoned`]); a role that may
+//! not update `sync_run` skips that step with a warning and still shows dead runs as abandoned.
+//! Fatal (exit 2): the database is unreachable, `data_tasks.sync_run` does not exist.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::format::{cap, duration, limit};
+use super::runs::{self, Run, ScopeKey, ScopeRuns};
+use super::stale::{self, StaleAfter, Thresholds, Verdict};
+use super::OpsError;
+use crate::outcome::{ExitStatus, Summary};
+use crate::pg::{run_log, GenericClient};
+use crate::secrets::Env;
+
+/// Output format of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// The command line of `data-tasks status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// `text` (a table and a last line) or `json` (one object).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
+    /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
+    /// visionature=3h, fix-sync=8d, ecospheres=26h.
+    #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
+    pub stale_after: Vec<StaleAfter>,
+}
+
+/// One scope in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeStatus {
+    #[serde(flatten)]
+    pub key: ScopeKey,
+    /// Which threshold applies (`gn2pg`, `visionature`, `fix-sync`, `ecospheres`, …).
+    pub track: String,
+    /// The threshold in seconds; `None` = not checked.
+    pub stale_after_s: Option<u64>,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub last_run: Run,
+    pub last_success: Option<Run>,
+    pub runs_24h: i64,
+    pub failed_24h: i64,
+}
+
+/// Every scope, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// PostgreSQL's `now()`.
+    pub checked_at: DateTime<Utc>,
+    /// `checked_at` in the database session's time zone.
+    #[serde(skip)]
+    pub checked_at_local: String,
+    /// Whether the probe passes (exit 0).
+    pub ok: bool,
+    pub scopes: Vec<ScopeStatus>,
+}
+
+impl Report {
+    pub fn stale(&self) -> impl Iterator<Item = &ScopeStatus> {
+        self.scopes.iter().filter(|s| s.verdict.is_stale())
+    }
+
+    /// The one-line outcome.
+    pub fn headline(&self) -> String {
+        let stale: Vec<&ScopeStatus> = self.stale().collect();
+        if self.scopes.is_empty() {
+            return "status: no run recorded in data_tasks.sync_run yet".into();
+        }
+        let n = self.scopes.len();
+        if stale.is_empty() {
+            return format!("status: ok, {n} scope{} fresh or unchecked", plural(n));
+        }
+        let names: Vec<String> = stale
+            .iter()
+            .map(|s| match &s.verdict {
+                Verdict::Stale(reason) => format!("{} ({reason})", s.key.label()),
+                _ => s.key.label(),
+            })
+            .collect();
+        format!(
+            "status: {} of {n} scope{} stale: {}",
+            stale.len(),
+            plural(n),
+            names.join("; ")
+        )
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Judges every scope of `data_tasks.sync_run` (reads only).
+pub fn report(
+    client: &mut impl GenericClient,
+    thresholds: &Thresholds,
+) -> Result<Report, crate::pg::PgError> {
+    let (checked_at_local, checked_at) = runs::now(client)?;
+    let scopes: Vec<ScopeStatus> = runs::overview(client)?
+        .into_iter()
+        .map(|s| judge(s, thresholds))
+        .collect();
+    let ok = !scopes.is_empty() && !scopes.iter().any(|s| s.verdict.is_stale());
+    Ok(Report {
+        checked_at,
+        checked_at_local,
+        ok,
+        scopes,
+    })
+}
+
+fn judge(s: ScopeRuns, thresholds: &Thresholds) -> ScopeStatus {
+    let track = stale::track(&s.key.sync, &s.key.scope, &s.key.kind).to_string();
+    let threshold = thresholds.limit(&track, &s.key.scope);
+    let verdict = Verdict::of(threshold, s.last_success.as_ref().map(|r| r.age_s));
+    ScopeStatus {
+        key: s.key,
+        track,
+        stale_after_s: threshold.map(|d| d.as_secs()),
+        verdict,
+        last_run: s.last,
+        last_success: s.last_success,
+        runs_24h: s.runs_24h,
+        failed_24h: s.failed_24h,
+    }
+}
+
+/// Runs the command: the report as text or JSON in the summary's headline.
+pub fn run(env: &Env, args: &Args) -> Result<Summary, OpsError> {
+    let db = super::database(env)?;
+    let mut client = db.connect()?;
+    if !run_log::exists(&mut client)? {
+        return Err(OpsError::NoRunTable {
+            server: db.server().to_string(),
+        });
+    }
+    let mut warnings = Vec::new();
+    match run_log::sweep_abandoned(&mut client) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!("{n} abandoned run(s) marked failed/abandoned"),
+        Err(e) if e.code() == Some("42501") => {
+            let w = "this role may not update data_tasks.sync_run: abandoned runs are shown, not marked".to_string();
+            tracing::warn!("{w}");
+            warnings.push(w);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let report = report(&mut client, &Thresholds::new(&args.stale_after))?;
+    let mut summary = Summary::new("status");
+    summary.warnings = warnings;
+    summary.count("scopes", report.scopes.len());
+    summary.count("stale", report.stale().count());
+    if !report.ok {
+        summary.status = ExitStatus::Partial;
+    }
+    summary.headline = match args.format {
+        Format::Text => text(&report),
+        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
+    };
+    Ok(summary)
+}
+
+fn counts(r: &Run) -> String {
+    let c = &r.counts;
+    let mut s = format!(
+        "fetched {} upserted {} deleted {} errors {}",
+        c.fetched, c.upserted, c.deleted, c.errors
+    );
+    if c.http_retries > 0 {
+        let _ = write!(s, " retries {}", c.http_retries);
+    }
+    s
+}
+
+/// The text report: one block per scope, then the headline.
+pub fn text(report: &Report) -> String {
+    let mut out = format!("data-tasks status at {}\n", report.checked_at_local);
+    let width = report
+        .scopes
+        .iter()
+        .map(|s| s.key.label().chars().count())
+        .max()
+        .unwrap_or(0);
+    for s in &report.scopes {
+        let r = &s.last_run;
+        let state = match (&s.verdict, s.stale_after_s) {
+            (Verdict::Unchecked, _) => "unchecked (no threshold)".to_string(),
+            (v, Some(secs)) => format!(
+                "{} (limit {})",
+                v.label(),
+                limit(std::time::Duration::from_secs(secs))
+            ),
+            (v, None) => v.label().to_string(),
+        };
+        let _ = writeln!(out, "\n{:<width$}  {state}", s.key.label());
+        let took = if r.is_running() {
+            format!("running for {}", duration(r.duration_s))
+        } else {
+            format!("took {}", duration(r.duration_s))
+        };
+        let _ = writeln!(
+            out,
+            "  last run      #{} {} {} — started {}, {took}; {}",
+            r.id,
+            r.mode,
+            r.status,
+            r.started,
+            counts(r)
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "  error         {}", cap(e));
+        }
+        match &s.last_success {
+            Some(ok) if ok.id == r.id => {
+                let _ = writeln!(out, "  last success  this run, {} ago", duration(ok.age_s));
+            }
+            Some(ok) => {
+                let _ = writeln!(
+                    out,
+                    "  last success  #{} {} started {}, ended {} ago",
+                    ok.id,
+                    ok.mode,
+                    ok.started,
+                    duration(ok.age_s)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  last success  never");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  last 24 h     {} run{}, {} failed or partial",
+            s.runs_24h,
+            plural(s.runs_24h as usize),
+            s.failed_24h
+        );
+    }
+    let _ = write!(out, "\n{}", report.headline());
+    out
+}
