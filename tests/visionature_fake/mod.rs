@@ -224,7 +224,10 @@ impl State0 {
     fn reindex(&mut self) {
         self.by_date.clear();
         for s in self.sightings.values() {
-            self.by_date.entry(s.group).or_default().push((s.date, s.id));
+            self.by_date
+                .entry(s.group)
+                .or_default()
+                .push((s.date, s.id));
         }
         for v in self.by_date.values_mut() {
             v.sort_unstable();
@@ -236,14 +239,16 @@ impl State0 {
         if let Some(s) = self.sightings.get_mut(&id) {
             s.update = Some(ts);
             let g = s.group;
-            self.diff.push((chrono::Utc::now().timestamp(), id, g, "updated"));
+            self.diff
+                .push((chrono::Utc::now().timestamp(), id, g, "updated"));
         }
     }
 
     /// Deletes `id` (diff entry).
     pub fn delete(&mut self, id: u32) {
         if let Some(s) = self.sightings.remove(&id) {
-            self.diff.push((chrono::Utc::now().timestamp(), id, s.group, "deleted"));
+            self.diff
+                .push((chrono::Utc::now().timestamp(), id, s.group, "deleted"));
             self.reindex();
         }
     }
@@ -284,10 +289,16 @@ impl State0 {
         let mut loose = Vec::new();
         let mut forms: BTreeMap<u32, (f64, f64, Vec<String>)> = BTreeMap::new();
         for id in ids {
-            let Some(s) = self.sightings.get(id).cloned() else { continue };
+            let Some(s) = self.sightings.get(id).cloned() else {
+                continue;
+            };
             let text = self.render(&s);
             match s.form {
-                Some(f) => forms.entry(f).or_insert((s.lat, s.lon, Vec::new())).2.push(text),
+                Some(f) => forms
+                    .entry(f)
+                    .or_insert((s.lat, s.lon, Vec::new()))
+                    .2
+                    .push(text),
                 None => loose.push(format!("S{text}")),
             }
         }
@@ -312,14 +323,26 @@ const RFC3986: percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The RFC 5849 signature of a request, checked against the `Authorization` header.
-pub fn signature_ok(method: &str, url: &str, query: &[(String, String)], auth: &str, secret: &str) -> bool {
-    let Some(rest) = auth.strip_prefix("OAuth ") else { return false };
+pub fn signature_ok(
+    method: &str,
+    url: &str,
+    query: &[(String, String)],
+    auth: &str,
+    secret: &str,
+) -> bool {
+    let Some(rest) = auth.strip_prefix("OAuth ") else {
+        return false;
+    };
     let mut oauth: Vec<(String, String)> = Vec::new();
     let mut signature = None;
     for part in rest.split(',') {
-        let Some((k, v)) = part.trim().split_once('=') else { continue };
+        let Some((k, v)) = part.trim().split_once('=') else {
+            continue;
+        };
         let v = v.trim_matches('"');
-        let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().to_string();
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .to_string();
         if k == "oauth_signature" {
             signature = Some(v);
         } else if k != "realm" {
@@ -327,11 +350,15 @@ pub fn signature_ok(method: &str, url: &str, query: &[(String, String)], auth: &
         }
     }
     if oauth.iter().all(|(k, _)| k != "oauth_signature_method")
-        || !oauth.iter().any(|(k, v)| k == "oauth_signature_method" && v == "HMAC-SHA1")
+        || !oauth
+            .iter()
+            .any(|(k, v)| k == "oauth_signature_method" && v == "HMAC-SHA1")
     {
         return false;
     }
-    let Some(signature) = signature else { return false };
+    let Some(signature) = signature else {
+        return false;
+    };
     let mut params: Vec<(String, String)> = query
         .iter()
         .chain(oauth.iter())
@@ -343,8 +370,14 @@ pub fn signature_ok(method: &str, url: &str, query: &[(String, String)], auth: &
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let base = format!("{}&{}&{}", method.to_ascii_uppercase(), enc(url), enc(&normalized));
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", enc(secret)).as_bytes()).unwrap();
+    let base = format!(
+        "{}&{}&{}",
+        method.to_ascii_uppercase(),
+        enc(url),
+        enc(&normalized)
+    );
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", enc(secret)).as_bytes()).unwrap();
     mac.update(base.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     expected == signature
@@ -395,7 +428,11 @@ impl State0 {
             "obs" => {
                 let s: Vec<&str> = items.iter().filter_map(|i| i.strip_prefix('S')).collect();
                 let f: Vec<&str> = items.iter().filter_map(|i| i.strip_prefix('F')).collect();
-                format!("{{\"data\":{{\"sightings\":[{}],\"forms\":[{}]}}}}", s.join(","), f.join(","))
+                format!(
+                    "{{\"data\":{{\"sightings\":[{}],\"forms\":[{}]}}}}",
+                    s.join(","),
+                    f.join(",")
+                )
             }
             "list" => format!("[{}]", items.join(",")),
             _ => format!("{{\"data\":[{}]}}", items.join(",")),
@@ -450,17 +487,34 @@ impl State0 {
     }
 }
 
-fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    let path = uri.path().trim_start_matches("/api/").trim_end_matches('/').to_string();
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+fn handle(
+    st: &mut State0,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let path = uri
+        .path()
+        .trim_start_matches("/api/")
+        .trim_end_matches('/')
+        .to_string();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let q: HashMap<String, String> = query.iter().cloned().collect();
     let body_text = String::from_utf8_lossy(body).into_owned();
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let url = format!("http://{host}{}", uri.path());
-    let auth = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or("");
-    let mut record = |st: &mut State0, status: u16| {
+    let auth = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let record = |st: &mut State0, status: u16| {
         if st.record {
             st.seen.push(Seen {
                 method: method.to_string(),
@@ -476,7 +530,11 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
         || q.get("user_pw") != Some(&st.pw)
     {
         record(st, 401);
-        return respond(401, "{\"error\":\"invalid signature or credentials\"}".into(), None);
+        return respond(
+            401,
+            "{\"error\":\"invalid signature or credentials\"}".into(),
+            None,
+        );
     }
     // Continuation chunks.
     if let Some(key) = q.get("pagination_key") {
@@ -489,7 +547,9 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
     if let Some(i) = st.faults.iter().position(|f| {
         f.times > 0
             && path.contains(&f.path)
-            && f.params.iter().all(|(k, v)| q.get(k).is_some_and(|x| x.contains(v.as_str())))
+            && f.params
+                .iter()
+                .all(|(k, v)| q.get(k).is_some_and(|x| x.contains(v.as_str())))
     }) {
         st.faults[i].times -= 1;
         let f = st.faults[i].clone();
@@ -497,7 +557,9 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
             wrap = Some(w);
         } else {
             record(st, f.status);
-            let b = f.body.unwrap_or_else(|| format!("{{\"error\":\"injected {}\"}}", f.status));
+            let b = f
+                .body
+                .unwrap_or_else(|| format!("{{\"error\":\"injected {}\"}}", f.status));
             return respond(f.status, b, None);
         }
     }
@@ -505,7 +567,11 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
     let group: Option<u32> = q
         .get("id_taxo_group")
         .cloned()
-        .or_else(|| search.get("taxonomic_group").and_then(|v| v.as_str().map(str::to_string)))
+        .or_else(|| {
+            search
+                .get("taxonomic_group")
+                .and_then(|v| v.as_str().map(str::to_string))
+        })
         .and_then(|g| g.parse().ok());
     if let Some(g) = group {
         if st.restricted.contains(&g) && path.starts_with("observations") {
@@ -515,7 +581,12 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
     }
     let (status, (b, p)) = match path.as_str() {
         "observations/search" => {
-            let day = |k: &str| search.get(k).and_then(Value::as_str).and_then(|s| NaiveDate::parse_from_str(s, "%d.%m.%Y").ok());
+            let day = |k: &str| {
+                search
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|s| NaiveDate::parse_from_str(s, "%d.%m.%Y").ok())
+            };
             let (Some(from), Some(to), Some(g)) = (day("date_from"), day("date_to"), group) else {
                 record(st, 400);
                 return respond(400, "{\"error\":\"bad search\"}".into(), None);
@@ -530,7 +601,11 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
             let ids: Vec<u32> = if !unit_ok {
                 Vec::new()
             } else if entry {
-                st.sightings.values().filter(|s| s.group == g && s.entry >= lo && s.entry < hi).map(|s| s.id).collect()
+                st.sightings
+                    .values()
+                    .filter(|s| s.group == g && s.entry >= lo && s.entry < hi)
+                    .map(|s| s.id)
+                    .collect()
             } else {
                 let v = st.by_date.get(&g).cloned().unwrap_or_default();
                 let a = v.partition_point(|(d, _)| *d < lo);
@@ -546,7 +621,8 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
                 record(st, 400);
                 return respond(400, "{\"error\":\"bad date\"}".into(), None);
             };
-            let only_deleted = q.get("modification_type").map(String::as_str) == Some("only_deleted");
+            let only_deleted =
+                q.get("modification_type").map(String::as_str) == Some("only_deleted");
             let items: Vec<String> = st
                 .diff
                 .iter()
@@ -560,16 +636,23 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
                 .get("id_sightings_list")
                 .map(|l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
                 .unwrap_or_default();
-            let ids: Vec<u32> = ids.into_iter().filter(|id| st.sightings.get(id).is_some_and(|s| Some(s.group) == group)).collect();
+            let ids: Vec<u32> = ids
+                .into_iter()
+                .filter(|id| st.sightings.get(id).is_some_and(|s| Some(s.group) == group))
+                .collect();
             let items = st.observations(&ids);
             (200, st.paged("obs", items))
         }
         p if p.starts_with("fields/") => {
             let id = p.trim_start_matches("fields/");
-            let items = vec![json!({"id": format!("{id}_1"), "name": "Nicheur possible"}).to_string(), json!({"id": format!("{id}_2"), "name": "Nicheur certain"}).to_string()];
+            let items = vec![
+                json!({"id": format!("{id}_1"), "name": "Nicheur possible"}).to_string(),
+                json!({"id": format!("{id}_2"), "name": "Nicheur certain"}).to_string(),
+            ];
             (200, st.paged("data", items))
         }
-        c @ ("taxo_groups" | "territorial_units" | "local_admin_units" | "places" | "species" | "observers" | "entities" | "families" | "validations" | "fields") => {
+        c @ ("taxo_groups" | "territorial_units" | "local_admin_units" | "places" | "species"
+        | "observers" | "entities" | "families" | "validations" | "fields") => {
             let items = st.reference(c, &q);
             (200, st.paged("data", items))
         }
@@ -586,7 +669,13 @@ fn handle(st: &mut State0, method: &Method, uri: &Uri, headers: &HeaderMap, body
     respond(status, b, p)
 }
 
-async fn route(State(st): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: bytes::Bytes) -> Response {
+async fn route(
+    State(st): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
     let mut guard = st.lock().unwrap_or_else(|p| p.into_inner());
     handle(&mut guard, &method, &uri, &headers, &body)
 }
@@ -604,11 +693,17 @@ impl Fake {
             .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .unwrap();
         let port = listener.local_addr().unwrap().port();
-        let app = axum::Router::new().fallback(route).with_state(state.clone());
+        let app = axum::Router::new()
+            .fallback(route)
+            .with_state(state.clone());
         rt.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Fake { state, port, _rt: rt }
+        Fake {
+            state,
+            port,
+            _rt: rt,
+        }
     }
 
     /// `http://127.0.0.1:<port>/`.
@@ -623,7 +718,13 @@ impl Fake {
 
     /// Requests seen whose path contains `path`.
     pub fn seen(&self, path: &str) -> Vec<Seen> {
-        self.with(|s| s.seen.iter().filter(|r| r.path.contains(path)).cloned().collect())
+        self.with(|s| {
+            s.seen
+                .iter()
+                .filter(|r| r.path.contains(path))
+                .cloned()
+                .collect()
+        })
     }
 
     /// The environment a client needs for site `site` (credentials of the fake).

@@ -151,6 +151,14 @@ fn database(env: &Env) -> Result<DbUrl, PgError> {
     DbUrl::from_env(env, &["VISIONATURE_DATABASE_URL", "DATABASE_URL"])
 }
 
+/// Server notices (the staging tables' `IF NOT EXISTS`) are not worth a log line each.
+fn quiet(mut client: crate::pg::Client) -> Result<crate::pg::Client, PgError> {
+    client
+        .batch_execute("SET client_min_messages = warning")
+        .map_err(|e| PgError::query("SET client_min_messages", &e))?;
+    Ok(client)
+}
+
 fn chosen_schema(
     cfg: &VisionatureConfig,
     schema: &Option<String>,
@@ -264,7 +272,7 @@ fn transfer_cmd(
     let schema = chosen_schema(cfg, &t.schema)?;
     let sites = sites(cfg, &t.site)?;
     let db = database(env)?;
-    let mut client = db.connect()?;
+    let mut client = quiet(db.connect()?)?;
     if !crate::pg::schema::table_exists(&mut client, &schema, "observations_json")?
         || !run_log::exists(&mut client)?
     {
@@ -381,7 +389,7 @@ fn fix_sync_cmd(
     f: &FixSyncArgs,
 ) -> Result<Summary, VisionatureError> {
     let db = database(env)?;
-    let mut client = db.connect()?;
+    let mut client = quiet(db.connect()?)?;
     let both = fixsync::overlap(&mut client, cfg)?;
     for schema in [&cfg.schema_import, &cfg.check_schema] {
         schema::init(&mut client, schema)?;
