@@ -127,6 +127,9 @@ fn log_row(controler: &str, comment: String, f: Option<&Fetched>, e: Option<&Api
     }
 }
 
+/// A reference request: target controller, path, query parameters.
+type Request<'a> = (&'a str, String, Vec<(&'a str, String)>);
+
 const REFERENCE: &[&str] = &[
     "taxo_groups",
     "territorial_units",
@@ -160,7 +163,7 @@ pub fn references(
             continue;
         }
         // Each item: (target table, request path, params).
-        let mut requests: Vec<(&str, String, Vec<(&str, String)>)> = Vec::new();
+        let mut requests: Vec<Request<'_>> = Vec::new();
         let json_table = |c: &str| format!("{c}_json");
         match controller {
             "taxo_groups" => {}
