@@ -141,12 +141,26 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
             s.delete(*id);
         }
     });
-    // Update, both (the client only updates when a scheduled slot is due: one due in 2 s).
-    let second = (chrono::Utc::now().timestamp() + 2).rem_euclid(60) as u32;
-    std::fs::write(home.path().join("evn.yaml"), yaml(&fake, &db, second)).unwrap();
-    client(home.path(), &exe, "--schedule");
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    client(home.path(), &exe, "--update");
+    // Update, both. The client only updates when a scheduled slot is due: schedule one 15 s
+    // ahead (its start-up can be slow on a loaded machine), wait for it, retry once if missed.
+    for attempt in 0..2 {
+        let slot = chrono::Utc::now().timestamp() + 15;
+        std::fs::write(
+            home.path().join("evn.yaml"),
+            yaml(&fake, &db, slot.rem_euclid(60) as u32),
+        )
+        .unwrap();
+        client(home.path(), &exe, "--schedule");
+        let wait = slot + 1 - chrono::Utc::now().timestamp();
+        if wait > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(wait as u64));
+        }
+        client(home.path(), &exe, "--update");
+        if n(&db, "SELECT count(*) FROM vn_client.observations_json") == 297 {
+            break;
+        }
+        eprintln!("transfer_vn --update missed its slot (attempt {attempt})");
+    }
     ours(
         &["visionature", "transfer", "--update", "--schema", "vn_ours"],
         0,
