@@ -133,6 +133,12 @@ fn acceptance_full_update_check_and_fix_sync() {
     });
     let t = h.ok(&["visionature", "transfer", "--update"], 0);
     assert!(t.contains("5 deleted (1 orphan forms)"), "{t}");
+    eprintln!(
+        "update summary: {}",
+        t.lines()
+            .find(|l| l.starts_with("visionature transfer"))
+            .unwrap_or("")
+    );
     assert_eq!(
         h.n("SELECT count(*) FROM src_vn_json.observations_json"),
         1195
