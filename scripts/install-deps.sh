@@ -92,4 +92,18 @@ if [ "${SKIP_SEAWEEDFS:-0}" != "1" ]; then
   fi
 fi
 
+# --- visionature: Client-API-VN (the original tool, for the differential test and benchmark) -----
+# A venv of its own (.deps/visionature-venv) with the pinned release; SKIP_VISIONATURE_VENV=1 skips.
+CLIENT_API_VN_VERSION="2.12.0"
+if [ "${SKIP_VISIONATURE_VENV:-0}" != "1" ]; then
+  vn_venv="$deps/visionature-venv"
+  if ! "$vn_venv/bin/python" -c "import importlib.metadata as m; assert m.version('Client-API-VN') == '$CLIENT_API_VN_VERSION'" 2>/dev/null; then
+    log "pip install Client-API-VN==$CLIENT_API_VN_VERSION into $vn_venv"
+    [ -x "$vn_venv/bin/python" ] || "$py" -m venv "$vn_venv"
+    vpip="$vn_venv/bin/pip" pip_install "Client-API-VN==$CLIENT_API_VN_VERSION"
+  else
+    log "Client-API-VN present ($CLIENT_API_VN_VERSION)"
+  fi
+fi
+
 log "done: PDFIUM_LIB=$pdfium_dir/libpdfium.so, weed=$deps/venv/bin/weed"

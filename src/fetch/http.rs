@@ -172,6 +172,10 @@ enum Body {
 
 type Check<'a> = Box<dyn Fn(&Response) -> Result<(), String> + 'a>;
 
+/// Computes headers anew for each attempt from the method, the URL without its query and the
+/// query parameters (signatures with a nonce and a timestamp, e.g. OAuth 1).
+type Signer<'a> = Box<dyn Fn(&str, &str, &[(String, String)]) -> Vec<(String, String)> + 'a>;
+
 /// A request being built; see [`HttpClient::request`].
 pub struct ApiRequest<'a> {
     client: &'a HttpClient,
@@ -186,6 +190,7 @@ pub struct ApiRequest<'a> {
     session: Option<&'a dyn Session>,
     redact: &'a [&'a str],
     retry: bool,
+    signer: Option<Signer<'a>>,
 }
 
 impl HttpClient {
@@ -242,6 +247,7 @@ impl HttpClient {
             session: None,
             redact: &[],
             retry: true,
+            signer: None,
         }
     }
 
@@ -333,6 +339,16 @@ impl<'a> ApiRequest<'a> {
     /// Query parameters to mask in logged URLs (credentials sent as parameters).
     pub fn redact(mut self, keys: &'a [&'a str]) -> Self {
         self.redact = keys;
+        self
+    }
+
+    /// Headers computed for each attempt (a fresh signature per retry): `sign(method, url,
+    /// query)` with the URL as given to [`HttpClient::request`] and the query parameters added.
+    pub fn sign_each_attempt(
+        mut self,
+        sign: impl Fn(&str, &str, &[(String, String)]) -> Vec<(String, String)> + 'a,
+    ) -> Self {
+        self.signer = Some(Box::new(sign));
         self
     }
 
@@ -443,6 +459,11 @@ impl<'a> ApiRequest<'a> {
         }
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(sign) = &self.signer {
+            for (k, v) in sign(self.method.as_str(), &self.url, &self.query) {
+                req = req.header(k.as_str(), v.as_str());
+            }
         }
         req = match &self.body {
             Body::None => req,

@@ -1,17 +1,328 @@
-//! `[visionature]`: the settings of the visionature sync (syncs.md). Secrets come from the environment only.
+//! `[visionature]`: the settings of the visionature sync (syncs.md §2), with the spec's defaults.
+//! Secrets (API credentials, database URL, SMTP URL) come from the environment only. What can
+//! fail: [`VisionatureConfig::validate`] names the first invalid key (schema names, time zone,
+//! projection, dates, site names and URLs, PID limits).
 
+use std::time::Duration;
+
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
 
+/// Which date a search window applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeDate {
+    /// The date of the sighting.
+    #[default]
+    Sighting,
+    /// The date it was entered (catches late-entered old sightings).
+    Entry,
+}
+
 /// The `[visionature]` section.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct VisionatureConfig {}
+pub struct VisionatureConfig {
+    /// Production schema.
+    pub schema_import: String,
+    /// Schema of the check copy (fix-sync's source).
+    pub check_schema: String,
+    /// IANA zone of the sites: watermarks, diff dates, forms' dates.
+    pub site_timezone: String,
+    /// EPSG code of the local projected coordinates (`coord_x_local`/`coord_y_local`).
+    pub out_proj: u16,
+    /// Sightings per `id_sightings_list` request.
+    pub max_list_length: usize,
+    /// Most `pagination_key` chunks of one request.
+    pub max_chunks: usize,
+    /// Wait after a 503 (site maintenance).
+    #[serde(with = "crate::config::duration")]
+    pub unavailable_delay: Duration,
+    /// Watermarks are `now − diff_overlap`.
+    #[serde(with = "crate::config::duration")]
+    pub diff_overlap: Duration,
+    /// Older watermarks use a windowed search instead of the diff endpoint (≤ 10 weeks back).
+    #[serde(with = "crate::config::duration")]
+    pub diff_max_age: Duration,
+    /// Whole-request timeout.
+    #[serde(with = "crate::config::duration")]
+    pub http_timeout: Duration,
+    /// First backoff delay (doubled at each retry, with jitter, capped at 300 s).
+    #[serde(with = "crate::config::duration")]
+    pub retry_delay: Duration,
+    /// Retries of a transient failure.
+    pub max_retry: u32,
+    /// How long fix-sync waits for the production lock.
+    #[serde(with = "crate::config::duration")]
+    pub lock_wait: Duration,
+    pub filter: FilterConfig,
+    pub pid: PidConfig,
+    pub refresh: RefreshConfig,
+    pub fix_sync: FixSyncConfig,
+    /// The sites (`[[visionature.site]]`).
+    pub site: Vec<SiteConfig>,
+}
+
+/// `filter = {…}`: what to download.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterConfig {
+    /// `name_constant`s of taxo groups not to download.
+    pub taxo_exclude: Vec<String>,
+    /// Territorial units (`short_name`, also the `id_canton` of local admin units); empty = all.
+    pub territorial_unit_ids: Vec<String>,
+    pub type_date: TypeDate,
+    /// Oldest date a full transfer reads (`YYYY-MM-DD`).
+    pub start_date: String,
+}
+
+/// `pid = {…}`: the adaptive search window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PidConfig {
+    /// Target sightings per search request.
+    pub setpoint: f64,
+    pub ki: f64,
+    /// Window bounds, days.
+    pub limit_min: f64,
+    pub limit_max: f64,
+    /// First window, days.
+    pub delta_days: u32,
+}
+
+/// `refresh = {…}`: how old a reference list may get before `--update` downloads it again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RefreshConfig {
+    #[serde(with = "crate::config::duration")]
+    pub observers: Duration,
+    #[serde(with = "crate::config::duration")]
+    pub fields: Duration,
+    /// Every other reference controller.
+    #[serde(with = "crate::config::duration")]
+    pub other: Duration,
+}
+
+/// `fix_sync = {…}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FixSyncConfig {
+    pub window_days: u32,
+    pub type_date: TypeDate,
+    /// Recipients of the summary mail (none: no mail).
+    pub notify_email: Vec<String>,
+    /// Sender of the summary mail.
+    pub mail_from: String,
+}
+
+/// `[[visionature.site]]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Value of every `site` column; also names the `VN_<NAME>_…` secrets.
+    pub name: String,
+    /// Base URL, ending with `/` (the API is `{url}api/`).
+    pub url: String,
+}
+
+impl Default for VisionatureConfig {
+    fn default() -> Self {
+        VisionatureConfig {
+            schema_import: "src_vn_json".into(),
+            check_schema: "src_vn_json_check".into(),
+            site_timezone: "Europe/Paris".into(),
+            out_proj: 2154,
+            max_list_length: 100,
+            max_chunks: 1000,
+            unavailable_delay: Duration::from_secs(600),
+            diff_overlap: Duration::from_secs(15 * 60),
+            diff_max_age: Duration::from_secs(70 * 86400),
+            http_timeout: Duration::from_secs(120),
+            retry_delay: Duration::from_secs(5),
+            max_retry: 5,
+            lock_wait: Duration::from_secs(30 * 60),
+            filter: FilterConfig::default(),
+            pid: PidConfig::default(),
+            refresh: RefreshConfig::default(),
+            fix_sync: FixSyncConfig::default(),
+            site: Vec::new(),
+        }
+    }
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        FilterConfig {
+            taxo_exclude: Vec::new(),
+            territorial_unit_ids: Vec::new(),
+            type_date: TypeDate::Sighting,
+            start_date: "1900-01-01".into(),
+        }
+    }
+}
+
+impl Default for PidConfig {
+    fn default() -> Self {
+        PidConfig {
+            setpoint: 10000.0,
+            ki: 0.003,
+            limit_min: 5.0,
+            limit_max: 2000.0,
+            delta_days: 15,
+        }
+    }
+}
+
+impl Default for RefreshConfig {
+    fn default() -> Self {
+        RefreshConfig {
+            observers: Duration::from_secs(86400),
+            fields: Duration::from_secs(30 * 86400),
+            other: Duration::from_secs(7 * 86400),
+        }
+    }
+}
+
+impl Default for FixSyncConfig {
+    fn default() -> Self {
+        FixSyncConfig {
+            window_days: 14,
+            type_date: TypeDate::Entry,
+            notify_email: Vec::new(),
+            mail_from: "data-tasks@localhost".into(),
+        }
+    }
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: format!("visionature.{key}"),
+        reason: reason.into(),
+    }
+}
+
+impl RefreshConfig {
+    /// The refresh age of `controller`.
+    pub fn of(&self, controller: &str) -> Duration {
+        match controller {
+            "observers" => self.observers,
+            "fields" => self.fields,
+            _ => self.other,
+        }
+    }
+}
 
 impl VisionatureConfig {
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, schema) in [
+            ("schema_import", &self.schema_import),
+            ("check_schema", &self.check_schema),
+        ] {
+            if !crate::pg::is_plain_ident(schema) {
+                return Err(invalid(
+                    key,
+                    format!("{schema:?} is not a plain lower-case identifier"),
+                ));
+            }
+        }
+        if self.schema_import == self.check_schema {
+            return Err(invalid(
+                "check_schema",
+                "must differ from schema_import (fix-sync repairs one from the other)",
+            ));
+        }
+        self.timezone()?;
+        crate::syncs::visionature::proj::Projector::new(self.out_proj)
+            .map_err(|e| invalid("out_proj", e.to_string()))?;
+        self.start_date()?;
+        if self.max_list_length == 0 || self.max_list_length > 1000 {
+            return Err(invalid("max_list_length", "must be within 1..=1000"));
+        }
+        if self.max_chunks == 0 {
+            return Err(invalid("max_chunks", "must be at least 1"));
+        }
+        let p = &self.pid;
+        if !(p.limit_min >= 1.0 && p.limit_min <= p.limit_max) || p.delta_days == 0 {
+            return Err(invalid(
+                "pid",
+                "needs 1 <= limit_min <= limit_max and delta_days >= 1",
+            ));
+        }
+        if self.fix_sync.window_days == 0 {
+            return Err(invalid("fix_sync.window_days", "must be at least 1"));
+        }
+        for mail in &self.fix_sync.notify_email {
+            if mail.parse::<lettre::Address>().is_err() {
+                return Err(invalid(
+                    "fix_sync.notify_email",
+                    format!("{mail:?} is not a mail address"),
+                ));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in self.site.iter().enumerate() {
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(invalid(
+                    &format!("site[{i}].name"),
+                    format!("{:?} must be letters, digits, '-' or '_'", s.name),
+                ));
+            }
+            if !seen.insert(s.name.clone()) {
+                return Err(invalid(
+                    &format!("site[{i}].name"),
+                    format!("{:?} appears twice", s.name),
+                ));
+            }
+            if !(s.url.starts_with("http://") || s.url.starts_with("https://"))
+                || !s.url.ends_with('/')
+                || url::Url::parse(&s.url).is_err()
+            {
+                return Err(invalid(
+                    &format!("site[{i}].url"),
+                    format!("{:?} must be an http(s) URL ending with '/'", s.url),
+                ));
+            }
+        }
         Ok(())
     }
+
+    /// The sites' time zone.
+    pub fn timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.site_timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            invalid(
+                "site_timezone",
+                format!("{:?} is not an IANA time zone", self.site_timezone),
+            )
+        })
+    }
+
+    /// `filter.start_date`.
+    pub fn start_date(&self) -> Result<NaiveDate, ConfigError> {
+        NaiveDate::parse_from_str(self.filter.start_date.trim(), "%Y-%m-%d").map_err(|_| {
+            invalid(
+                "filter.start_date",
+                format!("{:?} is not a YYYY-MM-DD date", self.filter.start_date),
+            )
+        })
+    }
+}
+
+/// The environment variables holding a site's secrets: `VN_<SITE>_USER_EMAIL`, `…_USER_PW`,
+/// `…_CLIENT_KEY`, `…_CLIENT_SECRET` (`<SITE>` upper-cased, `-` → `_`).
+pub fn secret_vars(site: &str) -> [String; 4] {
+    let s = site.to_ascii_uppercase().replace('-', "_");
+    [
+        format!("VN_{s}_USER_EMAIL"),
+        format!("VN_{s}_USER_PW"),
+        format!("VN_{s}_CLIENT_KEY"),
+        format!("VN_{s}_CLIENT_SECRET"),
+    ]
 }

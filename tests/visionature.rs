@@ -1,0 +1,701 @@
+//! visionature against a real PostgreSQL and the fake Biolovision API (tests/visionature_fake):
+//! the acceptance scenario of syncs.md §2, the faults (1)–(11), the lost-update patterns of
+//! Client-API-VN (a failed `id_sightings_list` chunk, an empty 504, a deleted last sighting of a
+//! form) shown to lose nothing, and a SIGKILL between the upserts and the deletions. The binary
+//! runs with `TZ=UTC` (the site is Europe/Paris).
+
+mod common;
+#[path = "visionature_fake/mod.rs"]
+mod fake;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::pg::TestDb;
+use fake::{Fake, Fault, Gen, State0};
+
+struct H {
+    db: TestDb,
+    fake: Fake,
+    dir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+}
+
+impl H {
+    fn new(prefix: &str, gen: Gen, toml: &str) -> Option<H> {
+        let db = TestDb::create(prefix)?;
+        let fake = Fake::start(State0::generate(&gen), 0, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let h = H {
+            db,
+            fake,
+            dir,
+            extra_env: Vec::new(),
+        };
+        h.config(toml, "ff");
+        Some(h)
+    }
+
+    fn config(&self, toml: &str, site: &str) {
+        let text = format!(
+            "[visionature]\nretry_delay = \"10ms\"\nunavailable_delay = \"10ms\"\nmax_retry = 2\nhttp_timeout = \"30s\"\n{toml}\n\
+             [[visionature.site]]\nname = \"{site}\"\nurl = \"{}\"\n",
+            self.fake.url()
+        );
+        std::fs::write(self.dir.path().join("c.toml"), text).unwrap();
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let mut e = self.fake.env("ff");
+        e.extend(self.fake.env("faune-france"));
+        e.push(("VISIONATURE_DATABASE_URL".into(), self.db.url()));
+        e.push(("TZ".into(), "UTC".into()));
+        e.extend(self.extra_env.iter().cloned());
+        e
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let cfg = self.dir.path().join("c.toml");
+        let mut a = vec!["--config", cfg.to_str().unwrap()];
+        a.extend_from_slice(args);
+        common::data_tasks(&a, &self.env())
+    }
+
+    fn ok(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let t = common::text(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {t}");
+        t
+    }
+
+    fn n(&self, sql: &str) -> i64 {
+        self.db
+            .client()
+            .query_one(sql, &[])
+            .unwrap()
+            .get::<_, i64>(0)
+    }
+
+    fn exec(&self, sql: &str) {
+        self.db.client().batch_execute(sql).unwrap();
+    }
+
+    fn ids(&self, pred: impl Fn(&fake::Sighting) -> bool) -> Vec<u32> {
+        self.fake.with(|s| {
+            s.sightings
+                .values()
+                .filter(|x| pred(x))
+                .map(|x| x.id)
+                .collect()
+        })
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[test]
+fn acceptance_full_update_check_and_fix_sync() {
+    let Some(h) = H::new("vn_accept", Gen::default(), "") else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.ok(&["visionature", "init-db"], 0);
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        1200
+    );
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json WHERE id_form_universal IS NOT NULL"), 300);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.forms_json"), 75);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.increment_log"), 2);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json WHERE item->'observers'->0 ? 'coord_x_local'"), 1200);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.species_json"), 10);
+    assert!(h.n("SELECT count(*) FROM src_vn_json.download_log") > 10);
+    assert_eq!(
+        h.n("SELECT count(*) FROM data_tasks.sync_run WHERE status = 'ok'"),
+        1
+    );
+    // The site changes: 20 updated, 5 deleted (a whole form of 4, so its last sighting, + 1).
+    let loose = h.ids(|s| s.form.is_none());
+    let form1 = h.ids(|s| s.form == Some(1));
+    let ts = now() - 5;
+    h.fake.with(|s| {
+        for id in &loose[..20] {
+            s.update(*id, ts);
+        }
+        for id in form1.iter().chain(std::iter::once(&loose[30])) {
+            s.delete(*id);
+        }
+    });
+    let t = h.ok(&["visionature", "transfer", "--update"], 0);
+    assert!(t.contains("5 deleted (1 orphan forms)"), "{t}");
+    eprintln!(
+        "update summary: {}",
+        t.lines()
+            .find(|l| l.starts_with("visionature transfer"))
+            .unwrap_or("")
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        1195
+    );
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE update_ts = {ts}"
+        )),
+        20
+    );
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.forms_json"), 74);
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.forms_json WHERE id = 1"),
+        0
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.deleted_observations"),
+        5
+    );
+    // Watermarks = t0 = now − 15 min (site time).
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.increment_log WHERE last_ts BETWEEN (now() AT TIME ZONE 'Europe/Paris') - interval '16 min' AND (now() AT TIME ZONE 'Europe/Paris') - interval '14 min'"),
+        2
+    );
+    // The check schema, loaded the same way.
+    h.ok(
+        &["visionature", "init-db", "--schema", "src_vn_json_check"],
+        0,
+    );
+    h.ok(
+        &[
+            "visionature",
+            "transfer",
+            "--full",
+            "--schema",
+            "src_vn_json_check",
+        ],
+        0,
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json_check.observations_json"),
+        1195
+    );
+    h.exec(
+        "DELETE FROM src_vn_json.observations_json WHERE id IN (SELECT id FROM src_vn_json.observations_json ORDER BY id LIMIT 4);
+         UPDATE src_vn_json.observations_json SET update_ts = update_ts - 10 WHERE id IN (SELECT id FROM src_vn_json.observations_json ORDER BY id DESC LIMIT 6);",
+    );
+    let t = h.ok(&["visionature", "fix-sync", "--skip-download"], 0);
+    assert!(
+        t.contains("fix-sync: 4 inserted, 6 updated, 0 deleted"),
+        "{t}"
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        1195
+    );
+    assert_eq!(h.n("SELECT count(*) FROM dbadmin.monitoring_vn_check_to_prod WHERE (action, count) IN (('insert', 4), ('update', 6), ('delete', 0))"), 3);
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json p JOIN src_vn_json_check.observations_json c USING (id, site) WHERE p.item = c.item AND p.update_ts = c.update_ts"),
+        1195
+    );
+}
+
+#[test]
+fn fault_1_wrong_secret_is_fatal_and_writes_nothing() {
+    let Some(mut h) = H::new(
+        "vn_f1",
+        Gen {
+            n: 40,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.extra_env
+        .push(("VN_FF_CLIENT_SECRET".into(), "another-secret".into()));
+    let t = h.ok(&["visionature", "transfer", "--full"], 2);
+    assert!(t.contains("healthcheck") && t.contains("401"), "{t}");
+    assert!(
+        !t.contains("cs-secret-1") && !t.contains("user-pw-secret"),
+        "{t}"
+    );
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json"), 0);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.download_log"), 0);
+    assert_eq!(h.n("SELECT count(*) FROM data_tasks.sync_run"), 0);
+}
+
+#[test]
+fn faults_2_4_5_unavailable_empty_wrapped_and_chunks() {
+    let Some(h) = H::new(
+        "vn_f2",
+        Gen {
+            n: 200,
+            ..Gen::default()
+        },
+        "max_chunks = 100",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.fake.with(|s| {
+        s.page_size = 7;
+        s.faults.push(Fault::status("observations/search", 503, 1));
+        s.faults.push(
+            Fault::status("taxo_groups", 200, 1)
+                .wrap("Notice: Undefined index: x in /var/www/api.php on line 3\n"),
+        );
+        s.faults
+            .push(Fault::status("observations/search", 200, 1).wrap("Warning: deprecated\n"));
+    });
+    let t = h.ok(&["visionature", "transfer", "--full"], 0);
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        200,
+        "{t}"
+    );
+    let chunked = h
+        .fake
+        .seen("observations/search")
+        .iter()
+        .filter(|r| r.query.iter().any(|(k, _)| k == "pagination_key"))
+        .count();
+    assert!(chunked >= 3, "{chunked} continuation chunks");
+    assert!(h.n("SELECT (counts->>'http_retries')::bigint FROM data_tasks.sync_run") >= 1);
+    // An empty 200 is an empty chunk, not a crash.
+    h.fake.with(|s| {
+        s.faults
+            .push(Fault::status("observations/search", 200, 1).body(""))
+    });
+    h.ok(
+        &[
+            "visionature",
+            "transfer",
+            "--full",
+            "--schema",
+            "src_vn_json",
+        ],
+        0,
+    );
+    // More chunks than max_chunks → that request fails, exit 1.
+    h.config("max_chunks = 2", "ff");
+    let t = h.ok(&["visionature", "transfer", "--full"], 1);
+    assert!(t.contains("max_chunks"), "{t}");
+}
+
+#[test]
+fn fault_3_and_the_original_lost_update_failed_chunk_keeps_the_watermark() {
+    let Some(h) = H::new(
+        "vn_f3",
+        Gen {
+            n: 200,
+            ..Gen::default()
+        },
+        "max_list_length = 2",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    // Age the watermarks so that the new ones are visibly different.
+    h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '1 hour'");
+    let before = |g: i32| {
+        h.n(&format!("SELECT extract(epoch FROM last_ts)::bigint FROM src_vn_json.increment_log WHERE taxo_group = {g}"))
+    };
+    let (w1, w2) = (before(1), before(2));
+    let g1 = h.ids(|s| s.group == 1);
+    let g2 = h.ids(|s| s.group == 2);
+    let ts = now() - 5;
+    h.fake.with(|s| {
+        for id in g1[..6].iter().chain(&g2[..6]) {
+            s.update(*id, ts);
+        }
+        // The second id_sightings_list chunk of group 1 fails past max_retry (500, then an empty 504).
+        let second = g1[2].to_string();
+        s.faults.push(
+            Fault::status("observations", 500, 2)
+                .param("id_sightings_list", &second)
+                .param("id_taxo_group", "1"),
+        );
+        s.faults.push(
+            Fault::status("observations", 504, 1)
+                .param("id_sightings_list", &second)
+                .param("id_taxo_group", "1")
+                .body(""),
+        );
+        // And a sighting of group 1 is deleted (the original never applied deletions after an error).
+        s.delete(g1[10]);
+    });
+    let t = h.ok(&["visionature", "transfer", "--update"], 1);
+    assert!(
+        t.contains("taxo group 1") && t.contains("watermark kept"),
+        "{t}"
+    );
+    assert_eq!(before(1), w1, "group 1 watermark unchanged");
+    assert!(before(2) > w2, "group 2 advanced");
+    assert_eq!(h.n(&format!("SELECT count(*) FROM src_vn_json.observations_json WHERE update_ts = {ts} AND item->'species'->>'taxonomy' = '2'")), 6);
+    // The next update re-fetches what was missed: nothing is lost.
+    let t = h.ok(&["visionature", "transfer", "--update"], 0);
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE update_ts = {ts}"
+        )),
+        12,
+        "{t}"
+    );
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE id = {}",
+            g1[10]
+        )),
+        0
+    );
+}
+
+#[test]
+fn fault_6_restricted_group_is_skipped_and_named() {
+    let Some(h) = H::new(
+        "vn_f6",
+        Gen {
+            n: 100,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.fake.with(|s| {
+        s.restricted.insert(2);
+    });
+    let t = h.ok(&["visionature", "transfer", "--full"], 1);
+    assert!(
+        t.contains("taxo group 2") && t.contains("restricted"),
+        "{t}"
+    );
+    let g1 = h.ids(|s| s.group == 1).len() as i64;
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        g1
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.increment_log WHERE taxo_group = 1"),
+        1
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.increment_log WHERE taxo_group = 2"),
+        0
+    );
+}
+
+#[test]
+fn fault_7_only_strictly_newer_wins() {
+    let toml = "pid = { limit_min = 1.0, limit_max = 1.0, delta_days = 1 }";
+    let Some(h) = H::new(
+        "vn_f7",
+        Gen {
+            n: 30,
+            days: 6,
+            ..Gen::default()
+        },
+        toml,
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    let id = h.ids(|s| s.group == 1)[0];
+    h.fake.with(|s| {
+        s.reads.insert(id, [100, 200, 150].into_iter().collect());
+    });
+    // Windows of one day: every day is read twice (inclusive bounds), 100 then 200.
+    h.ok(
+        &[
+            "visionature",
+            "transfer",
+            "--full",
+            "--from",
+            &(chrono::Local::now().date_naive() - chrono::Duration::days(8)).to_string(),
+        ],
+        0,
+    );
+    let ts = || {
+        h.n(&format!(
+            "SELECT update_ts::bigint FROM src_vn_json.observations_json WHERE id = {id}"
+        ))
+    };
+    assert_eq!(ts(), 200);
+    h.fake.with(|s| s.diff.push((now(), id, 1, "updated")));
+    h.ok(&["visionature", "transfer", "--update"], 0);
+    assert_eq!(ts(), 200, "150 is older: kept 200");
+}
+
+#[test]
+fn fault_8_old_watermark_uses_a_windowed_search() {
+    let Some(h) = H::new(
+        "vn_f8",
+        Gen {
+            n: 60,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '90 days'");
+    h.fake.with(|s| s.seen.clear());
+    let t = h.ok(&["visionature", "transfer", "--update"], 0);
+    assert!(h.fake.seen("observations/diff").is_empty(), "{t}");
+    assert!(h
+        .fake
+        .seen("observations/search")
+        .iter()
+        .any(|r| r.body.contains("\"entry_date\":\"1\"")));
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.increment_log WHERE last_ts > (now() AT TIME ZONE 'Europe/Paris') - interval '1 hour'"), 2);
+}
+
+#[test]
+fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
+    let Some(mut h) = H::new(
+        "vn_f9",
+        Gen {
+            n: 100,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    h.ok(&["visionature", "init-db"], 0);
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '1 hour'");
+    let g1 = h.ids(|s| s.group == 1);
+    let mark = |h: &H| {
+        h.n("SELECT extract(epoch FROM last_ts)::bigint FROM src_vn_json.increment_log WHERE taxo_group = 1")
+    };
+    let w1 = mark(&h);
+    let ts = now() - 5;
+    h.fake.with(|s| {
+        s.update(g1[0], ts);
+        s.delete(g1[1]);
+        s.delete(g1[2]);
+    });
+    h.extra_env
+        .push(("VN_TEST_PAUSE_BEFORE_DELETES_MS".into(), "60000".into()));
+    let cfg = h.dir.path().join("c.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
+    cmd.args([
+        "--config",
+        cfg.to_str().unwrap(),
+        "visionature",
+        "transfer",
+        "--update",
+    ])
+    .env("OMP_THREAD_LIMIT", "1")
+    .stderr(Stdio::piped())
+    .stdout(Stdio::null());
+    for (k, v) in h.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("pausing before the deletions") {
+            break;
+        }
+    }
+    assert!(seen.contains("pausing"), "{seen}");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE update_ts = {ts}"
+        )),
+        1,
+        "upserts committed"
+    );
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE id IN ({}, {})",
+            g1[1], g1[2]
+        )),
+        2,
+        "deletes not done"
+    );
+    assert_eq!(mark(&h), w1, "watermark unchanged");
+    h.extra_env.clear();
+    h.ok(&["visionature", "transfer", "--update"], 0);
+    assert_eq!(
+        h.n(&format!(
+            "SELECT count(*) FROM src_vn_json.observations_json WHERE id IN ({}, {})",
+            g1[1], g1[2]
+        )),
+        0,
+        "rerun deletes"
+    );
+    assert!(mark(&h) > w1);
+    assert_eq!(
+        h.n("SELECT count(*) FROM data_tasks.sync_run WHERE error = 'abandoned'"),
+        1
+    );
+}
+
+/// A minimal SMTP server: accepts every message, keeps them.
+fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let m = mails.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let mut w = conn.try_clone().unwrap();
+            let mut r = BufReader::new(conn);
+            let _ = w.write_all(b"220 sink ESMTP\r\n");
+            let mut data = false;
+            let mut msg = String::new();
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                let l = line.trim_end().to_string();
+                line.clear();
+                if data {
+                    if l == "." {
+                        data = false;
+                        m.lock().unwrap().push(std::mem::take(&mut msg));
+                        let _ = w.write_all(b"250 queued\r\n");
+                    } else {
+                        msg.push_str(&l);
+                        msg.push('\n');
+                    }
+                    continue;
+                }
+                let up = l.to_ascii_uppercase();
+                let reply: &[u8] = if up.starts_with("EHLO") || up.starts_with("HELO") {
+                    b"250-sink\r\n250 OK\r\n"
+                } else if up.starts_with("DATA") {
+                    data = true;
+                    b"354 go on\r\n"
+                } else if up.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 OK\r\n"
+                };
+                let _ = w.write_all(reply);
+            }
+            let mut rest = Vec::new();
+            let _ = r.read_to_end(&mut rest);
+        }
+    });
+    (port, mails)
+}
+
+#[test]
+fn fault_10_fix_sync_inserts_updates_skips_tombstones_and_mails() {
+    let toml = "fix_sync = { notify_email = [\"ops@example.org\"] }";
+    let Some(mut h) = H::new(
+        "vn_f10",
+        Gen {
+            n: 80,
+            ..Gen::default()
+        },
+        toml,
+    ) else {
+        return;
+    };
+    let (port, mails) = smtp_sink();
+    h.extra_env
+        .push(("SMTP_URL".into(), format!("smtp://127.0.0.1:{port}")));
+    for s in ["src_vn_json", "src_vn_json_check"] {
+        h.ok(&["visionature", "init-db", "--schema", s], 0);
+        h.ok(&["visionature", "transfer", "--full", "--schema", s], 0);
+    }
+    h.exec(
+        "DELETE FROM src_vn_json.observations_json WHERE id IN (1000, 1001, 1002);
+         INSERT INTO src_vn_json.deleted_observations (site, id) VALUES ('ff', 1002);
+         UPDATE src_vn_json.observations_json SET update_ts = update_ts - 10 WHERE id IN (1010, 1011);",
+    );
+    let t = h.ok(&["visionature", "fix-sync"], 0);
+    assert!(t.contains("2 inserted, 2 updated, 0 deleted"), "{t}");
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json WHERE id = 1002"),
+        0,
+        "tombstoned: not resurrected"
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM dbadmin.monitoring_vn_check_to_prod"),
+        3
+    );
+    let mails = mails.lock().unwrap();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Upsert missing data from visionature")
+            && mails[0].contains("2 inserted"),
+        "{}",
+        mails[0]
+    );
+    // --dry-run counts and rolls back.
+    drop(mails);
+    h.exec("DELETE FROM src_vn_json.observations_json WHERE id = 1003");
+    let t = h.ok(
+        &[
+            "visionature",
+            "fix-sync",
+            "--skip-download",
+            "--dry-run",
+            "--no-notify",
+        ],
+        0,
+    );
+    assert!(t.contains("1 inserted"), "{t}");
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json WHERE id = 1003"),
+        0
+    );
+    // A mail that cannot be sent → exit 1.
+    h.extra_env = vec![("SMTP_URL".into(), "smtp://127.0.0.1:9".into())];
+    h.ok(&["visionature", "fix-sync", "--skip-download"], 1);
+}
+
+#[test]
+fn fault_11_fix_sync_refuses_different_site_names() {
+    let Some(h) = H::new(
+        "vn_f11",
+        Gen {
+            n: 20,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    for s in ["src_vn_json", "src_vn_json_check"] {
+        h.ok(&["visionature", "init-db", "--schema", s], 0);
+    }
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    h.config("", "faune-france");
+    h.ok(
+        &[
+            "visionature",
+            "transfer",
+            "--full",
+            "--schema",
+            "src_vn_json_check",
+        ],
+        0,
+    );
+    h.config("", "ff");
+    let t = h.ok(&["visionature", "fix-sync", "--skip-download"], 2);
+    assert!(t.contains("no common site"), "{t}");
+    assert_eq!(
+        h.n("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'dbadmin'"),
+        0
+    );
+}

@@ -1,0 +1,240 @@
+//! Differential and drop-in migration tests against the real Client-API-VN 2.12.0
+//! (`transfer_vn`, in the venv `scripts/install-deps.sh` makes: `.deps/visionature-venv`), run
+//! against the same fake Biolovision site as ours, with `TZ=UTC`:
+//! - `transfer_vn --full`, then `--schedule` + `--update` into `vn_client`; ours `--full` then
+//!   `--update` into `vn_ours`; `observations_json` and `forms_json` must match except the
+//!   documented fixes (forms' `date_start`/`date_stop` in the site's time zone; projected
+//!   coordinates compared to the millimetre, PROJ vs proj4rs);
+//! - ours `init-db` on the client's schema adds only what is missing, and `transfer --update`
+//!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone.
+
+mod common;
+#[path = "visionature_fake/mod.rs"]
+mod fake;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::pg::TestDb;
+use fake::{Fake, Gen, State0};
+
+fn transfer_vn() -> Option<PathBuf> {
+    let p = common::repo().join(".deps/visionature-venv/bin/transfer_vn");
+    common::require("Client-API-VN 2.12.0 (scripts/install-deps.sh)", p.exists()).then_some(p)
+}
+
+fn yaml(fake: &Fake, db: &TestDb, second: u32) -> String {
+    let url = url::Url::parse(&db.url()).unwrap();
+    let mut ctl = String::new();
+    for c in [
+        "entities",
+        "families",
+        "fields",
+        "local_admin_units",
+        "observations",
+        "observers",
+        "places",
+        "species",
+        "taxo_groups",
+        "territorial_units",
+        "validations",
+    ] {
+        ctl.push_str(&format!(
+            "  {c}:\n    enabled: true\n    schedule:\n      second: '{second}'\n"
+        ));
+    }
+    let (email, pw, key, secret) = fake.with(|s| {
+        (
+            s.email.clone(),
+            s.pw.clone(),
+            s.key.clone(),
+            s.secret.clone(),
+        )
+    });
+    format!(
+        "main:\n  admin_mail: ops@example.org\ncontroler:\n{ctl}site:\n  ff:\n    enabled: true\n    site: {}\n    user_email: {email}\n    user_pw: {pw}\n    client_key: {key}\n    client_secret: {secret}\n\
+file:\n  enabled: false\n  file_store: store\ndatabase:\n  enabled: true\n  db_host: 127.0.0.1\n  db_port: {}\n  db_name: {}\n  db_schema_import: vn_client\n  db_schema_vn: src_vn\n  db_group: {}\n  db_user: {}\n  db_pw: unused\n  db_secret_key: unused\n  db_out_proj: '2154'\n\
+tuning:\n  max_chunks: 100\n  retry_delay: 1\n  unavailable_delay: 1\n",
+        fake.url(),
+        url.port().unwrap_or(5432),
+        db.name,
+        url.username(),
+        url.username(),
+    )
+}
+
+fn client(home: &std::path::Path, exe: &PathBuf, flag: &str) {
+    let out = Command::new(exe)
+        .arg(flag)
+        .arg("evn.yaml")
+        .current_dir(home)
+        .env("HOME", home)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "transfer_vn {flag}: {text}");
+}
+
+fn n(db: &TestDb, sql: &str) -> i64 {
+    db.client().query_one(sql, &[]).unwrap().get::<_, i64>(0)
+}
+
+#[test]
+fn differential_against_client_api_vn_and_drop_in_migration() {
+    let Some(exe) = transfer_vn() else { return };
+    let Some(db) = TestDb::create("vn_diff") else {
+        return;
+    };
+    let fake = Fake::start(
+        State0::generate(&Gen {
+            n: 300,
+            days: 60,
+            ..Gen::default()
+        }),
+        0,
+        2,
+    );
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[visionature]\nretry_delay = \"10ms\"\n[[visionature.site]]\nname = \"ff\"\nurl = \"{}\"\n", fake.url()),
+    )
+    .unwrap();
+    let mut env = fake.env("ff");
+    env.push(("VISIONATURE_DATABASE_URL".into(), db.url()));
+    env.push(("TZ".into(), "UTC".into()));
+    let ours = |args: &[&str], code: i32| {
+        let mut a = vec!["--config", cfg.to_str().unwrap()];
+        a.extend_from_slice(args);
+        let out = common::data_tasks(&a, &env);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            common::text(&out)
+        );
+    };
+    // Full, both.
+    std::fs::write(home.path().join("evn.yaml"), yaml(&fake, &db, 0)).unwrap();
+    client(home.path(), &exe, "--json_tables_create");
+    client(home.path(), &exe, "--full");
+    ours(&["visionature", "init-db", "--schema", "vn_ours"], 0);
+    ours(
+        &["visionature", "transfer", "--full", "--schema", "vn_ours"],
+        0,
+    );
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_client.observations_json"),
+        300
+    );
+    // The site changes.
+    let ids: Vec<u32> = fake.with(|s| s.sightings.keys().copied().collect());
+    let ts = chrono::Utc::now().timestamp() - 5;
+    fake.with(|s| {
+        for id in ids.iter().step_by(29).take(10) {
+            s.update(*id, ts);
+        }
+        for id in ids.iter().skip(5).step_by(97).take(3) {
+            s.delete(*id);
+        }
+    });
+    // Update, both. The client only updates when a scheduled slot is due: schedule one 15 s
+    // ahead (its start-up can be slow on a loaded machine), wait for it, retry once if missed.
+    for attempt in 0..2 {
+        let slot = chrono::Utc::now().timestamp() + 15;
+        std::fs::write(
+            home.path().join("evn.yaml"),
+            yaml(&fake, &db, slot.rem_euclid(60) as u32),
+        )
+        .unwrap();
+        client(home.path(), &exe, "--schedule");
+        let wait = slot + 1 - chrono::Utc::now().timestamp();
+        if wait > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(wait as u64));
+        }
+        client(home.path(), &exe, "--update");
+        if n(&db, "SELECT count(*) FROM vn_client.observations_json") == 297 {
+            break;
+        }
+        eprintln!("transfer_vn --update missed its slot (attempt {attempt})");
+    }
+    ours(
+        &["visionature", "transfer", "--update", "--schema", "vn_ours"],
+        0,
+    );
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.observations_json"),
+        297
+    );
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_client.observations_json"),
+        297,
+        "the client applied the update"
+    );
+    // observations_json: same rows, same items (coordinates to the millimetre).
+    let strip = "#- '{observers,0,coord_x_local}' #- '{observers,0,coord_y_local}'";
+    let same_obs = format!(
+        "SELECT count(*) FROM vn_ours.observations_json o JOIN vn_client.observations_json c USING (id, site)
+         WHERE o.update_ts = c.update_ts AND o.id_form_universal IS NOT DISTINCT FROM c.id_form_universal
+           AND (o.item {strip}) = (c.item {strip})
+           AND abs((o.item->'observers'->0->>'coord_x_local')::float8 - (c.item->'observers'->0->>'coord_x_local')::float8) < 0.001
+           AND abs((o.item->'observers'->0->>'coord_y_local')::float8 - (c.item->'observers'->0->>'coord_y_local')::float8) < 0.001"
+    );
+    let same = n(&db, &same_obs);
+    if same != 297 {
+        let rows = db.client().query("SELECT o.id, o.update_ts, c.update_ts, o.item::text, c.item::text FROM vn_ours.observations_json o JOIN vn_client.observations_json c USING (id, site) WHERE (o.item #- '{observers,0,coord_x_local}' #- '{observers,0,coord_y_local}') <> (c.item #- '{observers,0,coord_x_local}' #- '{observers,0,coord_y_local}') OR o.update_ts <> c.update_ts LIMIT 2", &[]).unwrap();
+        for r in rows {
+            eprintln!(
+                "{} {} {}\n ours {}\n client {}",
+                r.get::<_, i32>(0),
+                r.get::<_, i32>(1),
+                r.get::<_, i32>(2),
+                r.get::<_, String>(3),
+                r.get::<_, String>(4)
+            );
+        }
+    }
+    assert_eq!(same, 297);
+    // forms_json: same forms; items equal but for the dates (site time zone: a documented fix).
+    let strip_f = "- 'date_start' - 'date_stop' - 'coord_x_local' - 'coord_y_local'";
+    let forms = n(&db, "SELECT count(*) FROM vn_client.forms_json");
+    assert_eq!(n(&db, "SELECT count(*) FROM vn_ours.forms_json"), forms);
+    assert_eq!(
+        n(&db, &format!("SELECT count(*) FROM vn_ours.forms_json o JOIN vn_client.forms_json c USING (id, site) WHERE (o.item {strip_f}) = (c.item {strip_f})
+            AND abs((o.item->>'coord_x_local')::float8 - (c.item->>'coord_x_local')::float8) < 0.001")),
+        forms
+    );
+    let dates_differ = n(&db, "SELECT count(*) FROM vn_ours.forms_json o JOIN vn_client.forms_json c USING (id, site) WHERE o.item->>'date_start' <> c.item->>'date_start' OR o.item->>'date_stop' <> c.item->>'date_stop'");
+    eprintln!("differential: {} observations and {forms} forms identical; {dates_differ} forms with other date_start/date_stop (site time zone vs the client's TZ=UTC)", 297);
+    // Drop-in: ours on the client's schema.
+    let places_mark = "SELECT extract(epoch FROM last_ts)::bigint FROM vn_client.increment_log WHERE taxo_group = -1";
+    let before = n(&db, places_mark);
+    ours(&["visionature", "init-db", "--schema", "vn_client"], 0);
+    assert_eq!(n(&db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'vn_client' AND table_name IN ('controller_state', 'deleted_observations')"), 2);
+    fake.with(|s| s.update(ids[1], ts + 1));
+    ours(
+        &[
+            "visionature",
+            "transfer",
+            "--update",
+            "--schema",
+            "vn_client",
+        ],
+        0,
+    );
+    assert_eq!(
+        n(
+            &db,
+            &format!(
+                "SELECT update_ts::bigint FROM vn_client.observations_json WHERE id = {}",
+                ids[1]
+            )
+        ),
+        ts + 1
+    );
+    assert_eq!(n(&db, places_mark), before, "taxo_group -1 untouched");
+    assert_eq!(n(&db, "SELECT count(*) FROM vn_client.increment_log"), 3);
+}
