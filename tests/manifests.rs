@@ -318,7 +318,10 @@ fn compose_runs_check_against_a_local_seaweedfs() {
         .step_by(2)
         .map(str::to_string)
         .collect();
-    assert_eq!(named, buckets, "docker/README.md names other buckets than compose.yaml: {fragment}");
+    assert_eq!(
+        named, buckets,
+        "docker/README.md names other buckets than compose.yaml: {fragment}"
+    );
 
     let dt = at(&v, "services.data-tasks");
     let context = root().join("docker").join(text(dt, "build.context"));
