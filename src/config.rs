@@ -27,6 +27,10 @@ use crate::syncs::{
 /// repository use `DT_` for their own variables.
 pub const ENV_PREFIX: &str = "DATA_TASKS_";
 
+/// The log filter of the binary (`DATA_TASKS_LOG=debug`, tracing's `EnvFilter` syntax): a variable
+/// of the binary's namespace that is not a setting.
+pub const LOG_VAR: &str = "DATA_TASKS_LOG";
+
 /// What can go wrong while loading the configuration. Every variant names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -115,6 +119,9 @@ impl Config {
         };
         let settings = env_settings();
         for (var, value) in env.with_prefix(ENV_PREFIX) {
+            if var == LOG_VAR {
+                continue;
+            }
             let setting = settings
                 .iter()
                 .find(|s| s.var == var)
@@ -179,6 +186,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "ocr.dpi".into(),
                 reason: format!("{} is outside 72..=1200", self.ocr.dpi),
+            });
+        }
+        if self.sources.max_source_mib == 0 {
+            return Err(ConfigError::Invalid {
+                key: "sources.max_source_mib".into(),
+                reason: "must be at least 1".into(),
             });
         }
         if self.ocr.max_pdf_mib == 0 {
@@ -416,6 +429,8 @@ mod tests {
         assert!(e.to_string().contains("DATA_TASKS_STORAGE_MSIC"), "{e}");
         let e = Config::load(None, &env(&[("DATA_TASKS_NOPE_X", "x")])).unwrap_err();
         assert!(e.to_string().contains("DATA_TASKS_NOPE_X"), "{e}");
+        // The log filter is the binary's, not a setting.
+        Config::load(None, &env(&[(LOG_VAR, "debug")])).unwrap();
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub struct SourcesConfig {
     pub s3ic: Option<String>,
     /// S3IC rubriques extraction (`sic-liste-rubriques.csv`).
     pub rubriques: Option<String>,
+    /// Largest content accepted from any source once decompressed, in MiB (the Géorisques dump
+    /// and both S3IC extractions). The default is eight times the largest real input (the
+    /// rubriques extraction: ≈ 120 MB for a million rows).
+    pub max_source_mib: u64,
 }
 
 impl Default for SourcesConfig {
@@ -26,6 +30,7 @@ impl Default for SourcesConfig {
                     .into(),
             s3ic: None,
             rubriques: None,
+            max_source_mib: 1024,
         }
     }
 }

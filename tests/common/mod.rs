@@ -84,3 +84,30 @@ pub fn gunzip(path: &std::path::Path) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// [`data_tasks`] with its address space capped at `max_vm_kib` KiB (`ulimit -v`): what a memory
+/// bound looks like from outside. glibc and rayon are told to keep their reservations small, as
+/// they would be on a machine of any size.
+pub fn data_tasks_with_memory_limit(
+    args: &[&str],
+    env: &[(String, String)],
+    max_vm_kib: u64,
+) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {max_vm_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_data-tasks"))
+        .args(args)
+        .env("OMP_THREAD_LIMIT", "1")
+        .env("MALLOC_ARENA_MAX", "2")
+        .env("RAYON_NUM_THREADS", "2");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DATA_TASKS_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("cannot run data-tasks under ulimit")
+}

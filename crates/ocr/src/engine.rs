@@ -418,7 +418,7 @@ fn recognize_page(
     image: &GrayImage,
     dpi: u32,
 ) -> Result<(PageText, u32), String> {
-    let upright = rec.recognize(image, dpi)?;
+    let upright = rec.recognize(image, dpi).map_err(|e| e.0)?;
     if upright.mean_conf >= LOW_CONFIDENCE && upright.word_count() > 0 {
         return Ok((upright, 0));
     }
@@ -429,7 +429,7 @@ fn recognize_page(
     match detector.detect(image, dpi) {
         Some(o) if o.rotate_cw != 0 && o.confidence >= MIN_OSD_CONFIDENCE => {
             let rotated = rotate_cw(image, o.rotate_cw);
-            let turned = rec.recognize(&rotated, dpi)?;
+            let turned = rec.recognize(&rotated, dpi).map_err(|e| e.0)?;
             if turned.mean_conf > upright.mean_conf && turned.word_count() > 0 {
                 Ok((turned, o.rotate_cw))
             } else {

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 pub use classify::{KeepReason, OcrReason, PageAction, PageFacts};
 pub use engine::OcrEngine;
-pub use error::{DocError, SetupError};
+pub use error::{DocError, RecognizeError, SetupError};
 pub use recognize::{Line, PageText, Word};
 
 /// Engine settings.

@@ -58,7 +58,7 @@ pub enum IdsError {
     Read { name: String, reason: String },
     #[error("{name} is not a JSON array of strings: {reason}")]
     Json { name: String, reason: String },
-    #[error("cannot read {name} from misc: {source}")]
+    #[error("cannot read {name} from misc")]
     Storage { name: String, source: StorageError },
 }
 
@@ -73,7 +73,7 @@ pub fn parse_ids(name: &str, text: &str) -> Result<Listed, IdsError> {
     let raw: Vec<String> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text).map_err(|e| IdsError::Json {
             name: name.into(),
-            reason: e.to_string(),
+            reason: crate::text::clip(&e.to_string()),
         })?
     } else {
         text.lines()

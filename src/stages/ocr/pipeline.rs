@@ -161,7 +161,10 @@ fn upload_loop(rx: Receiver<Commit>, ap: &Store, stats: &Mutex<OcrStats>, total:
         match (stored, &commit) {
             (Err(e), _) => {
                 st.transient_failures += 1;
-                st.problems.push(format!("{id}: cannot store {key}: {e}"));
+                st.problems.push(format!(
+                    "{id}: cannot store {key}: {}",
+                    crate::outcome::error_chain(&e)
+                ));
             }
             (
                 Ok(()),

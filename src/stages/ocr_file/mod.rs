@@ -21,17 +21,17 @@ pub struct OcrFileArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OcrFileError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("OCR engine unavailable: {0}")]
+    #[error("OCR engine unavailable")]
     Engine(#[from] ocr::SetupError),
 }
 
