@@ -172,6 +172,9 @@ enum Body {
 
 type Check<'a> = Box<dyn Fn(&Response) -> Result<(), String> + 'a>;
 
+/// Called while a body downloads with the bytes received so far and the announced length.
+pub type OnProgress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
+
 /// A request being built; see [`HttpClient::request`].
 pub struct ApiRequest<'a> {
     client: &'a HttpClient,
@@ -186,6 +189,7 @@ pub struct ApiRequest<'a> {
     session: Option<&'a dyn Session>,
     redact: &'a [&'a str],
     retry: bool,
+    progress: Option<OnProgress<'a>>,
 }
 
 impl HttpClient {
@@ -242,6 +246,7 @@ impl HttpClient {
             session: None,
             redact: &[],
             retry: true,
+            progress: None,
         }
     }
 
@@ -333,6 +338,13 @@ impl<'a> ApiRequest<'a> {
     /// Query parameters to mask in logged URLs (credentials sent as parameters).
     pub fn redact(mut self, keys: &'a [&'a str]) -> Self {
         self.redact = keys;
+        self
+    }
+
+    /// Reports the download of the body as it goes (a progress bar); a retried attempt starts
+    /// again from 0.
+    pub fn progress(mut self, on_progress: OnProgress<'a>) -> Self {
+        self.progress = Some(on_progress);
         self
     }
 
@@ -464,16 +476,32 @@ impl<'a> ApiRequest<'a> {
                 });
             }
         }
-        let mut body = Vec::with_capacity(
-            resp.content_length().unwrap_or(0).min(limit).min(64 << 20) as usize,
-        );
-        resp.take(limit.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| HttpError::Transport {
-                what: self.what.clone(),
-                reason: format!("body interrupted: {}", io_reason(&e)),
-                timeout: e.kind() == std::io::ErrorKind::TimedOut,
-            })?;
+        let announced = resp.content_length();
+        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(limit).min(64 << 20) as usize);
+        let interrupted = |e: std::io::Error| HttpError::Transport {
+            what: self.what.clone(),
+            reason: format!("body interrupted: {}", io_reason(&e)),
+            timeout: e.kind() == std::io::ErrorKind::TimedOut,
+        };
+        let mut reader = resp.take(limit.saturating_add(1));
+        match self.progress {
+            None => {
+                reader.read_to_end(&mut body).map_err(interrupted)?;
+            }
+            Some(on_progress) => {
+                let mut chunk = vec![0u8; 256 << 10];
+                loop {
+                    let n = match reader.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(interrupted(e)),
+                    };
+                    body.extend_from_slice(&chunk[..n]);
+                    on_progress(body.len() as u64, announced);
+                }
+            }
+        }
         if body.len() as u64 > limit {
             return Err(HttpError::TooLarge {
                 what: self.what.clone(),

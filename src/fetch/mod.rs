@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::progress::{Progress, ProgressReader, Unit};
 use crate::storage::{S3Settings, StorageError, Store};
 
 /// Why a source could not be read.
@@ -115,9 +116,20 @@ pub fn read_source(
         decompressed,
     };
     let announced_too_large = |hint: Option<u64>| hint.is_some_and(|size| size > limits.max_bytes);
+    let progress = Progress::new(&format!("reading {shown}"), None, Unit::Bytes);
     if src.starts_with("http://") || src.starts_with("https://") {
+        let on_progress = |done: u64, total: Option<u64>| {
+            if let Some(total) = total {
+                progress.set_total(total);
+            }
+            progress.set_position(done);
+        };
         let raw = client
-            .get(src, &shown, Some(limits.max_bytes))
+            .request(http::Method::GET, src, &shown)
+            .max_bytes(limits.max_bytes)
+            .progress(&on_progress)
+            .send()
+            .map(|resp| resp.body)
             .map_err(|e| match e {
                 http::HttpError::TooLarge { .. } => too_large(false),
                 e => FetchError::Http(e),
@@ -155,7 +167,13 @@ pub fn read_source(
     if announced_too_large(file_gzip_size_hint(&mut file, len).map_err(io_err)?) {
         return Err(too_large(true));
     }
-    collect(&shown, len as usize, file, limits)
+    progress.set_total(len);
+    collect(
+        &shown,
+        len as usize,
+        ProgressReader::new(file, &progress),
+        limits,
+    )
 }
 
 /// How a source is named in messages: URLs of http(s) sources may hold tokens.

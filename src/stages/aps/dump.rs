@@ -20,8 +20,9 @@ use tar::EntryType;
 
 use super::ApsError;
 use crate::config::HttpConfig;
-use crate::fetch::http::{HttpClient, HttpError};
+use crate::fetch::http::{HttpClient, HttpError, Method};
 use crate::fetch::CappedReader;
+use crate::progress::{Progress, ProgressReader, Unit};
 
 /// Most members accepted in the archive.
 pub const MAX_MEMBERS: usize = 1000;
@@ -52,17 +53,32 @@ pub fn fetch(url: &str, client: &HttpClient, max_bytes: u64) -> Result<Dump, Aps
         max_mib: max_bytes.div_ceil(1 << 20),
         decompressed,
     };
+    let download = Progress::new("Géorisques dump", None, Unit::Bytes);
+    let on_progress = |done: u64, total: Option<u64>| {
+        if let Some(total) = total {
+            download.set_total(total);
+        }
+        download.set_position(done);
+    };
     let raw: Bytes = client
-        .get(url, &what, Some(max_bytes))
+        .request(Method::GET, url, &what)
+        .max_bytes(max_bytes)
+        .progress(&on_progress)
+        .send()
+        .map(|resp| resp.body)
         .map_err(|e| match e {
             HttpError::TooLarge { .. } => too_large(false),
             e => ApsError::Download(e),
         })?;
+    download.finish();
     tracing::info!(bytes = raw.len(), "downloaded the Géorisques dump");
     if crate::fetch::gzip_size_hint(&raw).is_some_and(|size| size > max_bytes) {
         return Err(too_large(true));
     }
-    read_members(&raw[..], max_bytes)
+    let reading = Progress::new("reading the dump", Some(raw.len() as u64), Unit::Bytes);
+    let dump = read_members(ProgressReader::new(&raw[..], &reading), max_bytes);
+    reading.finish();
+    dump
 }
 
 /// Reads `IC_documents.csv` and `IC_types_document.csv` from a gzip tar stream of at most

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use crate::fetch::Reader;
 use crate::outcome::Summary;
 use crate::probe::{Probe, SourceProbe, StoreProbe};
+use crate::progress::{Progress, Unit};
 use crate::storage::Store;
 use crate::tabular::{read_table, Header, MalformedRow};
 
@@ -119,8 +120,12 @@ pub fn run(
     misc: &Store,
     reader: &Reader<'_>,
 ) -> Result<Summary, InstallationsError> {
+    let steps = Progress::new("installations", Some(3), Unit::Items("steps"));
+    steps.set_message("reading the sources");
     let (s3ic, rubriques) = rayon::join(|| reader.read(s3ic_src), || reader.read(rubriques_src));
     let (s3ic, rubriques) = (s3ic?, rubriques?);
+    steps.inc(1);
+    steps.set_message("building and checking the six files");
     let outputs = build(&Sources {
         s3ic_name: s3ic_src,
         s3ic: &s3ic,
@@ -128,7 +133,11 @@ pub fn run(
         rubriques: &rubriques,
     })?;
     drop((s3ic, rubriques));
+    steps.inc(1);
+    steps.set_message(format!("publishing to {}", misc.url()));
     misc.publish(&outputs.files)?;
+    steps.inc(1);
+    steps.finish();
 
     let mut summary = Summary::new("installations");
     for (name, n) in &outputs.rows {

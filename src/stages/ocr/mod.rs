@@ -19,7 +19,6 @@ mod pipeline;
 mod tests;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::config::Config;
 use crate::fetch::http::HttpClient;
@@ -146,9 +145,6 @@ pub fn run(
     );
     Ok((summary, stats))
 }
-
-/// Interval of progress lines when stderr is not a terminal.
-pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// What the stage needs, for `check`: the `misc` and `ap` stores and the OCR engine (tesseract
 /// with its language data, PDFium).
