@@ -141,3 +141,39 @@ fn the_scanner_sees_what_it_must() {
     assert!(has_source(&v[1].2) && !prints_source(&v[1].1));
     assert!(!has_source(&v[2].2) && prints_source(&v[2].1));
 }
+
+#[test]
+fn the_library_reads_the_environment_only_through_its_snapshot() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut bad = Vec::new();
+    for (file, text) in library_sources() {
+        let rel = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+        // The binary takes the snapshot (`Env::from_process`, in secrets.rs); crates/ocr resolves
+        // its own defaults (PDFIUM_LIB, TESSDATA_PREFIX) like the tools it replaces.
+        if !rel.starts_with("src")
+            || rel == Path::new("src/main.rs")
+            || rel == Path::new("src/secrets.rs")
+        {
+            continue;
+        }
+        for (i, line) in text.lines().enumerate() {
+            if [
+                "std::env::var",
+                "env::vars(",
+                "env::var_os",
+                "env::var(",
+                "Env::from_process",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
+                bad.push(format!("{}:{}: {}", rel.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "library code reading the process environment (take a secrets::Env instead):\n{}",
+        bad.join("\n")
+    );
+}

@@ -13,6 +13,9 @@
 //! Debian's libtesseract uses OpenMP: run processes with `OMP_THREAD_LIMIT=1` set at start,
 //! or throughput halves.
 
+// A library: it returns results and never prints.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 mod classify;
 mod engine;
 mod error;
