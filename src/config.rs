@@ -27,9 +27,8 @@ use crate::syncs::{
 /// repository use `DT_` for their own variables.
 pub const ENV_PREFIX: &str = "DATA_TASKS_";
 
-/// The log filter of the binary (`DATA_TASKS_LOG=debug`, tracing's `EnvFilter` syntax): a variable
-/// of the binary's namespace that is not a setting.
-pub const LOG_VAR: &str = "DATA_TASKS_LOG";
+/// Variables of the binary under [`ENV_PREFIX`] that are not settings: the log filter.
+pub const NON_SETTING_VARS: [&str; 1] = ["DATA_TASKS_LOG"];
 
 /// What can go wrong while loading the configuration. Every variant names the file, key or variable.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +118,7 @@ impl Config {
         };
         let settings = env_settings();
         for (var, value) in env.with_prefix(ENV_PREFIX) {
-            if var == LOG_VAR {
+            if NON_SETTING_VARS.contains(&var.as_str()) {
                 continue;
             }
             let setting = settings
@@ -430,7 +429,7 @@ mod tests {
         let e = Config::load(None, &env(&[("DATA_TASKS_NOPE_X", "x")])).unwrap_err();
         assert!(e.to_string().contains("DATA_TASKS_NOPE_X"), "{e}");
         // The log filter is the binary's, not a setting.
-        Config::load(None, &env(&[(LOG_VAR, "debug")])).unwrap();
+        Config::load(None, &env(&[("DATA_TASKS_LOG", "debug")])).unwrap();
     }
 
     #[test]

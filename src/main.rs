@@ -63,6 +63,9 @@ fn reexec_with_single_threaded_openmp() {
     eprintln!("warning: cannot re-execute with OMP_THREAD_LIMIT=1: {err}");
 }
 
+/// The log filter (tracing's `EnvFilter` syntax), a variable of the binary's namespace.
+const LOG_VAR: &str = "DATA_TASKS_LOG";
+
 /// ANSI colours only when stderr is a terminal, and never with `NO_COLOR` (no-color.org).
 fn use_colour(env: &Env) -> bool {
     std::io::stderr().is_terminal() && env.get("NO_COLOR").is_none()
@@ -78,7 +81,7 @@ fn init_logging(cli: &Cli, env: &Env) {
         "info"
     };
     let filter = env
-        .get(data_tasks::config::LOG_VAR)
+        .get(LOG_VAR)
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

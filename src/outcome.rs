@@ -1,6 +1,6 @@
 //! What a command reports when it ends: a [`Summary`] (one human line, counts, problems) and an
-//! [`ExitStatus`] following design.md: 0 all done, 1 finished but some items failed (the summary
-//! says which), 2 fatal — nothing was published.
+//! [`ExitStatus`] (docs/architecture.md §8): 0 all done, 1 finished but some items failed (the
+//! summary says which), 2 fatal — nothing was published.
 
 use std::collections::BTreeMap;
 

@@ -208,7 +208,7 @@ fn scripts_use_their_own_namespace() {
                 .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             let accepted = known.contains_key(&name)
-                || name == data_tasks::config::LOG_VAR
+                || data_tasks::config::NON_SETTING_VARS.contains(&name.as_str())
                 || name == data_tasks::config::ENV_PREFIX;
             if !accepted {
                 bad.push(format!("{}: {name}", f.display()));

@@ -1,4 +1,4 @@
-//! The Géorisques dump (envinorma-formats.md §4.1): download the tar.gz and read its two used
+//! The Géorisques dump (docs/formats.md §2.3): download the tar.gz and read its two used
 //! members, `IC_documents.csv` and `IC_types_document.csv`, straight from the tar stream into
 //! memory. Nothing is ever extracted to disk, so no member can be written anywhere.
 //!

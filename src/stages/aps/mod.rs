@@ -1,6 +1,6 @@
 //! `data-tasks aps`: the Géorisques documents dump → `documents_{all,sample,idf}.csv`,
 //! `aps_{all,idf,sample}.csv` and `georisques_ids.json` in the `misc` store
-//! (envinorma-formats.md §4), plus the typed [`ApsReport`] the Slack summary is made from (§6).
+//! (docs/formats.md §5–7), plus the typed [`ApsReport`] the Slack summary is made from (§10).
 //!
 //! [`run`] downloads the dump (a secret URL, long timeout, retries) and reads its two used
 //! members from the tar stream with safety checks ([`dump`]), reads `installations_*.csv` and
@@ -38,7 +38,7 @@ pub use self::error::ApsError;
 pub use self::selection::{ApIndex, OcrStatus};
 pub use crate::report::ApsReport;
 
-/// Minimum rows of every `documents_<ds>.csv` and APs of every dataset (§4.3, §4.4).
+/// Minimum rows of every `documents_<ds>.csv` and APs of every dataset (formats §5.3, §6.2).
 pub const MIN_ROWS: usize = 100;
 
 /// Datasets in the order the original builds their documents files.

@@ -1,4 +1,4 @@
-//! APs (envinorma-formats.md §4.4–4.6): the `Arrêté préfectoral` documents of each dataset, with
+//! APs (docs/formats.md §6.1–6.3): the `Arrêté préfectoral` documents of each dataset, with
 //! their OCR status and size taken from the `ap` store's listing.
 //!
 //! [`ApIndex`] is built from a streaming listing (hundreds of thousands of keys, never held as a
@@ -60,7 +60,7 @@ pub fn georisques_id(url: &str) -> &str {
     }
 }
 
-/// Parses every document of `documents_<ds>.csv` (`file`) and keeps the APs, in order (§4.4).
+/// Parses every document of `documents_<ds>.csv` (`file`), keeps the APs in order (formats §6.2).
 pub fn select<'a>(
     file: &str,
     docs: &[Document<'a>],
@@ -119,7 +119,7 @@ pub fn float_size(n: u64) -> String {
     }
 }
 
-/// `aps_<ds>.csv`: sizes are integers unless one row of this file has none, then floats (§4.6).
+/// `aps_<ds>.csv`: sizes are integers unless a row of this file has none, then floats (§6.1).
 pub fn to_csv(aps: &[Ap<'_>]) -> Vec<u8> {
     let floats = aps.iter().any(|a| a.size.is_none());
     let mut w = CsvWriter::with_header(&COLUMNS);

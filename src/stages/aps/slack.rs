@@ -1,13 +1,13 @@
-//! The comparison behind the Slack summary of a run (envinorma-formats.md §6), giving the typed
-//! [`ApsReport`] (its text is [`crate::report::slack`]'s). Counts are over distinct Géorisques
-//! ids (the last row of an id wins), comparing the previous `aps_all.csv` with the new one:
-//! deleted and new ids, ids that went from `NOT_ATTEMPTED` to `SUCCESS` (OCRed) or to `ERROR`,
-//! and the current status counts.
+//! The comparison behind the Slack summary of a run (docs/formats.md §10.1), giving the typed
+//! [`ApsReport`] (its exact text is [`crate::report::slack`]'s). Counts are over distinct
+//! Géorisques ids (the last row of an id wins), comparing the previous `aps_all.csv` with the new
+//! one: deleted and new ids, ids that went from `NOT_ATTEMPTED` to `SUCCESS` (OCRed) or to
+//! `ERROR`, and the current status counts.
 //!
 //! The previous file is optional (first run: everything is new). Unlike the original, which
-//! swallowed every failure (Deviation §9.6), a storage error reading it fails the run; only
-//! content that cannot be parsed as CSV is tolerated, reported as a warning, and counts as empty
-//! (otherwise a corrupted file would block every later run).
+//! swallowed every failure (Deviation, formats §11 #9), a storage error reading it fails the
+//! run; only content that cannot be parsed as CSV is tolerated, reported as a warning, and
+//! counts as empty (otherwise a corrupted file would block every later run).
 
 use std::collections::HashMap;
 
@@ -32,7 +32,7 @@ pub fn previous_statuses(content: &[u8]) -> Result<HashMap<String, String>, Tabu
         .collect())
 }
 
-/// The comparison of §6 (`files` left empty for the caller).
+/// The comparison of docs/formats.md §10.1 (`files` left empty for the caller).
 pub fn compare(prev: &HashMap<String, String>, aps_all: &[Ap<'_>]) -> ApsReport {
     let new: HashMap<&str, &str> = aps_all
         .iter()

@@ -1,4 +1,4 @@
-//! One test per rule of envinorma-formats.md §4 and §6, on small in-memory inputs, plus the
+//! One test per rule of docs/formats.md §5–7 and §10.1, on small in-memory inputs, plus the
 //! unsafe-archive checks of [`super::dump`].
 
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,4 @@
-//! Validation of `aps_all.csv` before publication (envinorma-formats.md §4.8): per row, in order,
+//! Validation of `aps_all.csv` before publication (docs/formats.md §6.4): per row, in order,
 //! the first failure stops: the installation id has 10 characters whose non-digits are exactly
 //! `.`, the Géorisques id has the `<capital>/<hex>/<32 hex>` shape, the installation is in
 //! `installations_all.csv`. Then more than 90 % of the APs must be OCRed (the original's

@@ -1,4 +1,4 @@
-//! `classements_all.csv` from the S3IC rubriques extraction (envinorma-formats.md §3.2, §3.4):
+//! `classements_all.csv` from the S3IC rubriques extraction (docs/formats.md §4.2–4.5):
 //! duplicate removal, restriction to published installations, renames, date parsing, regime
 //! simplification, the `En fonctionnement` filter, 47xx masking, the stable multi-key sort, and the
 //! (corrected) post-check that every 47-rubrique row is fully masked.
@@ -240,7 +240,7 @@ pub fn build<'a>(
     })
 }
 
-/// The sort key of one row (§3.2 step 9), compared field by field with missing values last.
+/// The sort key of one row (formats §4.4), compared field by field with missing values last.
 struct SortKey<'a> {
     s3ic_id: &'a str,
     date_autorisation: Option<Date>,
@@ -273,8 +273,9 @@ impl<'a> SortKey<'a> {
     }
 }
 
-/// §3.4 with defect §9.2 fixed: regimes in the published set, and any row whose rubrique or
-/// rubrique_acte starts with `47` fully masked.
+/// docs/formats.md §4.5, with the original's false alarm on missing dates fixed (§11 #4):
+/// regimes in the published set, and any row whose rubrique or rubrique_acte starts with `47`
+/// fully masked.
 fn check_row(row: &Classement<'_>) -> Result<(), InstallationsError> {
     let rubrique = row.raw(RUBRIQUE).unwrap_or("");
     let rubrique_acte = if row.masked {

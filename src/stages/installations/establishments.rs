@@ -1,4 +1,5 @@
-//! `installations_all.csv` from the S3IC establishments extraction (`s3ic-liste-etablissements.csv`) (envinorma-formats.md §2.2):
+//! `installations_all.csv` from the S3IC establishments extraction
+//! (`s3ic-liste-etablissements.csv`, docs/formats.md §3.2):
 //! exact-duplicate removal, regime filter and mapping, per-`code_s3ic` grouping keeping the last
 //! non-missing value of each column, renames, derived `num_dep`, date parsing, family/Seveso
 //! mappings, enum validation of every row, then the activity filter.
@@ -104,7 +105,7 @@ pub fn build(table: &Table) -> Result<Installations<'_>, InstallationsError> {
     let idx = table.columns(SOURCE)?;
     let width = table.headers.len();
 
-    // §2.2 steps 1–3. Duplicates share their regime, so filtering first is equivalent and cheaper.
+    // Formats §3.2 steps 1–3. Duplicates share their regime: filtering first is equivalent.
     let mut seen = FxHashSet::default();
     seen.reserve(table.rows.len());
     let mut groups: HashMap<&str, [Cell<'_>; 15]> = HashMap::with_capacity(table.rows.len());
@@ -193,7 +194,7 @@ pub fn build(table: &Table) -> Result<Installations<'_>, InstallationsError> {
         if !vocab::ACTIVE_STATES.contains(&active) {
             continue;
         }
-        // Deviation (formats §9.3): a missing code_postal gives an empty num_dep, not a crash.
+        // Deviation (formats §11 #3): a missing code_postal gives an empty num_dep, not a crash.
         let postal = text(S_POSTAL);
         let num_dep = postal
             .map(|p| match p.char_indices().nth(2) {

@@ -1,5 +1,5 @@
 //! `data-tasks installations`: the S3IC extraction CSVs → `installations_{all,sample,idf}.csv` and
-//! `classements_{all,sample,idf}.csv` in the `misc` store (envinorma-formats.md §2–3).
+//! `classements_{all,sample,idf}.csv` in the `misc` store (docs/formats.md §3–4).
 //!
 //! Both sources are read (path, URL or storage URL; gzip accepted) and parsed in parallel, all six
 //! files are built and validated in memory — enum checks, the 47xx masking rule, the minimum of
@@ -26,7 +26,7 @@ use crate::tabular::{read_table, Header, MalformedRow};
 
 pub use self::error::InstallationsError;
 
-/// Minimum number of rows of every `sample`/`idf` subset (§2.3, §3.3).
+/// Minimum number of rows of every `sample`/`idf` subset (docs/formats.md §3.4, §4.6).
 pub const MIN_SUBSET_ROWS: usize = 1000;
 
 /// Names of the sources, as shown in messages.
@@ -52,7 +52,7 @@ pub fn build(src: &Sources<'_>) -> Result<Outputs, InstallationsError> {
         || read_table(src.s3ic_name, src.s3ic, b';', Header::Present),
         || read_table(src.rubriques_name, src.rubriques, b';', Header::Present),
     );
-    // Deviation (formats §3.1): extra rubrique columns are ignored, exactly 14 are written.
+    // Deviation (formats §4.1, §11 #2): extra rubrique columns are ignored, exactly 14 are written.
     let (inst_table, rub_table) = (inst_table?, rub_table?.project(&classements::SOURCE)?);
 
     let installations = establishments::build(&inst_table)?;
