@@ -53,7 +53,14 @@ pub fn store(url: &str) -> Store {
 /// Runs the data-tasks binary with `args` and extra environment.
 pub fn data_tasks(args: &[&str], env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
-    cmd.args(args).env("OMP_THREAD_LIMIT", "1");
+    cmd.args(args);
+    output_with(cmd, env)
+}
+
+/// Runs `cmd` with `OMP_THREAD_LIMIT=1`, without the `DATA_TASKS_*` variables of this process,
+/// and with `env`.
+fn output_with(mut cmd: Command, env: &[(String, String)]) -> Output {
+    cmd.env("OMP_THREAD_LIMIT", "1");
     for (k, _) in std::env::vars() {
         if k.starts_with("DATA_TASKS_") {
             cmd.env_remove(k);
@@ -98,16 +105,7 @@ pub fn data_tasks_with_memory_limit(
         .arg(format!("ulimit -v {max_vm_kib} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_data-tasks"))
         .args(args)
-        .env("OMP_THREAD_LIMIT", "1")
         .env("MALLOC_ARENA_MAX", "2")
         .env("RAYON_NUM_THREADS", "2");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DATA_TASKS_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("cannot run data-tasks under ulimit")
+    output_with(cmd, env)
 }
