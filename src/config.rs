@@ -396,7 +396,11 @@ mod tests {
         let c = Config::load(None, &env(&[])).unwrap();
         assert_eq!(c.storage.misc, "file://./data/misc");
         assert_eq!(c.ocr.dpi, 300);
+        assert_eq!(c.sources.max_source_mib, 512);
         assert!(c.georisques_dump().is_err());
+        let e =
+            Config::load(None, &env(&[("DATA_TASKS_SOURCES_MAX_SOURCE_MIB", "0")])).unwrap_err();
+        assert!(e.to_string().contains("sources.max_source_mib"), "{e}");
     }
 
     #[test]

@@ -16,8 +16,9 @@ pub struct SourcesConfig {
     /// S3IC rubriques extraction (`sic-liste-rubriques.csv`).
     pub rubriques: Option<String>,
     /// Largest content accepted from any source once decompressed, in MiB (the Géorisques dump
-    /// and both S3IC extractions). The default is eight times the largest real input (the
-    /// rubriques extraction: ≈ 120 MB for a million rows).
+    /// and both S3IC extractions). The default is four times the largest real input (the
+    /// rubriques extraction: ≈ 120 MB for a million rows); `installations` reads its two sources
+    /// at once, so a run holds at most twice this.
     pub max_source_mib: u64,
 }
 
@@ -30,7 +31,7 @@ impl Default for SourcesConfig {
                     .into(),
             s3ic: None,
             rubriques: None,
-            max_source_mib: 1024,
+            max_source_mib: 512,
         }
     }
 }
