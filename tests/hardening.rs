@@ -147,8 +147,12 @@ fn s3_without_keys_exits_2_naming_both_and_sends_nothing() {
     let src = dir.path().join("x.csv");
     std::fs::write(&src, "a;b\n").unwrap();
     let src = src.display().to_string();
+    let stores = |name: &str| format!("file://{}", dir.path().join(name).display());
+    let (ap, am) = (stores("ap"), stores("am"));
     let base = env(&[
         ("DATA_TASKS_STORAGE_MISC", "s3://misc"),
+        ("DATA_TASKS_STORAGE_AP", &ap),
+        ("DATA_TASKS_STORAGE_AM", &am),
         ("AWS_ENDPOINT", &endpoint.url("")),
         ("AWS_ALLOW_HTTP", "true"),
         ("AWS_METADATA_ENDPOINT", &metadata.url("")),

@@ -145,10 +145,13 @@ pub fn read_source(
             .filter(|(_, k)| !k.is_empty())
             .ok_or_else(|| FetchError::NoKey { src: src.into() })?;
         let store = Store::open_with(&format!("{scheme}://{bucket}"), s3)?;
-        if store.size(key)? > limits.max_bytes {
+        let size = store.size(key)?;
+        if size > limits.max_bytes {
             return Err(too_large(false));
         }
+        progress.set_total(size);
         let raw = store.get(key)?;
+        progress.set_position(raw.len() as u64);
         if announced_too_large(gzip_size_hint(&raw)) {
             return Err(too_large(true));
         }
