@@ -88,7 +88,8 @@ pub fn run(
 ) -> Result<(Summary, OcrStats), OcrStageError> {
     let start = std::time::Instant::now();
     let mut stats = OcrStats::default();
-    let listed = ids::load(args.ids_file.as_deref(), misc)?;
+    let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+    let listed = ids::load(args.ids_file.as_deref(), misc, max_bytes)?;
     stats.listed = listed.ids.len();
     stats.problems.extend(listed.rejected);
     let todo = ids::select(listed.ids, args, ap, &mut stats)?;
