@@ -126,6 +126,9 @@ pub trait Session: Sync {
     }
 }
 
+/// Called while a body downloads with the bytes received so far and the announced length.
+pub type OnProgress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
+
 /// A shareable blocking HTTP client with a policy. Clones share connections, cookies and the
 /// retry counter.
 #[derive(Clone)]
@@ -172,9 +175,6 @@ enum Body {
 
 type Check<'a> = Box<dyn Fn(&Response) -> Result<(), String> + 'a>;
 
-/// Called while a body downloads with the bytes received so far and the announced length.
-pub type OnProgress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
-
 /// A request being built; see [`HttpClient::request`].
 pub struct ApiRequest<'a> {
     client: &'a HttpClient,
@@ -185,11 +185,11 @@ pub struct ApiRequest<'a> {
     headers: Vec<(String, String)>,
     body: Body,
     max_bytes: Option<u64>,
+    progress: Option<OnProgress<'a>>,
     check: Option<Check<'a>>,
     session: Option<&'a dyn Session>,
     redact: &'a [&'a str],
     retry: bool,
-    progress: Option<OnProgress<'a>>,
 }
 
 impl HttpClient {
@@ -242,11 +242,11 @@ impl HttpClient {
             headers: Vec::new(),
             body: Body::None,
             max_bytes: None,
+            progress: None,
             check: None,
             session: None,
             redact: &[],
             retry: true,
-            progress: None,
         }
     }
 
@@ -323,6 +323,13 @@ impl<'a> ApiRequest<'a> {
         self
     }
 
+    /// Reports the download of the body as it goes (a progress bar); a retried attempt starts
+    /// again from 0.
+    pub fn progress(mut self, on_progress: OnProgress<'a>) -> Self {
+        self.progress = Some(on_progress);
+        self
+    }
+
     /// A check of every 2xx answer; its failure is a transient [`HttpError::BadBody`].
     pub fn check(mut self, check: impl Fn(&Response) -> Result<(), String> + 'a) -> Self {
         self.check = Some(Box::new(check));
@@ -338,13 +345,6 @@ impl<'a> ApiRequest<'a> {
     /// Query parameters to mask in logged URLs (credentials sent as parameters).
     pub fn redact(mut self, keys: &'a [&'a str]) -> Self {
         self.redact = keys;
-        self
-    }
-
-    /// Reports the download of the body as it goes (a progress bar); a retried attempt starts
-    /// again from 0.
-    pub fn progress(mut self, on_progress: OnProgress<'a>) -> Self {
-        self.progress = Some(on_progress);
         self
     }
 
