@@ -28,6 +28,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp .deps/pdfium/libpdfium.so /out/libpdfium.so
 
 # ---- runtime stage -------------------------------------------------------------------------------
+# scripts/check-runtime.sh builds this stage's file system without Docker (debootstrap of bookworm,
+# the packages of the apt-get line below, read from this file) and runs the binary in it as uid
+# 10001: keep the install on one `apt-get install … --no-install-recommends … && rm -rf
+# /var/lib/apt/lists/*` line so that it can read it.
 FROM debian:bookworm-slim AS runtime
 
 # tesseract-ocr brings the runtime libraries the binary links (libtesseract5, liblept5 and theirs);

@@ -154,7 +154,7 @@ if curl -s "http://127.0.0.1:$s3_port/misc?list-type=2" 2>/dev/null | grep -q Li
   # fresh prefix rather than fight over its fixed ports.
   log "reusing the SeaweedFS already serving 127.0.0.1:$s3_port"
   export AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
-  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  export AWS_ACCESS_KEY_ID=dt-test-access-key AWS_SECRET_ACCESS_KEY=dt-test-secret-key
 else
   log "starting SeaweedFS"
   rm -rf "$work/seaweedfs"; mkdir -p "$work/seaweedfs"

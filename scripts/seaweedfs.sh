@@ -26,7 +26,7 @@ case "$cmd" in
       if curl -s "http://127.0.0.1:$port/misc?list-type=2" 2>/dev/null | grep -q ListBucketResult; then
         cat <<ENV
 export AWS_ENDPOINT=http://127.0.0.1:$port AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+export AWS_ACCESS_KEY_ID=dt-test-access-key AWS_SECRET_ACCESS_KEY=dt-test-secret-key
 export TEST_S3_ENDPOINT=http://127.0.0.1:$port
 ENV
         exit 0

@@ -187,6 +187,12 @@ impl Config {
                 reason: format!("{} is outside 72..=1200", self.ocr.dpi),
             });
         }
+        if self.sources.max_source_mib == 0 {
+            return Err(ConfigError::Invalid {
+                key: "sources.max_source_mib".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
         if self.ocr.max_pdf_mib == 0 {
             return Err(ConfigError::Invalid {
                 key: "ocr.max_pdf_mib".into(),
@@ -390,7 +396,11 @@ mod tests {
         let c = Config::load(None, &env(&[])).unwrap();
         assert_eq!(c.storage.misc, "file://./data/misc");
         assert_eq!(c.ocr.dpi, 300);
+        assert_eq!(c.sources.max_source_mib, 512);
         assert!(c.georisques_dump().is_err());
+        let e =
+            Config::load(None, &env(&[("DATA_TASKS_SOURCES_MAX_SOURCE_MIB", "0")])).unwrap_err();
+        assert!(e.to_string().contains("sources.max_source_mib"), "{e}");
     }
 
     #[test]

@@ -9,13 +9,18 @@
 //! - [`tabular`]: the pandas-compatible CSV conventions every published file follows;
 //! - adapters used by all: [`storage`] (object stores by URL), [`fetch`] (sources and the HTTP
 //!   client), [`pg`] (PostgreSQL), [`progress`] (bars and progress lines), [`report`] (the Slack
-//!   summary), [`secrets`] (the environment and the redactor).
+//!   summary), [`probe`] (what `check` touches), [`secrets`] (the environment and the redactor),
+//!   [`text`] (clipping echoed input).
 //!
-//! [`config`] holds the validated configuration and [`outcome`] the exit-code semantics.
+//! [`config`] holds the validated configuration and [`outcome`] the exit-code semantics and the
+//! boundary error. STYLE.md says how code here is written; the lints below and `tests/style.rs`
+//! enforce what can be checked.
 
 // Error enums carry their context (file, line, id, value) by value: they are built once per run,
 // never in a hot loop, so their size does not matter.
 #![allow(clippy::result_large_err)]
+// The binary prints; the library logs with `tracing` and returns data.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod config;
 pub mod fetch;
@@ -23,6 +28,7 @@ pub mod model;
 pub mod ops;
 pub mod outcome;
 pub mod pg;
+pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod secrets;
@@ -30,3 +36,4 @@ pub mod stages;
 pub mod storage;
 pub mod syncs;
 pub mod tabular;
+pub mod text;

@@ -1,41 +1,48 @@
-//! The `data-tasks` binary: parses the command line, loads the configuration, sets up logging,
-//! calls the library and maps the outcome to the exit code (0 done, 1 partial, 2 fatal).
+//! The `data-tasks` binary: parses the command line, takes one snapshot of the environment,
+//! loads the configuration, sets up logging, builds what every command shares (the S3 settings,
+//! the HTTP client), calls the library and maps the outcome to the exit code (0 done, 1 partial,
+//! 2 fatal). It is the only place that prints: the report and the headline on stdout, the error
+//! chain (each cause once, secrets masked) and, with `--log-format json`, the summary as a JSON
+//! object on stderr.
 
 mod cli;
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use data_tasks::config::Config;
-use data_tasks::fetch::http::HttpClient;
-use data_tasks::outcome::Summary;
+use data_tasks::fetch::{http::HttpClient, Limits, Reader};
+use data_tasks::outcome::{exit_status, ExitStatus, RunError, Summary};
+use data_tasks::probe::ProbeContext;
+use data_tasks::report::Delivery;
 use data_tasks::secrets::{scrub, Env};
 use data_tasks::stages;
-use data_tasks::storage::Store;
+use data_tasks::storage::{S3Settings, Store};
 
 use cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     reexec_with_single_threaded_openmp();
     let cli = Cli::parse();
-    init_logging(&cli);
+    let env = Env::from_process();
+    init_logging(&cli, &env);
     data_tasks::progress::set_quiet(cli.quiet);
-    match run(&cli) {
-        Ok(summary) => {
-            finish(&cli, &summary);
-            ExitCode::from(summary.status.code())
-        }
+    let result = run(&cli, &env);
+    let status = exit_status(&result);
+    let summary = match result {
+        Ok(summary) => summary,
         Err(e) => {
-            let e = scrub(&format!("{e:#}"));
-            tracing::error!("{e}");
+            let message = scrub(&e.message());
+            tracing::error!("{message}");
             let mut summary = Summary::new(command_name(&cli.command));
-            summary.status = data_tasks::outcome::ExitStatus::Fatal;
-            summary.headline = format!("{}: failed, nothing published: {e:#}", summary.command);
-            finish(&cli, &summary);
-            ExitCode::from(2)
+            summary.status = ExitStatus::Fatal;
+            summary.headline = message;
+            summary
         }
-    }
+    };
+    finish(&cli, &summary);
+    ExitCode::from(status.code())
 }
 
 /// Debian's libtesseract uses OpenMP, which halves throughput unless `OMP_THREAD_LIMIT=1` is in
@@ -56,7 +63,15 @@ fn reexec_with_single_threaded_openmp() {
     eprintln!("warning: cannot re-execute with OMP_THREAD_LIMIT=1: {err}");
 }
 
-fn init_logging(cli: &Cli) {
+/// The log filter (tracing's `EnvFilter` syntax), a variable of the binary's namespace.
+const LOG_VAR: &str = "DATA_TASKS_LOG";
+
+/// ANSI colours only when stderr is a terminal, and never with `NO_COLOR` (no-color.org).
+fn use_colour(env: &Env) -> bool {
+    std::io::stderr().is_terminal() && env.get("NO_COLOR").is_none()
+}
+
+fn init_logging(cli: &Cli, env: &Env) {
     use tracing_subscriber::EnvFilter;
     let default = if cli.quiet {
         "warn"
@@ -65,10 +80,13 @@ fn init_logging(cli: &Cli) {
     } else {
         "info"
     };
-    let filter =
-        EnvFilter::try_from_env("DATA_TASKS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = env
+        .get(LOG_VAR)
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(use_colour(env))
         .with_writer(data_tasks::progress::LogWriter);
     match cli.log_format {
         LogFormat::Text => builder.with_target(false).init(),
@@ -76,14 +94,27 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+/// Prints the end of a run: problems as warnings, the report and the headline on stdout, and with
+/// `--log-format json` the summary as a JSON object, the last line on stderr.
 fn finish(cli: &Cli, summary: &Summary) {
     for p in &summary.problems {
-        tracing::warn!(problem = %p);
+        tracing::warn!(problem = %scrub(p));
     }
-    println!("{}", summary.headline);
+    let mut out = std::io::stdout().lock();
+    if let Some(report) = &summary.report {
+        let _ = out.write_all(scrub(report).as_bytes());
+    }
+    let _ = writeln!(out, "{}", scrub(&summary.headline));
+    let _ = out.flush();
     if cli.log_format == LogFormat::Json {
-        let json = serde_json::to_string(summary).unwrap_or_default();
-        tracing::info!(summary = %json, "summary");
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "INFO",
+            "message": "summary",
+            "summary": summary,
+        });
+        let text = scrub(&line.to_string());
+        let _ = writeln!(data_tasks::progress::LogWriter, "{text}");
     }
 }
 
@@ -104,88 +135,86 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<Summary> {
-    let env = Env::from_process();
-    let config = Config::load(cli.config.as_deref(), &env).context("invalid configuration")?;
-    let slack_webhook = env.secret("SLACK_WEBHOOK_URL");
-    let am_database = || {
-        data_tasks::pg::DbUrl::from_env(&env, &["AM_DATABASE_URL"])
-            .context("AM_DATABASE_URL is not set (the back-office PostgreSQL URL)")
+/// Missing settings of a command: a configuration error naming what to set.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(&'static str);
+
+fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
+    let name = command_name(&cli.command);
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| RunError::Failed {
+        command: name.to_string(),
+        source: e,
     };
-    let client = HttpClient::new(&config.http)?;
+    let config = Config::load(cli.config.as_deref(), env).map_err(RunError::config)?;
+    let s3 = S3Settings::from_env(env, config.storage.s3_credentials, &config.http);
+    let client = HttpClient::new(&config.http).map_err(RunError::config)?;
+    let store = |url: &str| Store::open_with(url, &s3).map_err(|e| fail(e.into()));
+    let slack_webhook = env.secret("SLACK_WEBHOOK_URL");
+    let delivery = Delivery {
+        slack: slack_webhook.as_ref(),
+        client: &client,
+    };
     match &cli.command {
         Command::Check => {
-            let mut probes = stages::check::probe_config(&config, &client);
-            probes.push(stages::check::Probe {
-                name: format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
-                result: ocr::OcrEngine::new(config.ocr.engine_options(1))
-                    .map(|_| "loaded".into())
-                    .map_err(|e| e.to_string()),
-            });
-            if let Ok(db) = am_database() {
-                probes.push(stages::check::Probe {
-                    name: "AM_DATABASE_URL (back-office PostgreSQL)".into(),
-                    result: stages::am_export::check_database(&db)
-                        .map(|()| "tables present".into())
-                        .map_err(|e| e.to_string()),
-                });
-            }
-            Ok(stages::check::summarize(&probes))
+            let ctx = ProbeContext {
+                http: &client,
+                s3: &s3,
+            };
+            Ok(stages::check::run(&config, env, &ctx))
         }
         Command::Installations { s3ic, rubriques } => {
-            let s3ic = s3ic
-                .as_deref()
-                .or(config.sources.s3ic.as_deref())
-                .context("no S3IC source: pass --s3ic SRC or set DATA_TASKS_SOURCES_S3IC")?;
+            let s3ic =
+                s3ic.as_deref()
+                    .or(config.sources.s3ic.as_deref())
+                    .ok_or(RunError::config(Usage(
+                        "no S3IC source: pass --s3ic SRC or set DATA_TASKS_SOURCES_S3IC",
+                    )))?;
             let rubriques = rubriques
                 .as_deref()
                 .or(config.sources.rubriques.as_deref())
-                .context(
+                .ok_or(RunError::config(Usage(
                     "no rubriques source: pass --rubriques SRC or set DATA_TASKS_SOURCES_RUBRIQUES",
-                )?;
-            let misc = Store::open(&config.storage.misc)?;
-            Ok(stages::installations::run(s3ic, rubriques, &misc, &client)?)
+                )))?;
+            let misc = store(&config.storage.misc)?;
+            let reader = Reader {
+                client: &client,
+                s3: &s3,
+                limits: Limits::csv(&config.sources),
+            };
+            stages::installations::run(s3ic, rubriques, &misc, &reader).map_err(|e| fail(e.into()))
         }
         Command::AmExport { out } => {
-            let opts = stages::am_export::AmExportOptions {
-                database: am_database()?,
-            };
-            let am = Store::open(&config.storage.am)?;
-            Ok(stages::am_export::publish::run(&opts, &am, out.as_deref())?)
+            let database = data_tasks::pg::DbUrl::from_env(env, &["AM_DATABASE_URL"])
+                .map_err(RunError::config)?;
+            let opts = stages::am_export::AmExportOptions { database };
+            let am = store(&config.storage.am)?;
+            stages::am_export::publish::run(&opts, &am, out.as_deref()).map_err(|e| fail(e.into()))
         }
         Command::Aps => {
-            config.georisques_dump()?;
-            let misc = Store::open(&config.storage.misc)?;
-            let ap = Store::open(&config.storage.ap)?;
-            let dump_client = stages::aps::dump::client(&config.http)?;
-            let (mut summary, report) = stages::aps::run(&config, &misc, &ap, &dump_client)?;
-            let text = report.slack_text();
-            print!("{text}");
-            if let Some(url) = &slack_webhook {
-                match data_tasks::report::post_to_slack(&client, url.expose(), &text) {
-                    Ok(()) => tracing::info!("posted the summary to Slack"),
-                    Err(e) => summary.problem(format!("cannot post the summary to Slack: {e}")),
-                }
-            }
-            Ok(summary)
+            config.georisques_dump().map_err(RunError::config)?;
+            let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
+            let dump_client =
+                stages::aps::dump::client(&config.http).map_err(|e| fail(e.into()))?;
+            stages::aps::run_and_report(&config, &misc, &ap, &dump_client, &delivery)
+                .map_err(|e| fail(e.into()))
         }
         Command::Ocr(flags) => {
-            let misc = Store::open(&config.storage.misc)?;
-            let ap = Store::open(&config.storage.ap)?;
-            let (summary, _) = stages::ocr::run(&config, &flags.args(), &misc, &ap, &client)?;
-            Ok(summary)
+            let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
+            stages::ocr::run(&config, &flags.args(), &misc, &ap, &client)
+                .map(|(summary, _)| summary)
+                .map_err(|e| fail(e.into()))
         }
         Command::Daily(flags) => {
-            config.georisques_dump()?;
-            let misc = Store::open(&config.storage.misc)?;
-            let ap = Store::open(&config.storage.ap)?;
+            config.georisques_dump().map_err(RunError::config)?;
+            let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
             Ok(stages::daily::run(
                 &config,
-                slack_webhook.as_ref(),
                 &flags.args(),
                 &misc,
                 &ap,
                 &client,
+                &delivery,
             ))
         }
         Command::OcrFile {
@@ -202,12 +231,22 @@ fn run(cli: &Cli) -> anyhow::Result<Summary> {
                 force_ocr: *force_ocr,
                 sidecar: sidecar.clone(),
             };
-            Ok(stages::ocr_file::run(&args, &config.ocr)?)
+            stages::ocr_file::run(&args, &config.ocr).map_err(|e| fail(e.into()))
         }
-        Command::Gn2pg(args) => Ok(data_tasks::syncs::gn2pg::run(&config, &env, args)?),
-        Command::Visionature(args) => Ok(data_tasks::syncs::visionature::run(&config, &env, args)?),
-        Command::Ecospheres(args) => Ok(data_tasks::syncs::ecospheres::run(&config, &env, args)?),
-        Command::Status(args) => Ok(data_tasks::ops::status::run(&env, args)?),
-        Command::Dashboard(args) => Ok(data_tasks::ops::dashboard::run(&env, args)?),
+        Command::Gn2pg(args) => {
+            data_tasks::syncs::gn2pg::run(&config, env, args).map_err(|e| fail(e.into()))
+        }
+        Command::Visionature(args) => {
+            data_tasks::syncs::visionature::run(&config, env, args).map_err(|e| fail(e.into()))
+        }
+        Command::Ecospheres(args) => {
+            data_tasks::syncs::ecospheres::run(&config, env, args).map_err(|e| fail(e.into()))
+        }
+        Command::Status(args) => {
+            data_tasks::ops::status::run(env, args).map_err(|e| fail(e.into()))
+        }
+        Command::Dashboard(args) => {
+            data_tasks::ops::dashboard::run(env, args).map_err(|e| fail(e.into()))
+        }
     }
 }

@@ -210,6 +210,27 @@ impl Drop for Progress {
     }
 }
 
+/// A reader that counts what goes through it on a [`Progress`] (in bytes).
+pub struct ProgressReader<'a, R> {
+    inner: R,
+    progress: &'a Progress,
+}
+
+impl<'a, R> ProgressReader<'a, R> {
+    /// Wraps `inner`; every byte read is added to `progress`.
+    pub fn new(inner: R, progress: &'a Progress) -> Self {
+        ProgressReader { inner, progress }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
 /// stderr for the log subscriber, printed through the progress bars (see the module doc).
 #[derive(Clone, Copy, Default)]
 pub struct LogWriter;

@@ -137,6 +137,70 @@ fn ocr_file_exit_codes_and_idempotence() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
+/// 13.6: a page where recognition finds no text is OCRed once: a second run on the output returns
+/// it unchanged, and the message tells "has text" from "blank/vector pages, nothing to OCR";
+/// 13.5: with `-v`, a line per page.
+#[test]
+fn ocr_file_is_idempotent_on_pages_without_text_and_says_why() {
+    if !engine_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fx = repo().join("testdata/ocr/fixtures");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let (out1, out2) = (dir.path().join("1.pdf"), dir.path().join("2.pdf"));
+    let input = fx.join("blank_scan.pdf");
+    let o = data_tasks(&["ocr-file", &path(&input), &path(&out1)], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("1 pages OCRed"), "{}", text(&o));
+    let o = data_tasks(&["ocr-file", &path(&out1), &path(&out2)], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("nothing to do, ")
+            && text(&o).contains("has only blank/vector pages, nothing to OCR (1 page, all already OCRed by an earlier run that found no text)"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(&out1).unwrap(), std::fs::read(&out2).unwrap());
+    for (name, why) in [
+        (
+            "blank_page.pdf",
+            "has only blank/vector pages, nothing to OCR",
+        ),
+        (
+            "born_digital.pdf",
+            "already has text on every page (1 page, a text layer)",
+        ),
+    ] {
+        let out = dir.path().join(name);
+        let o = data_tasks(&["ocr-file", &path(&fx.join(name)), &path(&out)], &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(text(&o).contains(why), "{name}: {}", text(&o));
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(fx.join(name)).unwrap()
+        );
+    }
+    let out = dir.path().join("scan.pdf");
+    let o = data_tasks(
+        &[
+            "-v",
+            "ocr-file",
+            &path(&fx.join("scan_arrete.pdf")),
+            &path(&out),
+            "--jobs",
+            "2",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("page 1/2 done") && stderr.contains("page 2/2 done"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
     if !engine_available() {

@@ -15,6 +15,11 @@ pub struct SourcesConfig {
     pub s3ic: Option<String>,
     /// S3IC rubriques extraction (`sic-liste-rubriques.csv`).
     pub rubriques: Option<String>,
+    /// Largest content accepted from any source once decompressed, in MiB (the Géorisques dump
+    /// and both S3IC extractions). The default is four times the largest real input (the
+    /// rubriques extraction: ≈ 120 MB for a million rows); `installations` reads its two sources
+    /// at once, so a run holds at most twice this.
+    pub max_source_mib: u64,
 }
 
 impl Default for SourcesConfig {
@@ -26,6 +31,7 @@ impl Default for SourcesConfig {
                     .into(),
             s3ic: None,
             rubriques: None,
+            max_source_mib: 512,
         }
     }
 }

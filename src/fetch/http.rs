@@ -126,6 +126,9 @@ pub trait Session: Sync {
     }
 }
 
+/// Called while a body downloads with the bytes received so far and the announced length.
+pub type OnProgress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
+
 /// A shareable blocking HTTP client with a policy. Clones share connections, cookies and the
 /// retry counter.
 #[derive(Clone)]
@@ -186,6 +189,7 @@ pub struct ApiRequest<'a> {
     headers: Vec<(String, String)>,
     body: Body,
     max_bytes: Option<u64>,
+    progress: Option<OnProgress<'a>>,
     check: Option<Check<'a>>,
     session: Option<&'a dyn Session>,
     redact: &'a [&'a str],
@@ -243,6 +247,7 @@ impl HttpClient {
             headers: Vec::new(),
             body: Body::None,
             max_bytes: None,
+            progress: None,
             check: None,
             session: None,
             redact: &[],
@@ -321,6 +326,13 @@ impl<'a> ApiRequest<'a> {
     /// Refuses bodies larger than `limit` bytes.
     pub fn max_bytes(mut self, limit: u64) -> Self {
         self.max_bytes = Some(limit);
+        self
+    }
+
+    /// Reports the download of the body as it goes (a progress bar); a retried attempt starts
+    /// again from 0.
+    pub fn progress(mut self, on_progress: OnProgress<'a>) -> Self {
+        self.progress = Some(on_progress);
         self
     }
 
@@ -485,16 +497,32 @@ impl<'a> ApiRequest<'a> {
                 });
             }
         }
-        let mut body = Vec::with_capacity(
-            resp.content_length().unwrap_or(0).min(limit).min(64 << 20) as usize,
-        );
-        resp.take(limit.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| HttpError::Transport {
-                what: self.what.clone(),
-                reason: format!("body interrupted: {}", io_reason(&e)),
-                timeout: e.kind() == std::io::ErrorKind::TimedOut,
-            })?;
+        let announced = resp.content_length();
+        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(limit).min(64 << 20) as usize);
+        let interrupted = |e: std::io::Error| HttpError::Transport {
+            what: self.what.clone(),
+            reason: format!("body interrupted: {}", io_reason(&e)),
+            timeout: e.kind() == std::io::ErrorKind::TimedOut,
+        };
+        let mut reader = resp.take(limit.saturating_add(1));
+        match self.progress {
+            None => {
+                reader.read_to_end(&mut body).map_err(interrupted)?;
+            }
+            Some(on_progress) => {
+                let mut chunk = vec![0u8; 256 << 10];
+                loop {
+                    let n = match reader.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(interrupted(e)),
+                    };
+                    body.extend_from_slice(&chunk[..n]);
+                    on_progress(body.len() as u64, announced);
+                }
+            }
+        }
         if body.len() as u64 > limit {
             return Err(HttpError::TooLarge {
                 what: self.what.clone(),

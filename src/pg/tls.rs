@@ -130,7 +130,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 impl TlsPolicy {
     /// The rustls connector for this policy.
-    pub fn connector(&self) -> Result<Connector, String> {
+    pub(crate) fn connector(&self) -> Result<Connector, String> {
         let provider = provider();
         let verifier: Arc<dyn ServerCertVerifier> = match self.mode {
             SslMode::Disable | SslMode::Prefer | SslMode::Require => {

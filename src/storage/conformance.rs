@@ -32,6 +32,11 @@ pub fn run(store: &Store) {
         other => panic!("{url}: get of a missing key gave {other:?}"),
     }
     assert!(store.get_opt("nope.csv").unwrap().is_none());
+    assert!(matches!(
+        store.size("nope.csv"),
+        Err(StorageError::NotFound { .. })
+    ));
+    assert_eq!(store.size("a/b/c.txt").unwrap(), 4, "{url}: size");
     store.delete("nope.csv").unwrap();
     // listing with sizes, by prefix
     let mut all: Vec<_> = store.list(None).unwrap().map(|r| r.unwrap()).collect();

@@ -35,7 +35,7 @@ pub enum StorageError {
     NotFound { store: String, key: String },
     #[error("invalid object key {key:?}: {reason}")]
     InvalidKey { key: String, reason: String },
-    #[error("{op} {key} in {store} failed: {source}")]
+    #[error("{op} {key} in {store} failed")]
     Backend {
         store: String,
         op: &'static str,
@@ -72,15 +72,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens a `file://` or `memory://` store (an `s3://` one with the process's `AWS_*`
-    /// variables; the binary uses [`Store::open_with`]).
+    /// Opens a `file://` or `memory://` store; never reads the environment. `s3://` stores need
+    /// their [`S3Settings`] (built once by the binary from its environment): use
+    /// [`Store::open_with`] — here they fail with [`StorageError::Open`].
     pub fn open(url: &str) -> Result<Store, StorageError> {
-        let settings = S3Settings::from_env(
-            &crate::secrets::Env::from_process(),
-            config::S3Credentials::Env,
-            &crate::config::HttpConfig::default(),
-        );
-        Self::open_with(url, &settings)
+        let parsed = StoreUrl::parse(url)?;
+        if let StoreUrl::S3 { .. } = parsed {
+            return Err(StorageError::Open {
+                store: parsed.display(),
+                reason: "s3:// stores need S3 settings (Store::open_with)".into(),
+            });
+        }
+        Self::open_with(url, &S3Settings::default())
     }
 
     /// Opens the store named by `url` (see the module doc for the accepted schemes); `s3://`
@@ -163,6 +166,14 @@ impl Store {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(self.backend("head", key, e)),
         }
+    }
+
+    /// The size of one object in bytes. A missing key is [`StorageError::NotFound`].
+    pub fn size(&self, key: &str) -> Result<u64, StorageError> {
+        let path = self.path(key)?;
+        runtime::block_on(self.inner.head(&path))
+            .map(|meta| meta.size)
+            .map_err(|e| self.backend("head", key, e))
     }
 
     /// Deletes one object; deleting a missing object is not an error.

@@ -72,7 +72,7 @@ pub(super) fn publish(store: &Store, set: &[(String, Bytes)]) -> Result<(), Stor
             return Err(StorageError::Publish {
                 store: store.url().to_string(),
                 key: key.clone(),
-                reason: e.to_string(),
+                reason: crate::outcome::error_chain(&e),
             });
         }
     }

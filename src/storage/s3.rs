@@ -26,6 +26,9 @@ pub struct S3Settings {
     pub session_token: Option<Secret>,
     pub allow_http: bool,
     pub credentials: S3Credentials,
+    /// The instance-metadata service asked for credentials in `instance` mode
+    /// (`AWS_METADATA_ENDPOINT`; default: the cloud's, `http://169.254.169.254`).
+    pub metadata_endpoint: Option<String>,
     /// Retries after the first attempt, and the first backoff delay.
     pub retries: u32,
     pub backoff: Duration,
@@ -55,6 +58,7 @@ impl S3Settings {
                 .get("AWS_ALLOW_HTTP")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
             credentials,
+            metadata_endpoint: env.get("AWS_METADATA_ENDPOINT").map(str::to_string),
             retries: http.retries,
             backoff: Duration::from_millis(http.backoff_ms),
         }
@@ -99,7 +103,11 @@ impl S3Settings {
                     b = b.with_token(token.expose());
                 }
             }
-            (_, _, S3Credentials::Instance) => {}
+            (_, _, S3Credentials::Instance) => {
+                if let Some(endpoint) = &self.metadata_endpoint {
+                    b = b.with_metadata_endpoint(endpoint);
+                }
+            }
             (id, secret, S3Credentials::Env) => {
                 let missing: Vec<&str> = [
                     ("AWS_ACCESS_KEY_ID", id.is_none()),

@@ -128,3 +128,25 @@ fn failed_swap_rolls_back_to_the_previous_set() {
     assert!(!store.exists("c.csv").unwrap());
     assert_eq!(store.list(Some("_staging")).unwrap().count(), 0);
 }
+
+#[test]
+fn s3_stores_need_explicit_settings_and_keys() {
+    let e = Store::open("s3://misc").unwrap_err();
+    assert!(e.to_string().contains("Store::open_with"), "{e}");
+    let env = crate::secrets::Env::from_pairs([
+        ("AWS_ENDPOINT", "http://127.0.0.1:9"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]);
+    let settings = S3Settings::from_env(
+        &env,
+        config::S3Credentials::Env,
+        &crate::config::HttpConfig::default(),
+    );
+    let e = Store::open_with("s3://misc", &settings)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{e}"
+    );
+}

@@ -65,7 +65,7 @@ fn digits(s: &str) -> Option<u32> {
 
 /// Parses one date cell.
 pub fn parse_date(text: &str) -> Result<Date, DateError> {
-    let err = || DateError(text.to_string());
+    let err = || DateError(crate::text::clip(text));
     let ymd = |y: &str, m: &str, d: &str| -> Result<Date, DateError> {
         let (y, m, d) = (
             digits(y).ok_or_else(err)?,

@@ -10,5 +10,8 @@ pub mod read;
 pub mod write;
 
 pub use date::{parse_date, Date};
-pub use read::{read_table, Header, MalformedRow, Record, Table, TabularError};
+pub use read::{
+    read_table, Header, MalformedRow, Record, Table, TabularError, MAX_COLUMNS, MAX_LINE_BYTES,
+    MAX_RECORD_BYTES,
+};
 pub use write::CsvWriter;

@@ -6,8 +6,20 @@
 //! crash on is reported instead: a row with more fields than the header is a [`MalformedRow`]
 //! (skipped, with its line number); a file that is not UTF-8 is a [`TabularError::Encoding`]
 //! naming the file and line; a required column that is absent is [`TabularError::MissingColumn`].
+//!
+//! Input is bounded: a line longer than [`MAX_LINE_BYTES`], a record (which quoted line ends can
+//! spread over lines) longer than [`MAX_RECORD_BYTES`] or a header of more than [`MAX_COLUMNS`]
+//! columns makes the whole file unusable — the extractions' lines are a few hundred bytes, so such
+//! a file is not one of them. Messages never quote more than [`crate::text::clip`] keeps.
 
 use csv::StringRecord;
+
+/// Longest line accepted (between `\n` or `\r`).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest record accepted (quoted line ends included).
+pub const MAX_RECORD_BYTES: usize = 4 << 20;
+/// Most columns accepted in a header.
+pub const MAX_COLUMNS: usize = 4096;
 
 /// Errors that make a whole file unusable.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +38,26 @@ pub enum TabularError {
     },
     #[error("{file}: the file is empty (no header line)")]
     Empty { file: String },
+    #[error("{file}: line {line} is longer than {max_kib} KiB: not a CSV extraction")]
+    LineTooLong {
+        file: String,
+        line: u64,
+        max_kib: usize,
+    },
+    #[error(
+        "{file}: the record at line {line} is longer than {max_kib} KiB: not a CSV extraction"
+    )]
+    RecordTooLong {
+        file: String,
+        line: u64,
+        max_kib: usize,
+    },
+    #[error("{file}: the header has {columns} columns, more than {max}: not a CSV extraction")]
+    TooManyColumns {
+        file: String,
+        columns: usize,
+        max: usize,
+    },
     #[error("{file}: unreadable CSV at line {line}: {reason}")]
     Csv {
         file: String,
@@ -148,7 +180,7 @@ impl Table {
             .ok_or_else(|| TabularError::MissingColumn {
                 file: self.file.clone(),
                 column: name.to_string(),
-                found: self.headers.join(", "),
+                found: crate::text::clip(&self.headers.join(", ")),
             })
     }
 
@@ -230,6 +262,7 @@ pub fn read_table(
     delimiter: u8,
     header: Header<'_>,
 ) -> Result<Table, TabularError> {
+    check_lines(file, data)?;
     let chunk_bytes = if data.len() >= PARALLEL_MIN_BYTES {
         (data.len() / (4 * rayon::current_num_threads())).max(PARALLEL_MIN_BYTES / 4)
     } else {
@@ -253,6 +286,26 @@ fn read_table_chunked(
         }
     }
     read_sequential(file, data, delimiter, header)
+}
+
+/// Fails on the first line longer than [`MAX_LINE_BYTES`] (lines end at `\n` or `\r`).
+fn check_lines(file: &str, data: &[u8]) -> Result<(), TabularError> {
+    if data.len() <= MAX_LINE_BYTES {
+        return Ok(());
+    }
+    let mut start = 0;
+    let ends = memchr::memchr2_iter(b'\n', b'\r', data).chain(std::iter::once(data.len()));
+    for end in ends {
+        if end - start > MAX_LINE_BYTES {
+            return Err(TabularError::LineTooLong {
+                file: file.into(),
+                line: count_newlines(&data[..start]) as u64 + 1,
+                max_kib: MAX_LINE_BYTES / 1024,
+            });
+        }
+        start = end + 1;
+    }
+    Ok(())
 }
 
 fn reader_builder(delimiter: u8) -> csv::ReaderBuilder {
@@ -309,6 +362,13 @@ fn read_headers<R: std::io::Read>(
         Header::Present => {
             let mut rec = StringRecord::new();
             match reader.read_record(&mut rec) {
+                Ok(true) if rec.len() > MAX_COLUMNS => {
+                    return Err(TabularError::TooManyColumns {
+                        file: file.into(),
+                        columns: rec.len(),
+                        max: MAX_COLUMNS,
+                    })
+                }
                 Ok(true) => rec.iter().map(str::to_string).collect(),
                 Ok(false) => return Err(TabularError::Empty { file: file.into() }),
                 Err(e) => return Err(csv_error(file, e)),
@@ -369,6 +429,13 @@ impl<'f> Body<'f> {
             }
             if rec.len() == 1 && rec.get(0) == Some("") {
                 continue; // blank line
+            }
+            if rec.as_slice().len() > MAX_RECORD_BYTES {
+                return Err(TabularError::RecordTooLong {
+                    file: file.into(),
+                    line,
+                    max_kib: MAX_RECORD_BYTES / 1024,
+                });
             }
             if rec.len() > self.width {
                 self.malformed.push(MalformedRow {
@@ -556,6 +623,45 @@ mod tests {
         let e = read_table("s3ic.csv", data, b';', Header::Present).unwrap_err();
         assert!(matches!(e, TabularError::Encoding { line: 3, .. }), "{e}");
         assert!(e.to_string().contains("s3ic.csv"));
+    }
+
+    #[test]
+    fn oversized_lines_records_and_headers_are_refused_without_echo() {
+        let mut one_line = vec![b'a'; MAX_LINE_BYTES + 10];
+        one_line.extend_from_slice(b"\n1\n");
+        let e = read_table("big.csv", &one_line, b';', Header::Present).unwrap_err();
+        assert!(
+            matches!(e, TabularError::LineTooLong { line: 1, .. }),
+            "{e}"
+        );
+        assert!(e.to_string().len() < 200, "{e}");
+        let mut later = b"a;b\n1;2\n".to_vec();
+        later.extend(vec![b'x'; MAX_LINE_BYTES + 1]);
+        let e = read_table("big.csv", &later, b';', Header::Present).unwrap_err();
+        assert!(
+            matches!(e, TabularError::LineTooLong { line: 3, .. }),
+            "{e}"
+        );
+        // A record spread over many short lines by a quoted field.
+        let mut quoted = b"a;b\n1;\"".to_vec();
+        quoted.extend("x\n".repeat(MAX_RECORD_BYTES / 2 + 1).as_bytes());
+        quoted.extend(b"\"\n");
+        let e = read_table("q.csv", &quoted, b';', Header::Present).unwrap_err();
+        assert!(
+            matches!(e, TabularError::RecordTooLong { line: 2, .. }),
+            "{e}"
+        );
+        let wide = ";".repeat(MAX_COLUMNS + 1) + "\n";
+        let e = read_table("w.csv", wide.as_bytes(), b';', Header::Present).unwrap_err();
+        assert!(matches!(e, TabularError::TooManyColumns { .. }), "{e}");
+        // A long header without the needed column is quoted clipped.
+        let header = (0..3000)
+            .map(|i| format!("col{i}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        let tab = read_table("h.csv", header.as_bytes(), b';', Header::Present).unwrap();
+        let e = tab.column("code_s3ic").unwrap_err().to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
     }
 
     #[test]

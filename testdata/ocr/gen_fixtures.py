@@ -337,6 +337,19 @@ def fixtures(out):
     pdf = Pdf()
     write(f"{out}/zero_pages.pdf", pdf.build([]))
 
+    blank_fixtures(out)
+
+
+def blank_fixtures(out):
+    """13. Pages with nothing to read: a white scan (OCRed, recognition finds no text) and a
+    page with no content at all (kept: nothing to OCR)."""
+    pdf = Pdf()
+    white = Image.new("L", (1654, 2339), 255)
+    write(f"{out}/blank_scan.pdf", pdf.build([image_page(pdf, white, 45, size_pt=A4)]))
+    pdf = Pdf()
+    c = pdf.stream("", b"")
+    write(f"{out}/blank_page.pdf", pdf.build([f"/MediaBox [0 0 {A4[0]} {A4[1]}] /Contents {c} 0 R"]))
+
 
 def bench(out, n_pages):
     os.makedirs(out, exist_ok=True)

@@ -20,13 +20,13 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use image::GrayImage;
 use pdfium_render::prelude::*;
 
-use crate::classify::{decide, page_facts, PageAction};
+use crate::classify::{decide, page_facts, OcrReason, PageAction};
 use crate::error::{DocError, SetupError};
 use crate::orientation::{rotate_cw, OrientationDetector};
 use crate::recognize::{check_language, resolve_tessdata, PageText, Recognizer};
 use crate::render::render_loaded_page;
 use crate::textlayer::{add_text_layer, PageOverlay};
-use crate::{OcrOptions, OcrOutput};
+use crate::{KeptPages, OcrOptions, OcrOutput, PageDone, PageObserver};
 
 /// Upright recognition below this mean confidence triggers orientation detection.
 const LOW_CONFIDENCE: f32 = 50.0;
@@ -47,6 +47,7 @@ pub struct OcrEngine {
 struct PageJob {
     doc: Arc<DocState>,
     page_index: usize,
+    reason: OcrReason,
     image: GrayImage,
     dpi: u32,
 }
@@ -61,6 +62,8 @@ struct DocState {
     texts: Mutex<Vec<String>>,
     overlays: Mutex<Vec<PageOverlay>>,
     error: Mutex<Option<DocError>>,
+    kept: Mutex<KeptPages>,
+    observer: Option<PageObserver>,
     /// Pages in flight, plus one held by the render thread until it has sent them all.
     remaining: AtomicUsize,
     reported: AtomicBool,
@@ -68,6 +71,17 @@ struct DocState {
 }
 
 impl DocState {
+    fn observe(&self, page_index: usize, action: PageAction, words: usize) {
+        if let Some(observer) = &self.observer {
+            observer(&PageDone {
+                page: page_index + 1,
+                pages: self.pages,
+                action,
+                words,
+            });
+        }
+    }
+
     fn fail(&self, e: DocError) {
         let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
@@ -107,6 +121,8 @@ impl DocState {
         let mean_confidence =
             (!confs.is_empty()).then(|| confs.iter().sum::<f32>() / confs.len() as f32);
         let pages_ocred = overlays.len();
+        let pages_without_text = overlays.iter().filter(|o| o.text.word_count() == 0).count();
+        let kept = *self.kept.lock().unwrap_or_else(|p| p.into_inner());
         let pdf = if overlays.is_empty() {
             self.bytes.as_ref().clone()
         } else {
@@ -119,6 +135,8 @@ impl DocState {
             pages_kept: self.pages - pages_ocred,
             text: texts.join("\u{c}"),
             already_searchable: pages_ocred == 0,
+            kept,
+            pages_without_text,
             mean_confidence,
         })
     }
@@ -190,8 +208,28 @@ impl OcrEngine {
 
     /// OCRs one document.
     pub fn process(&self, pdf: &[u8]) -> Result<OcrOutput, DocError> {
+        self.process_one(pdf, None)
+    }
+
+    /// OCRs one document, reporting each page to `observer` as soon as it is done (kept pages
+    /// from the calling thread, recognised ones from the workers).
+    pub fn process_observed(
+        &self,
+        pdf: &[u8],
+        observer: PageObserver,
+    ) -> Result<OcrOutput, DocError> {
+        self.process_one(pdf, Some(observer))
+    }
+
+    fn process_one(
+        &self,
+        pdf: &[u8],
+        observer: Option<PageObserver>,
+    ) -> Result<OcrOutput, DocError> {
         let mut out = None;
-        self.process_stream(std::iter::once(((), pdf.to_vec())), |_, r| out = Some(r));
+        self.stream(std::iter::once(((), pdf.to_vec())), observer, |_, r| {
+            out = Some(r)
+        });
         out.unwrap_or_else(|| {
             Err(DocError::Recognition {
                 page: 0,
@@ -202,7 +240,16 @@ impl OcrEngine {
 
     /// OCRs a stream of documents, pipelining their pages across the workers; `on_done` is
     /// called once per document, on the calling thread, as soon as it is finished.
-    pub fn process_stream<K, I, F>(&self, docs: I, mut on_done: F)
+    pub fn process_stream<K, I, F>(&self, docs: I, on_done: F)
+    where
+        K: Send + 'static,
+        I: IntoIterator<Item = (K, Vec<u8>)>,
+        F: FnMut(K, Result<OcrOutput, DocError>),
+    {
+        self.stream(docs, None, on_done)
+    }
+
+    fn stream<K, I, F>(&self, docs: I, observer: Option<PageObserver>, mut on_done: F)
     where
         K: Send + 'static,
         I: IntoIterator<Item = (K, Vec<u8>)>,
@@ -223,7 +270,7 @@ impl OcrEngine {
                     deliver(&mut pending, &mut on_done, msg);
                 }
             };
-            self.submit(seq, bytes, &done_tx, &mut tick);
+            self.submit(seq, bytes, observer.clone(), &done_tx, &mut tick);
             tick();
         }
         drop(done_tx);
@@ -240,12 +287,13 @@ impl OcrEngine {
         &self,
         seq: u64,
         bytes: Vec<u8>,
+        observer: Option<PageObserver>,
         done_tx: &Sender<(u64, DocResult)>,
         tick: &mut dyn FnMut(),
     ) {
         let bytes = Arc::new(bytes);
         let opened = catch_unwind(AssertUnwindSafe(|| {
-            self.submit_pages(seq, &bytes, done_tx, tick)
+            self.submit_pages(seq, &bytes, observer, done_tx, tick)
         }));
         let result = match opened {
             Ok(Ok(())) => return,
@@ -259,6 +307,7 @@ impl OcrEngine {
         &self,
         seq: u64,
         bytes: &Arc<Vec<u8>>,
+        observer: Option<PageObserver>,
         done_tx: &Sender<(u64, DocResult)>,
         tick: &mut dyn FnMut(),
     ) -> Result<(), DocError> {
@@ -275,6 +324,8 @@ impl OcrEngine {
             texts: Mutex::new(vec![String::new(); pages]),
             overlays: Mutex::new(Vec::new()),
             error: Mutex::new(None),
+            kept: Mutex::new(KeptPages::default()),
+            observer,
             remaining: AtomicUsize::new(1),
             reported: AtomicBool::new(false),
             done_tx: done_tx.clone(),
@@ -296,12 +347,21 @@ impl OcrEngine {
                 }
             };
             let facts = page_facts(&page);
-            if let PageAction::Keep(_) = decide(&facts, self.opts.force_ocr) {
-                if let Ok(text) = page.text() {
-                    state.texts.lock().unwrap_or_else(|p| p.into_inner())[index] = text.all();
+            let reason = match decide(&facts, self.opts.force_ocr) {
+                PageAction::Keep(reason) => {
+                    if let Ok(text) = page.text() {
+                        state.texts.lock().unwrap_or_else(|p| p.into_inner())[index] = text.all();
+                    }
+                    state
+                        .kept
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .add(reason, &facts);
+                    state.observe(index, PageAction::Keep(reason), 0);
+                    continue;
                 }
-                continue;
-            }
+                PageAction::Ocr(reason) => reason,
+            };
             let rendered =
                 match render_loaded_page(&page, page_no, self.opts.dpi, self.opts.max_pixels) {
                     Ok(r) => r,
@@ -315,6 +375,7 @@ impl OcrEngine {
             let job = PageJob {
                 doc: Arc::clone(&state),
                 page_index: index,
+                reason,
                 image: rendered.image,
                 dpi: rendered.dpi,
             };
@@ -379,6 +440,11 @@ fn worker(
         let page_no = job.page_index + 1;
         match outcome {
             Ok(Ok((text, extra_rotate_cw))) => {
+                job.doc.observe(
+                    job.page_index,
+                    PageAction::Ocr(job.reason),
+                    text.word_count(),
+                );
                 job.doc.texts.lock().unwrap_or_else(|p| p.into_inner())[job.page_index] =
                     text.text.clone();
                 job.doc
@@ -418,7 +484,7 @@ fn recognize_page(
     image: &GrayImage,
     dpi: u32,
 ) -> Result<(PageText, u32), String> {
-    let upright = rec.recognize(image, dpi)?;
+    let upright = rec.recognize(image, dpi).map_err(|e| e.0)?;
     if upright.mean_conf >= LOW_CONFIDENCE && upright.word_count() > 0 {
         return Ok((upright, 0));
     }
@@ -429,7 +495,7 @@ fn recognize_page(
     match detector.detect(image, dpi) {
         Some(o) if o.rotate_cw != 0 && o.confidence >= MIN_OSD_CONFIDENCE => {
             let rotated = rotate_cw(image, o.rotate_cw);
-            let turned = rec.recognize(&rotated, dpi)?;
+            let turned = rec.recognize(&rotated, dpi).map_err(|e| e.0)?;
             if turned.mean_conf > upright.mean_conf && turned.word_count() > 0 {
                 Ok((turned, o.rotate_cw))
             } else {

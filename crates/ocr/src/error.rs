@@ -28,9 +28,15 @@ pub enum SetupError {
     #[error("glyphless font pdf.ttf not found in {0} nor in the system tessdata")]
     MissingFont(PathBuf),
     /// A worker thread could not be spawned.
-    #[error("cannot start OCR worker thread: {0}")]
+    #[error("cannot start OCR worker thread")]
     Thread(#[source] std::io::Error),
 }
+
+/// Tesseract failed on one image; the engine reports it as [`DocError::Recognition`] with the
+/// page number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RecognizeError(pub String);
 
 /// Errors that fail one document; the engine stays usable.
 #[derive(Debug, thiserror::Error)]

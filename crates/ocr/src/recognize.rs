@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 use tesseract::{PageSegMode, Tesseract};
 
-use crate::error::SetupError;
+use crate::error::{RecognizeError, SetupError};
 
 /// Directories where Debian and other distributions install tesseract language data.
 const SYSTEM_TESSDATA: &[&str] = &[
@@ -113,7 +113,11 @@ impl Recognizer {
     }
 
     /// Recognises a gray image rendered at `dpi`.
-    pub fn recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<PageText, String> {
+    pub fn recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<PageText, RecognizeError> {
+        self.try_recognize(image, dpi).map_err(RecognizeError)
+    }
+
+    fn try_recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<PageText, String> {
         let tess = match self.tess.take() {
             Some(t) => t,
             None => init(&self.tessdata, &self.language).map_err(|e| e.to_string())?,

@@ -48,16 +48,10 @@ pub fn add_text_layer(
     drop_encryption(&mut doc)?;
     let pages = doc.get_pages();
     let page_ids: Vec<ObjectId> = pages.values().copied().collect();
-    let font_id = if overlays.iter().any(|o| o.text.word_count() > 0) {
-        Some(add_font(&mut doc, font_program)?)
-    } else {
-        None
-    };
+    // Every OCRed page gets a layer, even an empty one (a page where recognition found no
+    // text): its font marks the page as done, so a second run keeps it.
+    let font_id = add_font(&mut doc, font_program)?;
     for overlay in overlays {
-        let Some(font_id) = font_id else { break };
-        if overlay.text.word_count() == 0 {
-            continue;
-        }
         let page_id = *page_ids.get(overlay.page_index).ok_or_else(|| {
             DocError::InvalidPdf(format!(
                 "page {} missing from the page tree",
@@ -262,6 +256,7 @@ pub fn overlay_content(text: &PageText, bbox: Rect, rot: u32, font: &str) -> Vec
         f(m[4]),
         f(m[5])
     );
+    let mut drawn = 0;
     for line in &text.lines {
         let size = (f64::from(line.bottom.saturating_sub(line.top)) * sy * LINE_TO_FONT).max(1.0);
         let baseline = dh - f64::from(line.bottom) * sy;
@@ -288,7 +283,12 @@ pub fn overlay_content(text: &PageText, bbox: Rect, rot: u32, font: &str) -> Vec
                 let _ = write!(s, "{u:04X}");
             }
             s.push_str("> Tj\n");
+            drawn += 1;
         }
+    }
+    if drawn == 0 {
+        // Recognition found no text: one invisible space in the OCR font marks the page as done.
+        let _ = writeln!(s, "/{font} 1 Tf\n1 0 0 1 0 0 Tm <0020> Tj");
     }
     s.push_str("ET\nQ\n");
     s.into_bytes()

@@ -221,3 +221,67 @@ fn engine_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ocr::OcrEngine>();
 }
+
+#[test]
+fn a_scan_without_text_is_ocred_once() {
+    let Some(engine) = engine() else { return };
+    let input = blank_pdf(true);
+    let out = engine.process(&input).expect("blank scan");
+    assert_eq!((out.pages_ocred, out.pages_without_text), (1, 1));
+    assert!(!out.already_searchable);
+    assert_qpdf_clean(&out.pdf);
+    assert_page_streams_unchanged(&input, &out.pdf);
+    // The empty OCR layer marks the page as done: a second run keeps it, bytes unchanged.
+    let again = engine.process(&out.pdf).expect("second run");
+    assert!(
+        again.already_searchable,
+        "{} pages OCRed again",
+        again.pages_ocred
+    );
+    assert_eq!((again.kept.ocr_layer, again.kept.ocr_layer_empty), (0, 1));
+    assert_eq!(again.pdf, out.pdf);
+}
+
+#[test]
+fn kept_pages_say_why() {
+    let Some(engine) = engine() else { return };
+    let blank = engine.process(&blank_pdf(false)).expect("blank page");
+    assert!(blank.already_searchable);
+    assert_eq!(
+        blank.kept,
+        ocr::KeptPages {
+            blank: 1,
+            ..ocr::KeptPages::default()
+        }
+    );
+    let Some((_, born)) = run("born_digital") else {
+        return;
+    };
+    assert_eq!((born.kept.text, born.kept.blank), (1, 0));
+}
+
+#[test]
+fn observer_sees_every_page_once() {
+    let Some(engine) = engine() else { return };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let out = engine
+        .process_observed(
+            &fixture("mixed"),
+            std::sync::Arc::new(move |p: &ocr::PageDone| sink.lock().unwrap().push(p.clone())),
+        )
+        .expect("mixed");
+    let mut pages: Vec<(usize, usize, bool)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| (p.page, p.pages, matches!(p.action, ocr::PageAction::Ocr(_))))
+        .collect();
+    pages.sort();
+    assert_eq!(pages.len(), out.pages);
+    assert_eq!(pages.iter().filter(|p| p.2).count(), out.pages_ocred);
+    assert!(pages
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.0 == i + 1 && p.1 == out.pages));
+}

@@ -61,7 +61,7 @@ fn parse_ascii_int(s: &str) -> Option<u32> {
 
 /// Rewrites the spelled-out date of a title as `dd/mm/yy` (the title's whitespace is
 /// normalised to single spaces, as the original's `split()`/`join`).
-pub fn standardize_title(title: &str) -> Result<String, String> {
+pub(crate) fn standardize_title(title: &str) -> Result<String, String> {
     if title == "Faux arrêté" {
         return Ok("Faux arrêté du 10/10/10".into());
     }
@@ -96,7 +96,7 @@ pub fn standardize_title(title: &str) -> Result<String, String> {
 }
 
 /// The `dd/mm/yy` date ending the short title (before `relatif`/`fixant`).
-pub fn extract_date_of_signature(title: &str) -> Result<NaiveDate, String> {
+pub(crate) fn extract_date_of_signature(title: &str) -> Result<NaiveDate, String> {
     let short = title.split("relatif").next().unwrap_or("");
     let short = short.split("fixant").next().unwrap_or("");
     let candidate = py_split_whitespace(short).last().copied().unwrap_or("");
@@ -154,7 +154,7 @@ fn fill_defaults(section: &mut StructuredText) {
 }
 
 /// Title, date of signature, URLs, classements, references and defaults.
-pub fn enrich(
+pub(crate) fn enrich(
     am: &mut ArreteMinisteriel,
     metadata: &super::model::AmMetadata,
 ) -> Result<(), String> {

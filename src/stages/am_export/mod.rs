@@ -61,6 +61,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::probe::{Probe, ProbeError, StoreProbe};
 use archive::{DirSink, Sink, ZipSink};
 use model::{AmMetadata, ArreteMinisteriel, Parametrization};
 
@@ -109,11 +110,11 @@ pub enum AmExportError {
     Invalid { am_id: String, reason: String },
     #[error("database query failed: {message}")]
     Query { message: String },
-    #[error("I/O error: {0}")]
+    #[error("cannot write the export")]
     Io(#[from] std::io::Error),
-    #[error("zip error: {0}")]
+    #[error("cannot build the zip archive")]
     Zip(#[from] zip::result::ZipError),
-    #[error("cannot publish the archive: {0}")]
+    #[error("cannot publish the archive")]
     Storage(#[from] crate::storage::StorageError),
 }
 
@@ -328,4 +329,28 @@ pub fn export_files(
     let mut sink = Collect(Vec::new());
     let summary = run(&opts.database, &mut sink)?;
     Ok((sink.0, summary))
+}
+
+/// What the export needs, for `check`: the `am` store, and the back-office database when
+/// `AM_DATABASE_URL` is set (connected, and its three tables checked).
+pub fn probes(config: &crate::config::Config, env: &crate::secrets::Env) -> Vec<Box<dyn Probe>> {
+    let mut probes = vec![StoreProbe::boxed("storage.am", &config.storage.am)];
+    match crate::pg::DbUrl::from_env(env, &["AM_DATABASE_URL"]) {
+        Ok(db) => probes.push(crate::probe::probe(
+            format!("AM_DATABASE_URL (back-office PostgreSQL {})", db.server()),
+            move |_| {
+                check_database(&db)
+                    .map(|()| "tables present".into())
+                    .map_err(|e| ProbeError::of(&e))
+            },
+        )),
+        Err(crate::pg::PgError::NotConfigured { .. }) => {}
+        Err(e) => {
+            let e = ProbeError::of(&e);
+            probes.push(crate::probe::probe("AM_DATABASE_URL", move |_| {
+                Err(e.clone())
+            }));
+        }
+    }
+    probes
 }

@@ -24,7 +24,7 @@ fn count_references(sections: &[StructuredText], total: &mut usize, empty: &mut 
 }
 
 /// Checks an enriched AM; the error is the reason, in words.
-pub fn check_am(am: &ArreteMinisteriel) -> Result<(), String> {
+pub(crate) fn check_am(am: &ArreteMinisteriel) -> Result<(), String> {
     let id = am.id.as_deref().unwrap_or("");
     if !valid_id(id) {
         return Err(format!(

@@ -4,8 +4,11 @@
 //!
 //! The archive comes from outside, so it is checked member by member before anything is used:
 //! absolute paths, `..` components, links, devices and FIFOs, members larger than
-//! [`MAX_MEMBER_BYTES`] and archives with more than [`MAX_MEMBERS`] members reject the whole
+//! `sources.max_source_mib` and archives with more than [`MAX_MEMBERS`] members reject the whole
 //! archive ([`ApsError::UnsafeMember`]); a missing used member is [`ApsError::MissingMember`].
+//! The download, and the whole archive once decompressed, are capped by `sources.max_source_mib`
+//! too ([`ApsError::TooLarge`]): a gzip bomb is refused from its trailer when it announces more,
+//! and stopped at the cap otherwise.
 //! The URL is a secret: messages and logs show it redacted ([`crate::secrets::redact_url`]).
 
 use std::io::Read;
@@ -17,14 +20,12 @@ use tar::EntryType;
 
 use super::ApsError;
 use crate::config::HttpConfig;
-use crate::fetch::http::HttpClient;
+use crate::fetch::http::{HttpClient, HttpError, Method};
+use crate::fetch::CappedReader;
+use crate::progress::{Progress, ProgressReader, Unit};
 
-/// Largest member accepted (compressed or not).
-pub const MAX_MEMBER_BYTES: u64 = 2 << 30;
 /// Most members accepted in the archive.
 pub const MAX_MEMBERS: usize = 1000;
-/// Largest download accepted.
-pub const MAX_DUMP_BYTES: u64 = 2 << 30;
 
 pub const DOCUMENTS: &str = "IC_documents.csv";
 pub const TYPES: &str = "IC_types_document.csv";
@@ -44,27 +45,67 @@ pub fn client(cfg: &HttpConfig) -> Result<HttpClient, ApsError> {
     )?)
 }
 
-/// Downloads the dump (retrying transient failures) and reads its two members.
-pub fn fetch(url: &str, client: &HttpClient) -> Result<Dump, ApsError> {
+/// Downloads the dump (retrying transient failures, at most `max_bytes`) and reads its two
+/// members (the archive at most `max_bytes` once decompressed).
+pub fn fetch(url: &str, client: &HttpClient, max_bytes: u64) -> Result<Dump, ApsError> {
     let what = format!("Géorisques dump {}", crate::secrets::redact_url(url));
-    let raw: Bytes = client.get(url, &what, Some(MAX_DUMP_BYTES))?;
+    let too_large = |decompressed| ApsError::TooLarge {
+        max_mib: max_bytes.div_ceil(1 << 20),
+        decompressed,
+    };
+    let download = Progress::new("Géorisques dump", None, Unit::Bytes);
+    let on_progress = |done: u64, total: Option<u64>| {
+        if let Some(total) = total {
+            download.set_total(total);
+        }
+        download.set_position(done);
+    };
+    let raw: Bytes = client
+        .request(Method::GET, url, &what)
+        .max_bytes(max_bytes)
+        .progress(&on_progress)
+        .send()
+        .map(|resp| resp.body)
+        .map_err(|e| match e {
+            HttpError::TooLarge { .. } => too_large(false),
+            e => ApsError::Download(e),
+        })?;
+    download.finish();
     tracing::info!(bytes = raw.len(), "downloaded the Géorisques dump");
-    read_members(&raw[..])
+    if crate::fetch::gzip_size_hint(&raw).is_some_and(|size| size > max_bytes) {
+        return Err(too_large(true));
+    }
+    let reading = Progress::new("reading the dump", Some(raw.len() as u64), Unit::Bytes);
+    let dump = read_members(ProgressReader::new(&raw[..], &reading), max_bytes);
+    reading.finish();
+    dump
 }
 
-/// Reads `IC_documents.csv` and `IC_types_document.csv` from a gzip tar stream, checking every
-/// member of the archive.
-pub fn read_members(tar_gz: impl Read) -> Result<Dump, ApsError> {
-    read_members_with_limits(tar_gz, MAX_MEMBER_BYTES, MAX_MEMBERS)
+/// Reads `IC_documents.csv` and `IC_types_document.csv` from a gzip tar stream of at most
+/// `max_bytes` once decompressed, checking every member of the archive.
+pub fn read_members(tar_gz: impl Read, max_bytes: u64) -> Result<Dump, ApsError> {
+    read_members_with_limits(tar_gz, max_bytes, MAX_MEMBERS, max_bytes)
 }
 
 pub(super) fn read_members_with_limits(
     tar_gz: impl Read,
     max_member: u64,
     max_members: usize,
+    max_total: u64,
 ) -> Result<Dump, ApsError> {
-    let archive_err = |e: std::io::Error| ApsError::Archive(format!("not a readable tar.gz: {e}"));
-    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(tar_gz));
+    let (decoder, exceeded) =
+        CappedReader::new(flate2::read::MultiGzDecoder::new(tar_gz), max_total);
+    let archive_err = |e: std::io::Error| {
+        if CappedReader::<&[u8]>::exceeded(&exceeded) {
+            ApsError::TooLarge {
+                max_mib: max_total.div_ceil(1 << 20),
+                decompressed: true,
+            }
+        } else {
+            ApsError::Archive(format!("not a readable tar.gz: {e}"))
+        }
+    };
+    let mut archive = tar::Archive::new(decoder);
     let (mut documents, mut types) = (None, None);
     for (n, entry) in archive.entries().map_err(archive_err)?.enumerate() {
         let mut entry = entry.map_err(archive_err)?;
@@ -73,7 +114,7 @@ pub(super) fn read_members_with_limits(
                 "more than {max_members} members: not the Géorisques dump"
             )));
         }
-        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let raw_name = crate::text::clip(&String::from_utf8_lossy(&entry.path_bytes()));
         let unsafe_member = |reason: String| ApsError::UnsafeMember {
             member: raw_name.clone(),
             reason,

@@ -10,12 +10,14 @@ use crate::tabular::TabularError;
 pub enum ApsError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot download the Géorisques dump: {0}")]
+    #[error("cannot download the Géorisques dump")]
     Download(#[from] HttpError),
     #[error("Géorisques dump: {0}")]
     Archive(String),
     #[error("Géorisques dump: unsafe member {member:?}: {reason}; the archive is rejected")]
     UnsafeMember { member: String, reason: String },
+    #[error("Géorisques dump: larger than {max_mib} MiB{} (raise sources.max_source_mib, DATA_TASKS_SOURCES_MAX_SOURCE_MIB, if the dump really is that big)", if *.decompressed { " once decompressed" } else { "" })]
+    TooLarge { max_mib: u64, decompressed: bool },
     #[error("Géorisques dump: member {0} is missing from the archive")]
     MissingMember(&'static str),
     #[error(transparent)]
@@ -52,15 +54,15 @@ pub enum ApsError {
     /// Same message as the original's `ValueError`.
     #[error("Only {ratio}% of APs have been successfully OCR'ed. (nothing published)")]
     LowOcrRatio { ratio: String },
-    #[error("cannot list the ap store: {0}")]
-    Listing(StorageError),
-    #[error("cannot read the previous {key} from misc: {source}")]
+    #[error("cannot list the ap store")]
+    Listing(#[source] StorageError),
+    #[error("cannot read the previous {key} from misc")]
     Previous {
         key: &'static str,
         source: StorageError,
     },
-    #[error("cannot read {key} from misc (run `data-tasks installations` first): {source}")]
+    #[error("cannot read {key} from misc (run `data-tasks installations` first)")]
     Installations { key: String, source: StorageError },
-    #[error("cannot publish: {0}")]
+    #[error("cannot publish")]
     Storage(#[from] StorageError),
 }

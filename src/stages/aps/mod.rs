@@ -8,7 +8,9 @@
 //! [`ApIndex`], then [`build`] — pure, in memory — makes every output and validates it (≥ 100
 //! documents and ≥ 100 APs per dataset, ids, installations, > 90 % OCRed). Only then is the whole
 //! set published atomically. Any failure is an [`ApsError`] naming file, line and id, and nothing
-//! is published. `run` never posts to Slack: the caller does, with [`ApsReport::slack_text`].
+//! is published. [`run`] never reports ([`daily`](crate::stages::daily) composes two runs into
+//! one report); the `aps` command is [`run_and_report`], which delivers the Slack text through
+//! [`crate::report`].
 
 pub mod documents;
 pub mod dump;
@@ -27,12 +29,14 @@ use bytes::Bytes;
 use crate::config::Config;
 use crate::fetch::http::HttpClient;
 use crate::outcome::Summary;
+use crate::probe::{Probe, SourceProbe, StoreProbe};
+use crate::report::Delivery;
 use crate::storage::Store;
 use crate::tabular::{read_table, Header, Table};
 
 pub use self::error::ApsError;
 pub use self::selection::{ApIndex, OcrStatus};
-pub use self::slack::ApsReport;
+pub use crate::report::ApsReport;
 
 /// Minimum rows of every `documents_<ds>.csv` and APs of every dataset (formats §5.3, §6.2).
 pub const MIN_ROWS: usize = 100;
@@ -188,7 +192,8 @@ pub fn run(
                 .and_then(ApIndex::from_listing)
                 .map_err(ApsError::Listing)
         });
-        let dump = dump::fetch(url, dump_client);
+        let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+        let dump = dump::fetch(url, dump_client, max_bytes);
         let index = listing
             .join()
             .unwrap_or_else(|_| Err(ApsError::Archive("ap listing thread panicked".into())));
@@ -224,4 +229,33 @@ pub fn run(
         misc.url()
     );
     Ok((summary, outputs.report))
+}
+
+/// The `aps` command: [`run`], then the report delivered (printed with the summary, posted to
+/// Slack when configured; a failed post makes the run partial).
+pub fn run_and_report(
+    config: &Config,
+    misc: &Store,
+    ap: &Store,
+    dump_client: &HttpClient,
+    delivery: &Delivery<'_>,
+) -> Result<Summary, ApsError> {
+    let (mut summary, report) = run(config, misc, ap, dump_client)?;
+    crate::report::deliver(report.slack_text(), delivery, &mut summary);
+    Ok(summary)
+}
+
+/// What the stage needs, for `check`: the `misc` and `ap` stores and the dump (when configured;
+/// its URL is a secret).
+pub fn probes(config: &Config) -> Vec<Box<dyn Probe>> {
+    let mut probes = vec![
+        StoreProbe::boxed("storage.misc", &config.storage.misc),
+        StoreProbe::boxed("storage.ap", &config.storage.ap),
+    ];
+    probes.extend(SourceProbe::boxed(
+        "sources.georisques_dump",
+        config.sources.georisques_dump.as_deref(),
+        true,
+    ));
+    probes
 }

@@ -12,6 +12,7 @@ use super::documents::Document;
 use super::ApsError;
 pub use crate::model::ap_store::{ApIndex, OcrStatus};
 use crate::tabular::{parse_date, CsvWriter, Date};
+use crate::text::clip;
 
 /// The type label of APs.
 pub const AP_TYPE: &str = "Arrêté préfectoral";
@@ -74,8 +75,8 @@ pub fn select<'a>(
             return Err(ApsError::InvalidType {
                 file: file.into(),
                 line,
-                value: doc_type.into(),
-                url: url.into(),
+                value: clip(doc_type),
+                url: clip(url),
             });
         }
         let date = match d.date {
@@ -83,8 +84,8 @@ pub fn select<'a>(
             Some(text) => Some(parse_date(text).map_err(|_| ApsError::InvalidDate {
                 file: file.into(),
                 line,
-                value: text.into(),
-                url: url.into(),
+                value: clip(text),
+                url: clip(url),
             })?),
         };
         if doc_type != AP_TYPE {

@@ -474,20 +474,27 @@ fn tar_gz(members: &[Member<'_>]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// The default cap (`sources.max_source_mib`).
+const MAX: u64 = 1 << 30;
+
 const DOCS: Member = Member::File("IC_documents.csv", b"1;0999.00001;1;a;A/1/x.pdf;\n");
 const TYPES: Member = Member::File("./IC_types_document.csv", b"1;Rapport\n");
 
 #[test]
 fn dump_reads_the_two_members() {
-    let d = dump::read_members(&tar_gz(&[Member::File("README", b"x"), DOCS, TYPES])[..]).unwrap();
+    let d = dump::read_members(
+        &tar_gz(&[Member::File("README", b"x"), DOCS, TYPES])[..],
+        MAX,
+    )
+    .unwrap();
     assert_eq!(d.types, b"1;Rapport\n");
     assert!(d.documents.starts_with(b"1;0999"));
-    let e = dump::read_members(&tar_gz(&[DOCS])[..]).unwrap_err();
+    let e = dump::read_members(&tar_gz(&[DOCS])[..], MAX).unwrap_err();
     assert!(
         e.to_string().contains("IC_types_document.csv is missing"),
         "{e}"
     );
-    let e = dump::read_members(&b"not gzip"[..]).unwrap_err();
+    let e = dump::read_members(&b"not gzip"[..], MAX).unwrap_err();
     assert!(matches!(e, ApsError::Archive(_)), "{e}");
 }
 
@@ -509,7 +516,7 @@ fn dump_rejects_unsafe_members() {
             "Symlink",
         ),
     ] {
-        let e = dump::read_members(&tar_gz(&members)[..]).unwrap_err();
+        let e = dump::read_members(&tar_gz(&members)[..], MAX).unwrap_err();
         assert!(matches!(e, ApsError::UnsafeMember { .. }), "{e}");
         assert!(e.to_string().contains(want), "{e}");
     }
@@ -518,6 +525,7 @@ fn dump_rejects_unsafe_members() {
         &tar_gz(&[DOCS, TYPES, Member::File("big.bin", &big)])[..],
         1000,
         10,
+        MAX,
     )
     .unwrap_err();
     assert!(
@@ -525,8 +533,27 @@ fn dump_rejects_unsafe_members() {
         "{e}"
     );
     let many: Vec<Member> = (0..12).map(|_| Member::File("x", b"")).collect();
-    let e = dump::read_members_with_limits(&tar_gz(&many)[..], 1000, 10).unwrap_err();
+    let e = dump::read_members_with_limits(&tar_gz(&many)[..], 1000, 10, MAX).unwrap_err();
     assert!(e.to_string().contains("more than 10 members"), "{e}");
+    // The decompressed archive as a whole is capped too: a bomb stops at the cap.
+    let filler = vec![0u8; 64 << 10];
+    let e = dump::read_members_with_limits(
+        &tar_gz(&[Member::File("filler", &filler), DOCS, TYPES])[..],
+        1 << 20,
+        10,
+        16 << 10,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ApsError::TooLarge {
+                decompressed: true,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // Nothing is ever extracted.
     assert!(!outside.exists());
     assert!(!std::path::Path::new("/tmp/evil").exists() || cfg!(not(unix)));

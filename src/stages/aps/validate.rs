@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use super::selection::{Ap, OcrStatus};
 use super::ApsError;
 use crate::model::ids::is_georisques_id;
+use crate::text::clip;
 
 /// Smallest share of `SUCCESS` rows accepted (strictly above).
 pub const MIN_OCR_RATIO: f64 = 0.9;
@@ -27,8 +28,8 @@ pub fn check(file: &str, aps: &[Ap<'_>], installations: &HashSet<&str>) -> Resul
             file: file.into(),
             line: i as u64 + 2,
             reason: reason.into(),
-            georisques_id: a.georisques_id.into(),
-            s3ic_id: a.s3ic_id.into(),
+            georisques_id: clip(a.georisques_id),
+            s3ic_id: clip(a.s3ic_id),
         };
         if !is_valid_s3ic(a.s3ic_id) {
             return Err(fail("invalid installation_s3ic_id"));

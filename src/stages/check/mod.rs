@@ -1,104 +1,60 @@
-//! `data-tasks check`: touches every configured dependency once — each store (a probe object is
-//! written, read back and deleted), each configured source (file present, object present, or URL
-//! answering) — and reports each as ok or failed. Any failure makes the run fatal (exit 2), so a
-//! scheduler can run it before the real job. Other stages add their own probes through
-//! [`Probe`] (the OCR engine, the AM database).
-
-use bytes::Bytes;
+//! `data-tasks check`: touches every configured dependency once and reports each as ok or
+//! failed. The dependencies are not listed here: each stage contributes the [`Probe`]s of what it
+//! needs (`installations::probes`, `aps::probes`, `ocr::probes`, `daily::probes`,
+//! `am_export::probes` — stores, sources, the OCR engine, the Slack webhook, the back-office
+//! database), and a dependency several stages share is probed once. Any failure makes the run
+//! fatal (exit 2), so a scheduler can run `check` before the real job. Syncs add theirs the same
+//! way (`syncs::<name>::probes`, gathered in [`probes`]).
 
 use crate::config::Config;
-use crate::fetch::http::HttpClient;
 use crate::outcome::{ExitStatus, Summary};
-use crate::secrets::redact_url as redact;
-use crate::storage::Store;
+use crate::probe::{Probe, ProbeContext, ProbeError};
+use crate::secrets::Env;
+use crate::stages::{am_export, aps, daily, installations, ocr};
 
-/// One dependency and the result of touching it.
-pub struct Probe {
-    pub name: String,
-    pub result: Result<String, String>,
-}
-
-/// Probes the stores and sources of `config`.
-pub fn probe_config(config: &Config, client: &HttpClient) -> Vec<Probe> {
-    let mut probes = Vec::new();
-    for (name, url) in [
-        ("storage.misc", &config.storage.misc),
-        ("storage.ap", &config.storage.ap),
-        ("storage.am", &config.storage.am),
-    ] {
-        probes.push(Probe {
-            name: format!("{name} ({url})"),
-            result: probe_store(url),
-        });
-    }
-    let sources = [
-        (
-            "sources.georisques_dump",
-            config.sources.georisques_dump.as_deref(),
-            true,
-        ),
-        ("sources.s3ic", config.sources.s3ic.as_deref(), false),
-        (
-            "sources.rubriques",
-            config.sources.rubriques.as_deref(),
-            false,
-        ),
+/// Every stage's probes, each dependency once, in the order the stages name them.
+pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
+    let all = [
+        installations::probes(config),
+        aps::probes(config),
+        ocr::probes(config),
+        daily::probes(config, env),
+        am_export::probes(config, env),
     ];
-    for (name, src, secret) in sources {
-        if let Some(src) = src {
-            let shown = if secret { redact(src) } else { src.to_string() };
-            probes.push(Probe {
-                name: format!("{name} ({shown})"),
-                result: probe_source(src, client),
-            });
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    all.into_iter()
+        .flatten()
+        .filter(|p| seen.insert(p.name()))
+        .collect()
+}
+
+/// One probed dependency.
+pub struct Checked {
+    pub name: String,
+    pub result: Result<String, ProbeError>,
+}
+
+/// Runs `probes` one after the other.
+pub fn run_probes(probes: &[Box<dyn Probe>], ctx: &ProbeContext<'_>) -> Vec<Checked> {
     probes
+        .iter()
+        .map(|p| Checked {
+            name: p.name(),
+            result: p.run(ctx),
+        })
+        .collect()
 }
 
-fn probe_store(url: &str) -> Result<String, String> {
-    let store = Store::open(url).map_err(|e| e.to_string())?;
-    let key = format!("_check/probe-{}", std::process::id());
-    store
-        .put(&key, Bytes::from_static(b"data-tasks check"))
-        .map_err(|e| e.to_string())?;
-    let back = store.get(&key).map_err(|e| e.to_string())?;
-    store.delete(&key).map_err(|e| e.to_string())?;
-    if &back[..] != b"data-tasks check" {
-        return Err("probe object read back differs".into());
-    }
-    Ok("write, read and delete ok".into())
+/// The command: every probe of [`probes`], then the summary.
+pub fn run(config: &Config, env: &Env, ctx: &ProbeContext<'_>) -> Summary {
+    summarize(&run_probes(&probes(config, env), ctx))
 }
 
-fn probe_source(src: &str, client: &HttpClient) -> Result<String, String> {
-    if src.starts_with("http://") || src.starts_with("https://") {
-        return client
-            .head(src, "source")
-            .map(|status| format!("HTTP {status}"))
-            .map_err(|e| e.to_string());
-    }
-    if let Some((scheme, rest)) = src.split_once("://") {
-        if scheme != "file" {
-            let (bucket, key) = rest.split_once('/').ok_or("no object key in URL")?;
-            let store = Store::open(&format!("{scheme}://{bucket}")).map_err(|e| e.to_string())?;
-            return match store.exists(key) {
-                Ok(true) => Ok("object present".into()),
-                Ok(false) => Err(format!("{key} not found")),
-                Err(e) => Err(e.to_string()),
-            };
-        }
-    }
-    let path = src.strip_prefix("file://").unwrap_or(src);
-    std::fs::metadata(path)
-        .map(|m| format!("{} bytes", m.len()))
-        .map_err(|e| format!("{path}: {e}"))
-}
-
-/// Turns probes into the command's summary: exit 2 if any failed.
-pub fn summarize(probes: &[Probe]) -> Summary {
+/// Turns results into the command's summary: exit 2 if any failed.
+pub fn summarize(checked: &[Checked]) -> Summary {
     let mut summary = Summary::new("check");
     let mut failed = 0;
-    for p in probes {
+    for p in checked {
         match &p.result {
             Ok(detail) => tracing::info!(dependency = %p.name, %detail, "ok"),
             Err(reason) => {
@@ -108,15 +64,15 @@ pub fn summarize(probes: &[Probe]) -> Summary {
             }
         }
     }
-    summary.count("dependencies", probes.len());
+    summary.count("dependencies", checked.len());
     summary.count("failed", failed);
     if failed > 0 {
         summary.status = ExitStatus::Fatal;
     }
     summary.headline = format!(
         "check: {} of {} dependencies ok{}",
-        probes.len() - failed,
-        probes.len(),
+        checked.len() - failed,
+        checked.len(),
         if failed > 0 {
             "; see failures above"
         } else {
@@ -129,23 +85,49 @@ pub fn summarize(probes: &[Probe]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fetch::http::HttpClient;
+    use crate::storage::{S3Settings, Store};
 
     #[test]
-    fn reports_each_dependency_and_fails_on_any() {
+    fn reports_each_dependency_once_and_fails_on_any() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.storage.misc = "memory://check-misc".into();
         config.storage.ap = format!("file://{}", dir.path().join("ap").display());
         config.storage.am = "memory://check-am".into();
         config.sources.s3ic = Some("/nonexistent/s3ic.csv".into());
+        config.ocr.pdfium = Some("/nonexistent/libpdfium.so".into());
         let client = HttpClient::new(&config.http).unwrap();
-        let probes = probe_config(&config, &client);
-        assert_eq!(probes.len(), 4);
-        assert!(probes[..3].iter().all(|p| p.result.is_ok()));
-        let s = summarize(&probes);
+        let s3 = S3Settings::default();
+        let ctx = ProbeContext {
+            http: &client,
+            s3: &s3,
+        };
+        let probes = probes(&config, &Env::default());
+        let names: Vec<String> = probes.iter().map(|p| p.name()).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| n.starts_with("storage.misc"))
+                .count(),
+            1
+        );
+        let checked = run_probes(&probes, &ctx);
+        let s = summarize(&checked);
         assert_eq!(s.status, ExitStatus::Fatal);
-        assert!(s.problems[0].contains("sources.s3ic"), "{:?}", s.problems);
-        // No probe left behind.
+        assert_eq!(s.counts["failed"], 2, "{:?}", s.problems);
+        assert!(
+            s.problems.iter().any(|p| p.contains("sources.s3ic")),
+            "{:?}",
+            s.problems
+        );
+        assert!(
+            s.problems.iter().any(|p| p.contains("OCR engine")),
+            "{:?}",
+            s.problems
+        );
+        // No probe object left behind.
         assert_eq!(
             Store::open("memory://check-misc")
                 .unwrap()

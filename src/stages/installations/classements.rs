@@ -14,6 +14,7 @@ use crate::model::installation as vocab;
 use crate::tabular::date::IsoDate;
 use crate::tabular::dedup::WholeRow;
 use crate::tabular::{parse_date, CsvWriter, Date, Record, Table};
+use crate::text::clip;
 
 use super::InstallationsError;
 
@@ -194,8 +195,8 @@ pub fn build<'a>(
                     file: file.clone(),
                     line: rec.line(),
                     column: SOURCE[c],
-                    value: v.into(),
-                    s3ic_id: id.into(),
+                    value: clip(v),
+                    s3ic_id: clip(id),
                 })?);
             }
         }
@@ -207,8 +208,8 @@ pub fn build<'a>(
                     file: file.clone(),
                     line: rec.line(),
                     column: SOURCE[c],
-                    value: v.unwrap_or("<missing>").into(),
-                    s3ic_id: id.into(),
+                    value: clip(v.unwrap_or("<missing>")),
+                    s3ic_id: clip(id),
                     expected: "NC, D, DC, A, S, 1, 2, 3, E, unknown".into(),
                 })
         };
@@ -285,9 +286,9 @@ fn check_row(row: &Classement<'_>) -> Result<(), InstallationsError> {
     if (rubrique.starts_with("47") || rubrique_acte.starts_with("47")) && !row.masked {
         return Err(InstallationsError::Unmasked47 {
             line: row.rec.line(),
-            s3ic_id: row.s3ic_id().into(),
-            rubrique: rubrique.into(),
-            rubrique_acte: rubrique_acte.into(),
+            s3ic_id: clip(row.s3ic_id()),
+            rubrique: clip(rubrique),
+            rubrique_acte: clip(rubrique_acte),
         });
     }
     debug_assert!(vocab::CLASSEMENT_REGIMES.contains(&row.regime_key()));

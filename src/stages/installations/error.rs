@@ -7,7 +7,7 @@ use crate::tabular::TabularError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallationsError {
-    #[error("cannot read source: {0}")]
+    #[error("cannot read source")]
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Tabular(#[from] TabularError),
@@ -41,6 +41,6 @@ pub enum InstallationsError {
         rows: usize,
         min: usize,
     },
-    #[error("cannot publish: {0}")]
+    #[error("cannot publish")]
     Storage(#[from] StorageError),
 }

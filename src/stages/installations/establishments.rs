@@ -12,6 +12,7 @@ use rustc_hash::FxHashSet;
 use crate::model::installation as vocab;
 use crate::tabular::dedup::WholeRow;
 use crate::tabular::{parse_date, CsvWriter, Table};
+use crate::text::clip;
 
 use super::InstallationsError;
 
@@ -147,8 +148,8 @@ pub fn build(table: &Table) -> Result<Installations<'_>, InstallationsError> {
                         file: file.clone(),
                         line,
                         column: "date_inspection",
-                        value: v.into(),
-                        s3ic_id: id.into(),
+                        value: clip(v),
+                        s3ic_id: clip(id),
                     })?
                     .to_string(),
             )),
@@ -165,8 +166,8 @@ pub fn build(table: &Table) -> Result<Installations<'_>, InstallationsError> {
                     file: file.clone(),
                     line: line_of(c),
                     column,
-                    value: value.into(),
-                    s3ic_id: id.into(),
+                    value: clip(value),
+                    s3ic_id: clip(id),
                     expected: format!("{allowed:?}"),
                 })
             }

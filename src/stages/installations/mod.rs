@@ -17,8 +17,10 @@ mod tests;
 
 use bytes::Bytes;
 
-use crate::fetch::{self, http::HttpClient};
+use crate::fetch::Reader;
 use crate::outcome::Summary;
+use crate::probe::{Probe, SourceProbe, StoreProbe};
+use crate::progress::{Progress, Unit};
 use crate::storage::Store;
 use crate::tabular::{read_table, Header, MalformedRow};
 
@@ -110,18 +112,20 @@ pub fn build(src: &Sources<'_>) -> Result<Outputs, InstallationsError> {
     })
 }
 
-/// Runs the task: read both sources, build, publish atomically to `misc`.
+/// Runs the task: read both sources with `reader` (its caps: CSV sources), build, publish
+/// atomically to `misc`.
 pub fn run(
     s3ic_src: &str,
     rubriques_src: &str,
     misc: &Store,
-    client: &HttpClient,
+    reader: &Reader<'_>,
 ) -> Result<Summary, InstallationsError> {
-    let (s3ic, rubriques) = rayon::join(
-        || fetch::read_source(s3ic_src, client),
-        || fetch::read_source(rubriques_src, client),
-    );
+    let steps = Progress::new("installations", Some(3), Unit::Items("steps"));
+    steps.set_message("reading the sources");
+    let (s3ic, rubriques) = rayon::join(|| reader.read(s3ic_src), || reader.read(rubriques_src));
     let (s3ic, rubriques) = (s3ic?, rubriques?);
+    steps.inc(1);
+    steps.set_message("building and checking the six files");
     let outputs = build(&Sources {
         s3ic_name: s3ic_src,
         s3ic: &s3ic,
@@ -129,7 +133,11 @@ pub fn run(
         rubriques: &rubriques,
     })?;
     drop((s3ic, rubriques));
+    steps.inc(1);
+    steps.set_message(format!("publishing to {}", misc.url()));
     misc.publish(&outputs.files)?;
+    steps.inc(1);
+    steps.finish();
 
     let mut summary = Summary::new("installations");
     for (name, n) in &outputs.rows {
@@ -148,4 +156,20 @@ pub fn run(
         outputs.malformed.len()
     );
     Ok(summary)
+}
+
+/// What the stage needs, for `check`: the `misc` store and both sources (when configured).
+pub fn probes(config: &crate::config::Config) -> Vec<Box<dyn Probe>> {
+    let mut probes = vec![StoreProbe::boxed("storage.misc", &config.storage.misc)];
+    probes.extend(SourceProbe::boxed(
+        "sources.s3ic",
+        config.sources.s3ic.as_deref(),
+        false,
+    ));
+    probes.extend(SourceProbe::boxed(
+        "sources.rubriques",
+        config.sources.rubriques.as_deref(),
+        false,
+    ));
+    probes
 }

@@ -58,8 +58,10 @@ pub enum IdsError {
     Read { name: String, reason: String },
     #[error("{name} is not a JSON array of strings: {reason}")]
     Json { name: String, reason: String },
-    #[error("cannot read {name} from misc: {source}")]
+    #[error("cannot read {name} from misc")]
     Storage { name: String, source: StorageError },
+    #[error("the id list {name} is larger than {max_mib} MiB (sources.max_source_mib)")]
+    TooLarge { name: String, max_mib: u64 },
 }
 
 /// Parsed list: valid ids in order (deduplicated), and messages about rejected entries.
@@ -73,7 +75,7 @@ pub fn parse_ids(name: &str, text: &str) -> Result<Listed, IdsError> {
     let raw: Vec<String> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text).map_err(|e| IdsError::Json {
             name: name.into(),
-            reason: e.to_string(),
+            reason: crate::text::clip(&e.to_string()),
         })?
     } else {
         text.lines()
@@ -99,22 +101,36 @@ pub fn parse_ids(name: &str, text: &str) -> Result<Listed, IdsError> {
     Ok(Listed { ids, rejected })
 }
 
-pub fn load(ids_file: Option<&Path>, misc: &Store) -> Result<Listed, IdsError> {
+/// Reads the id list from `ids_file` or `misc/georisques_ids.json`, refusing one larger than
+/// `max_bytes` before reading it.
+pub fn load(ids_file: Option<&Path>, misc: &Store, max_bytes: u64) -> Result<Listed, IdsError> {
+    let too_large = |name: &str| IdsError::TooLarge {
+        name: name.to_string(),
+        max_mib: max_bytes.div_ceil(1 << 20),
+    };
     match ids_file {
         Some(path) => {
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| IdsError::Read {
+            let read_err = |e: std::io::Error| IdsError::Read {
                 name: name.clone(),
                 reason: e.to_string(),
-            })?;
+            };
+            if std::fs::metadata(path).map_err(read_err)?.len() > max_bytes {
+                return Err(too_large(&name));
+            }
+            let text = std::fs::read_to_string(path).map_err(read_err)?;
             parse_ids(&name, &text)
         }
         None => {
             let name = "georisques_ids.json".to_string();
-            let bytes = misc.get(&name).map_err(|source| IdsError::Storage {
+            let storage_err = |source| IdsError::Storage {
                 name: name.clone(),
                 source,
-            })?;
+            };
+            if misc.size(&name).map_err(storage_err)? > max_bytes {
+                return Err(too_large(&name));
+            }
+            let bytes = misc.get(&name).map_err(storage_err)?;
             let text = String::from_utf8_lossy(&bytes);
             parse_ids(&format!("{}/{name}", misc.url()), &text)
         }

@@ -19,11 +19,11 @@ mod pipeline;
 mod tests;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::config::Config;
 use crate::fetch::http::HttpClient;
 use crate::outcome::Summary;
+use crate::probe::{Probe, ProbeError, StoreProbe};
 use crate::storage::{StorageError, Store};
 
 pub use self::ids::{parse_ids, IdsError, Shard};
@@ -45,9 +45,9 @@ pub struct OcrArgs {
 pub enum OcrStageError {
     #[error(transparent)]
     Ids(#[from] IdsError),
-    #[error("cannot list or write the ap store: {0}")]
+    #[error("cannot list or write the ap store")]
     Storage(#[from] StorageError),
-    #[error("OCR engine unavailable: {0}")]
+    #[error("OCR engine unavailable")]
     Engine(#[from] ocr::SetupError),
 }
 
@@ -88,7 +88,8 @@ pub fn run(
 ) -> Result<(Summary, OcrStats), OcrStageError> {
     let start = std::time::Instant::now();
     let mut stats = OcrStats::default();
-    let listed = ids::load(args.ids_file.as_deref(), misc)?;
+    let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+    let listed = ids::load(args.ids_file.as_deref(), misc, max_bytes)?;
     stats.listed = listed.ids.len();
     stats.problems.extend(listed.rejected);
     let todo = ids::select(listed.ids, args, ap, &mut stats)?;
@@ -146,5 +147,20 @@ pub fn run(
     Ok((summary, stats))
 }
 
-/// Interval of progress lines when stderr is not a terminal.
-pub(crate) const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+/// What the stage needs, for `check`: the `misc` and `ap` stores and the OCR engine (tesseract
+/// with its language data, PDFium).
+pub fn probes(config: &Config) -> Vec<Box<dyn Probe>> {
+    let options = config.ocr.engine_options(1);
+    vec![
+        StoreProbe::boxed("storage.misc", &config.storage.misc),
+        StoreProbe::boxed("storage.ap", &config.storage.ap),
+        crate::probe::probe(
+            format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
+            move |_| {
+                ocr::OcrEngine::new(options.clone())
+                    .map(|_| "loaded".into())
+                    .map_err(|e| ProbeError::of(&e))
+            },
+        ),
+    ]
+}

@@ -4,10 +4,8 @@
 //! capacity of downloaded PDFs plus the engine's pages in flight.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -15,7 +13,8 @@ use crate::model::ap_store::{error_key, pdf_key};
 use crate::storage::Store;
 
 use super::download::{Failure, Source};
-use super::{OcrStageError, OcrStats, PROGRESS_EVERY};
+use super::{OcrStageError, OcrStats};
+use crate::progress::{Progress, Unit};
 
 /// What the uploader stores for one document.
 enum Commit {
@@ -143,7 +142,7 @@ impl Iterator for Downloaded {
 }
 
 fn upload_loop(rx: Receiver<Commit>, ap: &Store, stats: &Mutex<OcrStats>, total: usize) {
-    let progress = Progress::new(total);
+    let progress = Progress::new("ocr", Some(total as u64), Unit::Items("documents"));
     for commit in rx {
         let (id, key, body) = match &commit {
             Commit::Pdf { id, pdf, .. } => (id.clone(), pdf_key(id), Bytes::from(pdf.clone())),
@@ -161,7 +160,10 @@ fn upload_loop(rx: Receiver<Commit>, ap: &Store, stats: &Mutex<OcrStats>, total:
         match (stored, &commit) {
             (Err(e), _) => {
                 st.transient_failures += 1;
-                st.problems.push(format!("{id}: cannot store {key}: {e}"));
+                st.problems.push(format!(
+                    "{id}: cannot store {key}: {}",
+                    crate::outcome::error_chain(&e)
+                ));
             }
             (
                 Ok(()),
@@ -179,61 +181,13 @@ fn upload_loop(rx: Receiver<Commit>, ap: &Store, stats: &Mutex<OcrStats>, total:
             }
             (Ok(()), Commit::Error { .. }) => st.permanent_errors += 1,
         }
-        progress.tick(&st);
+        let done = st.succeeded + st.permanent_errors + st.transient_failures;
+        let rate = st.pages_ocred as f64 / progress.elapsed().as_secs_f64().max(1e-3);
+        progress.set_position(done as u64);
+        progress.set_message(format!(
+            "{rate:.2} pages/s, {} errors",
+            st.permanent_errors + st.transient_failures
+        ));
     }
     progress.finish();
-}
-
-/// A progress bar on a terminal, periodic INFO lines otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    start: Instant,
-    last_line: Mutex<Instant>,
-    total: usize,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} documents, {msg}, ETA {eta}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            start: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
-            total,
-        }
-    }
-
-    fn tick(&self, st: &OcrStats) {
-        let done = st.succeeded + st.permanent_errors + st.transient_failures;
-        let rate = st.pages_ocred as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
-        if let Some(bar) = &self.bar {
-            bar.set_position(done as u64);
-            bar.set_message(format!("{rate:.2} pages/s"));
-        } else {
-            let mut last = lock(&self.last_line);
-            if last.elapsed() >= PROGRESS_EVERY {
-                *last = Instant::now();
-                tracing::info!(
-                    done,
-                    total = self.total,
-                    pages_per_s = format!("{rate:.2}"),
-                    "progress"
-                );
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -63,3 +63,17 @@ fn error_records_name_kind_and_message() {
         "id: Q/7/0a1b2c3d4e5f60718293a4b5c6d7e8f9\nkind: encrypted\nmessage: needs a password\n"
     );
 }
+
+#[test]
+fn id_lists_larger_than_the_cap_are_refused_before_reading() {
+    let misc = Store::open("memory://ocr-ids-cap").unwrap();
+    misc.put("georisques_ids.json", vec![b' '; 2000]).unwrap();
+    let e = ids::load(None, &misc, 1000).err().unwrap();
+    assert!(matches!(e, IdsError::TooLarge { .. }), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ids.txt");
+    std::fs::write(&p, vec![b'\n'; 2000]).unwrap();
+    let e = ids::load(Some(&p), &misc, 1000).err().unwrap();
+    assert!(e.to_string().contains("sources.max_source_mib"), "{e}");
+    assert!(ids::load(Some(&p), &misc, 4000).is_ok());
+}

@@ -121,7 +121,7 @@ pub struct Api {
 
 /// The JSON inside a body: from the first `{`/`[` to the last `}`/`]`. `Ok(None)` for an empty
 /// body; `Err` for a body that holds no JSON.
-pub fn extract_json(body: &[u8]) -> Result<Option<Value>, String> {
+pub(crate) fn extract_json(body: &[u8]) -> Result<Option<Value>, String> {
     let trimmed = body.trim_ascii();
     if trimmed.is_empty() {
         return Ok(None);

@@ -1,7 +1,8 @@
 //! Shared helpers of the integration tests: the engine (or a skip), fixtures, CER, oracles.
 //!
-//! With `CI=true`, missing tesseract `fra` data, `libpdfium.so`, `qpdf` or `pdftotext` fail
-//! the tests; elsewhere the tests print a notice and skip.
+//! With `CI=true` (or `1`), missing tesseract `fra` data, `libpdfium.so`, `qpdf` or `pdftotext`
+//! fail the tests; elsewhere the tests print a notice and skip (`testkit::require`, the policy of
+//! the whole workspace).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -10,15 +11,10 @@ use std::sync::OnceLock;
 
 use ocr::{OcrEngine, OcrOptions};
 
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
+/// A missing dependency: fails under CI, skips with a notice elsewhere (the workspace's one
+/// policy, `testkit::require`).
 fn unavailable(what: &str) {
-    if in_ci() {
-        panic!("CI=true but {what}: install it with scripts/install-deps.sh");
-    }
-    eprintln!("SKIPPED (not in CI): {what}");
+    testkit::require(what, false);
 }
 
 /// The shared engine (2 workers), or `None` (test skipped) outside CI.
@@ -215,4 +211,51 @@ pub mod tempfile_lite {
             let _ = std::fs::remove_file(&self.0);
         }
     }
+}
+
+/// A one-page PDF (A4) built with lopdf: a white 200×280 gray image over the whole page when
+/// `scan` (a scan where recognition finds no text), else nothing at all (a blank page).
+pub fn blank_pdf(scan: bool) -> Vec<u8> {
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let mut resources = lopdf::Dictionary::new();
+    let mut content = Vec::new();
+    if scan {
+        let image = Stream::new(
+            dictionary! {
+                "Type" => "XObject",
+                "Subtype" => "Image",
+                "Width" => 200,
+                "Height" => 280,
+                "ColorSpace" => "DeviceGray",
+                "BitsPerComponent" => 8,
+            },
+            vec![255u8; 200 * 280],
+        );
+        let image_id = doc.add_object(image);
+        resources.set("XObject", dictionary! { "Im0" => image_id });
+        content = b"q 595 0 0 842 0 0 cm /Im0 Do Q\n".to_vec();
+    }
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content_id,
+        "Resources" => resources,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => vec![page_id.into()],
+            "Count" => 1,
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("save the blank PDF");
+    out
 }
