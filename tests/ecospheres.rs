@@ -235,30 +235,34 @@ fn acceptance_fixture_from_s3_then_one_dataset_less_keeps_grants_and_history() {
         assert_eq!(ty, want, "{name}");
     }
     assert_eq!(scores(&db), expected_scores());
-    let first_iri = p[0]["@graph"]
-        .as_array()
-        .unwrap()
+    // Dataset 1 of the fixture: spatial …/commune/74079 only; dataset 2: "Licence Ouverte".
+    let iris: Vec<String> = datasets_mut(&mut p[0])
         .iter()
-        .find(|n| types(n).contains(&"dcat:Dataset"))
-        .unwrap()["@id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .take(2)
+        .map(|d| d["@id"].as_str().unwrap().to_string())
+        .collect();
     let row = db
         .client()
         .query_one(
             "SELECT commune, departement, geo_coverage FROM datasets WHERE dataset = $1",
-            &[&first_iri],
+            &[&iris[0]],
         )
         .unwrap();
     let (c, d, g): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!((c.as_str(), d.as_str(), g.as_str()), ("{74079}", "{74}", "Communale"));
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM datasets WHERE right_statement = 'Licence Ouverte' AND right_statement_processed"
-        ),
-        1
+        (c.as_str(), d.as_str(), g.as_str()),
+        ("{74079}", "{74}", "Communale")
+    );
+    let row = db
+        .client()
+        .query_one(
+            "SELECT right_statement, right_statement_processed FROM datasets WHERE dataset = $1",
+            &[&iris[1]],
+        )
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, bool>(1)),
+        ("Licence Ouverte".to_string(), true)
     );
     assert_eq!(count(&db, "SELECT count(*) FROM datasets_history"), 75);
     let run_row = db
@@ -270,7 +274,11 @@ fn acceptance_fixture_from_s3_then_one_dataset_less_keeps_grants_and_history() {
         )
         .unwrap();
     assert_eq!(
-        (run_row.get::<_, String>(0), run_row.get::<_, i32>(1), run_row.get::<_, i32>(2)),
+        (
+            run_row.get::<_, String>(0),
+            run_row.get::<_, i32>(1),
+            run_row.get::<_, i32>(2)
+        ),
         ("ok".to_string(), 75, 75)
     );
 
@@ -308,7 +316,10 @@ fn acceptance_fixture_from_s3_then_one_dataset_less_keeps_grants_and_history() {
     // Same day: today's snapshot is replaced, not doubled.
     assert_eq!(count(&db, "SELECT count(*) FROM datasets_history"), 74);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"
+        ),
         0
     );
     drop(admin);
@@ -334,22 +345,48 @@ fn odd_datasets_are_written_counted_and_exit_zero() {
         ds[3]["dcterms:modified"] = serde_json::json!({"@type": "xsd:date", "@value": "2021-8-7"});
         ds[4]["dcat:contactPoint"] = serde_json::json!({"@id": "_:odd-contact"});
     }
-    p[0]["@graph"].as_array_mut().unwrap().push(serde_json::json!({
-        "@id": "_:odd-contact",
-        "http://www.w3.org/2006/vcard/ns#hasEmail": {"@id": "mailto:sig@example.org"}
-    }));
+    p[0]["@graph"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "@id": "_:odd-contact",
+            "http://www.w3.org/2006/vcard/ns#hasEmail": {"@id": "mailto:sig@example.org"}
+        }));
     let Some(src) = s3_source(&named(&p.iter().map(bytes).collect::<Vec<_>>())) else {
         return;
     };
     let r = run(&db, &["--source", &src, "--log-format", "json"], &[]);
     assert_eq!(r.code, Some(0), "{}", r.out);
     assert_eq!(count(&db, "SELECT count(*) FROM datasets"), 75);
-    assert!(count(&db, "SELECT count(*) FROM datasets WHERE status = 'Under Development'") >= 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM datasets WHERE status = 'tentative'"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM datasets WHERE title IS NULL"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM datasets WHERE modification = '2021-8-7'"), 1);
+    assert!(
+        count(
+            &db,
+            "SELECT count(*) FROM datasets WHERE status = 'Under Development'"
+        ) >= 1
+    );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM datasets WHERE contact_point = 'sig@example.org'"),
+        count(
+            &db,
+            "SELECT count(*) FROM datasets WHERE status = 'tentative'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM datasets WHERE title IS NULL"),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM datasets WHERE modification = '2021-8-7'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM datasets WHERE contact_point = 'sig@example.org'"
+        ),
         1
     );
     for named in [
@@ -358,7 +395,11 @@ fn odd_datasets_are_written_counted_and_exit_zero() {
         "dct:modified not a valid xsd date: 1",
         "contact e-mail without catalog/: 1",
     ] {
-        assert!(r.out.contains(named), "{named} not in the summary: {}", r.out);
+        assert!(
+            r.out.contains(named),
+            "{named} not in the summary: {}",
+            r.out
+        );
     }
 }
 
@@ -399,7 +440,11 @@ fn a_truncated_page_fails_the_run_or_is_skipped() {
         &[("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip")],
     );
     assert_eq!(r.code, Some(1), "{}", r.out);
-    assert!(r.out.contains("skipped page DUMP/page-00002.json"), "{}", r.out);
+    assert!(
+        r.out.contains("skipped page DUMP/page-00002.json"),
+        "{}",
+        r.out
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM datasets"), 40);
 }
 
@@ -412,7 +457,12 @@ fn html_instead_of_json_is_retried_then_skipped_over_http() {
     let base = server.url("/dcat/catalog/jsonld");
     let p: Vec<Vec<u8>> = pages()
         .iter()
-        .map(|p| String::from_utf8(bytes(p)).unwrap().replace(BASE, &base).into_bytes())
+        .map(|p| {
+            String::from_utf8(bytes(p))
+                .unwrap()
+                .replace(BASE, &base)
+                .into_bytes()
+        })
         .collect();
     server.route(
         "/dcat/catalog/jsonld?page=1",
@@ -420,22 +470,35 @@ fn html_instead_of_json_is_retried_then_skipped_over_http() {
     );
     server.route(
         "/dcat/catalog/jsonld?page=2",
-        vec![Response::ok("<html><body><h1>504 Gateway Time-out</h1></body></html>").content_type("text/html")],
+        vec![
+            Response::ok("<html><body><h1>504 Gateway Time-out</h1></body></html>")
+                .content_type("text/html"),
+        ],
     );
     let first = format!("{base}?page=1");
     let r = run(&db, &["--source", &first], &[]);
     assert_eq!(r.code, Some(2), "{}", r.out);
     assert!(r.out.contains("HTML page instead of JSON"), "{}", r.out);
     assert!(r.out.contains("504 Gateway Time-out"), "{}", r.out);
-    assert_eq!(server.hits("/dcat/catalog/jsonld?page=2"), 6, "1 + max_retry 5");
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"),
+        server.hits("/dcat/catalog/jsonld?page=2"),
+        6,
+        "1 + max_retry 5"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
+        ),
         0
     );
     let r = run(
         &db,
         &["--source", &first],
-        &[("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip"), ("DATA_TASKS_ECOSPHERES_MAX_RETRY", "1")],
+        &[
+            ("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip"),
+            ("DATA_TASKS_ECOSPHERES_MAX_RETRY", "1"),
+        ],
     );
     assert_eq!(r.code, Some(1), "{}", r.out);
     assert_eq!(count(&db, "SELECT count(*) FROM datasets"), 40);
@@ -450,7 +513,12 @@ fn http_paging_survives_503s_and_refuses_a_loop() {
     let base = server.url("/dcat/catalog/jsonld");
     let p: Vec<Vec<u8>> = pages()
         .iter()
-        .map(|p| String::from_utf8(bytes(p)).unwrap().replace(BASE, &base).into_bytes())
+        .map(|p| {
+            String::from_utf8(bytes(p))
+                .unwrap()
+                .replace(BASE, &base)
+                .into_bytes()
+        })
         .collect();
     server.route(
         "/dcat/catalog/jsonld?page=1",
@@ -476,8 +544,13 @@ fn http_paging_survives_503s_and_refuses_a_loop() {
     // Page 2 links back to page 1.
     let mut looped = pages()[1].clone();
     hydra_mut(&mut looped)[format!("{HYDRA}nextPage")] = Value::String(format!("{BASE}?page=1"));
-    let looped = String::from_utf8(bytes(&looped)).unwrap().replace(BASE, &base);
-    server.route("/dcat/catalog/jsonld?page=2", vec![Response::json(200, looped)]);
+    let looped = String::from_utf8(bytes(&looped))
+        .unwrap()
+        .replace(BASE, &base);
+    server.route(
+        "/dcat/catalog/jsonld?page=2",
+        vec![Response::json(200, looped)],
+    );
     let before = fingerprint(&db);
     let r = run(&db, &["--source", &first], &[]);
     assert_eq!(r.code, Some(2), "{}", r.out);
@@ -493,8 +566,10 @@ fn one_dataset_on_two_pages_is_one_row_the_later_modified() {
     let mut p = pages();
     let mut copy = datasets_mut(&mut p[0])[0].clone();
     let iri = copy["@id"].as_str().unwrap().to_string();
-    copy["dcterms:modified"] = serde_json::json!({"@type": "xsd:dateTime", "@value": "2030-01-01T00:00:00Z"});
-    copy["dcterms:title"] = serde_json::json!({"@language": "fr", "@value": "Version du 2e feuillet"});
+    copy["dcterms:modified"] =
+        serde_json::json!({"@type": "xsd:dateTime", "@value": "2030-01-01T00:00:00Z"});
+    copy["dcterms:title"] =
+        serde_json::json!({"@language": "fr", "@value": "Version du 2e feuillet"});
     p[1]["@graph"].as_array_mut().unwrap().push(copy);
     let dir = folder(&p.iter().map(bytes).collect::<Vec<_>>());
     let r = run(&db, &["--source", &file_source(dir.path())], &[]);
@@ -509,7 +584,11 @@ fn one_dataset_on_two_pages_is_one_row_the_later_modified() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "Version du 2e feuillet");
     assert_eq!(row.get::<_, String>(1), "2030-01-01T00:00:00+00:00");
-    assert!(r.out.contains("dataset on several pages (one row kept): 1"), "{}", r.out);
+    assert!(
+        r.out.contains("dataset on several pages (one row kept): 1"),
+        "{}",
+        r.out
+    );
 }
 
 #[test]
@@ -521,9 +600,17 @@ fn a_page_read_twice_is_fatal() {
     let dir = folder(&[bytes(&p[0]), bytes(&p[1]), bytes(&p[1])]);
     let r = run(&db, &["--source", &file_source(dir.path())], &[]);
     assert_eq!(r.code, Some(2), "{}", r.out);
-    assert!(r.out.contains("read twice (page-00002.json, then page-00003.json)"), "{}", r.out);
+    assert!(
+        r.out
+            .contains("read twice (page-00002.json, then page-00003.json)"),
+        "{}",
+        r.out
+    );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
+        ),
         0
     );
 }
@@ -547,12 +634,19 @@ fn a_shrink_past_max_shrink_is_refused_and_the_table_kept() {
         kept <= 30
     });
     let hydra = hydra_mut(&mut p[0]);
-    hydra.as_object_mut().unwrap().remove(&format!("{HYDRA}nextPage"));
+    hydra
+        .as_object_mut()
+        .unwrap()
+        .remove(&format!("{HYDRA}nextPage"));
     hydra[format!("{HYDRA}lastPage")] = Value::String(format!("{BASE}?page=1"));
     let dir = folder(&[bytes(&p[0])]);
     let r = run(&db, &["--source", &file_source(dir.path())], &[]);
     assert_eq!(r.code, Some(2), "{}", r.out);
-    assert!(r.out.contains("fewer than max_shrink 0.5 × its 75 rows"), "{}", r.out);
+    assert!(
+        r.out.contains("fewer than max_shrink 0.5 × its 75 rows"),
+        "{}",
+        r.out
+    );
     assert_eq!(fingerprint(&db), before);
     let r = run(
         &db,
@@ -596,9 +690,7 @@ fn a_connection_dropped_before_commit_leaves_the_old_table() {
     // The swap waits for the reader's lock; meanwhile its connection is terminated.
     let reader = hold_reader(&db);
     let env = env_for(&db, &[]);
-    let child = std::thread::spawn(move || {
-        data_tasks(&["ecospheres", "--source", &source], &env)
-    });
+    let child = std::thread::spawn(move || data_tasks(&["ecospheres", "--source", &source], &env));
     let mut admin = db.client();
     let start = Instant::now();
     let killed = loop {
@@ -621,7 +713,10 @@ fn a_connection_dropped_before_commit_leaves_the_old_table() {
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
     assert_eq!(fingerprint(&db), before, "the old table must be intact");
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"
+        ),
         0
     );
 
@@ -634,7 +729,11 @@ fn a_connection_dropped_before_commit_leaves_the_old_table() {
     );
     drop(reader);
     assert_eq!(r.code, Some(2), "{}", r.out);
-    assert!(r.out.contains("drop the current table") && r.out.contains("lock timeout"), "{}", r.out);
+    assert!(
+        r.out.contains("drop the current table") && r.out.contains("lock timeout"),
+        "{}",
+        r.out
+    );
     assert_eq!(fingerprint(&db), before);
 }
 
@@ -648,7 +747,8 @@ fn dry_run_writes_nothing_and_a_held_lock_skips() {
     let r = run(&db, &["--source", &source, "--dry-run"], &[]);
     assert_eq!(r.code, Some(0), "{}", r.out);
     assert!(
-        r.out.contains("(dry run): 75 datasets (30 series) from 2 pages")
+        r.out
+            .contains("(dry run): 75 datasets (30 series) from 2 pages")
             && r.out.contains("nothing written"),
         "{}",
         r.out
@@ -674,11 +774,17 @@ fn dry_run_writes_nothing_and_a_held_lock_skips() {
     assert_eq!(r.code, Some(0), "{}", r.out);
     assert!(r.out.contains("skipped"), "{}", r.out);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM data_tasks.sync_run WHERE status = 'skipped'"),
+        count(
+            &db,
+            "SELECT count(*) FROM data_tasks.sync_run WHERE status = 'skipped'"
+        ),
         1
     );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"),
+        count(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
+        ),
         0
     );
 }
@@ -703,7 +809,9 @@ fn the_originals_variables_are_accepted() {
         store.delete(&item.unwrap().key).unwrap();
     }
     for (i, p) in pages().iter().enumerate() {
-        store.put(&format!("metadata-{}.json", i + 1), bytes(p)).unwrap();
+        store
+            .put(&format!("metadata-{}.json", i + 1), bytes(p))
+            .unwrap();
     }
     store.put("README.txt", b"not a page".to_vec()).unwrap();
     let url = url::Url::parse(&db.url()).unwrap();
@@ -749,7 +857,9 @@ fn a_database_error_names_the_variable_never_the_password() {
 
 #[test]
 fn committed_fixture_is_what_the_generator_writes() {
-    let python = std::process::Command::new("python3").arg("--version").output();
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
     if !common::require("python3", python.is_ok_and(|o| o.status.success())) {
         return;
     }

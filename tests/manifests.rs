@@ -562,7 +562,11 @@ fn ecospheres_cronjob_runs_at_midnight_utc_restarts_on_failure_one_at_a_time() {
     assert_eq!(text(&v, "spec.concurrencyPolicy"), "Forbid");
     let pod = at(&v, "spec.jobTemplate.spec.template.spec");
     assert_eq!(text(pod, "restartPolicy"), "OnFailure");
-    assert_ne!(int(pod, "securityContext.runAsUser"), 0, "{file}: runs as root");
+    assert_ne!(
+        int(pod, "securityContext.runAsUser"),
+        0,
+        "{file}: runs as root"
+    );
     let containers = at(pod, "containers").as_sequence().unwrap();
     assert_eq!(containers.len(), 1, "{file}: one container");
     let c = &containers[0];
@@ -582,7 +586,11 @@ fn ecospheres_cronjob_runs_at_midnight_utc_restarts_on_failure_one_at_a_time() {
         .filter(|e| has(e, "secretRef"))
         .map(|e| text(e, "secretRef.name"))
         .collect();
-    assert_eq!(secret_refs, ["data-tasks-ecospheres"], "{file}: envFrom secretRef");
+    assert_eq!(
+        secret_refs,
+        ["data-tasks-ecospheres"],
+        "{file}: envFrom secretRef"
+    );
     // No secret value in the manifest itself.
     if has(c, "env") {
         for e in at(c, "env").as_sequence().unwrap() {
@@ -595,7 +603,10 @@ fn ecospheres_cronjob_runs_at_midnight_utc_restarts_on_failure_one_at_a_time() {
     }
     // The spill file's folder is writable (the image's root filesystem may not be).
     let mounts = at(c, "volumeMounts").as_sequence().unwrap();
-    assert!(mounts.iter().any(|m| text(m, "mountPath") == "/tmp"), "{file}: /tmp");
+    assert!(
+        mounts.iter().any(|m| text(m, "mountPath") == "/tmp"),
+        "{file}: /tmp"
+    );
 
     let secret = yaml("docker/k8s/secret-ecospheres.example.yaml");
     assert_eq!(text(&secret, "kind"), "Secret");

@@ -507,6 +507,7 @@ pub struct Graph<'d> {
     by_id: FxHashMap<Cow<'d, str>, usize>,
     ctx: Context<'d>,
     keys: FxHashMap<&'d str, KeyInfo<'d>>,
+    types: FxHashMap<&'d str, u8>,
     remote: Vec<String>,
 }
 
@@ -591,6 +592,16 @@ impl<'d> Graph<'d> {
         info
     }
 
+    /// The [`kind`] bits of a `@type` value (cached: pages repeat a handful of types).
+    fn type_kind(&mut self, t: &'d str) -> u8 {
+        if let Some(&k) = self.types.get(t) {
+            return k;
+        }
+        let k = kind_of(&self.ctx.expand(t, true));
+        self.types.insert(t, k);
+        k
+    }
+
     /// Adds (or merges) a node object; returns its index.
     fn add_node(&mut self, pairs: &'d [(Cow<'d, str>, Json<'d>)]) -> usize {
         let id = pairs
@@ -619,40 +630,32 @@ impl<'d> Graph<'d> {
         let mut props: Vec<(Pred, Term<'d>)> = Vec::new();
         for (key, value) in pairs {
             match key.as_ref() {
-                "@type" => {
-                    for t in flatten(value) {
-                        if let Some(s) = t.as_str() {
-                            kinds |= kind_of(&self.ctx.expand(s, true));
-                        }
+                "@type" => each_member(value, &mut |t| {
+                    if let Some(s) = t.as_str() {
+                        kinds |= self.type_kind(s);
                     }
-                }
+                }),
                 "@graph" | "@included" => self.add_graph(value),
                 k if k.starts_with('@') => {}
                 k => match self.key_info(k) {
-                    KeyInfo::Type => {
-                        for v in flatten(value) {
-                            if let Some(Term::Iri(t)) = self.term(v, &Coerce::Id) {
-                                kinds |= kind_of(&t);
+                    KeyInfo::Type => each_member(value, &mut |v| {
+                        if let Some(Term::Iri(t)) = self.term(v, &Coerce::Id) {
+                            kinds |= kind_of(&t);
+                        }
+                    }),
+                    KeyInfo::Kept(pred, coerce) => each_member(value, &mut |v| {
+                        if let Some(term) = self.term(v, &coerce) {
+                            props.push((pred, term));
+                        }
+                    }),
+                    // Nodes embedded under other properties may be linked from elsewhere.
+                    KeyInfo::Other => each_member(value, &mut |v| {
+                        if let Json::Object(inner) = v {
+                            if is_node_object(inner) {
+                                self.add_node(inner);
                             }
                         }
-                    }
-                    KeyInfo::Kept(pred, coerce) => {
-                        for v in flatten(value) {
-                            if let Some(term) = self.term(v, &coerce) {
-                                props.push((pred, term));
-                            }
-                        }
-                    }
-                    KeyInfo::Other => {
-                        // Nodes embedded under other properties may be linked from elsewhere.
-                        for v in flatten(value) {
-                            if let Json::Object(inner) = v {
-                                if is_node_object(inner) {
-                                    self.add_node(inner);
-                                }
-                            }
-                        }
-                    }
+                    }),
                 },
             }
         }
@@ -698,7 +701,7 @@ impl<'d> Graph<'d> {
                     });
                 }
                 if v.get("@list").is_some() || v.get("@set").is_some() {
-                    // Reached only through `flatten`, which unwraps them; nothing else to say.
+                    // Reached only through `each_member`, which unwraps them; nothing else to say.
                     return None;
                 }
                 if is_node_object(pairs) {
@@ -768,19 +771,14 @@ fn is_node_object(pairs: &[(Cow<'_, str>, Json<'_>)]) -> bool {
         && pairs.iter().any(|(k, _)| k != "@id")
 }
 
-/// The members of a value: arrays, `@list` and `@set` unwrapped (recursively).
-fn flatten<'d>(v: &'d Json<'d>) -> Vec<&'d Json<'d>> {
-    let mut out = Vec::new();
-    fn walk<'d>(v: &'d Json<'d>, out: &mut Vec<&'d Json<'d>>) {
-        match v {
-            Json::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Json::Object(_) => match v.get("@list").or_else(|| v.get("@set")) {
-                Some(inner) => walk(inner, out),
-                None => out.push(v),
-            },
-            other => out.push(other),
-        }
+/// Calls `f` on each member of a value: arrays, `@list` and `@set` unwrapped (recursively).
+fn each_member<'d>(v: &'d Json<'d>, f: &mut impl FnMut(&'d Json<'d>)) {
+    match v {
+        Json::Array(items) => items.iter().for_each(|i| each_member(i, f)),
+        Json::Object(_) => match v.get("@list").or_else(|| v.get("@set")) {
+            Some(inner) => each_member(inner, f),
+            None => f(v),
+        },
+        other => f(other),
     }
-    walk(v, &mut out);
-    out
 }

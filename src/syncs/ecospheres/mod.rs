@@ -91,6 +91,12 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
     let mut c = Collector::new(cfg.on_bad_page).map_err(CollectError::from)?;
     if args.dry_run {
         let problems = read(&source, config, env, &client, &mut c)?;
+        if c.rows() == 0 {
+            return Err(EcospheresError::NoDatasets {
+                src: source.shown(),
+                pages: c.stats.pages,
+            });
+        }
         return Ok(summary(&Report {
             cfg,
             source: &source,
@@ -139,6 +145,13 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
                 pages: c.stats.pages,
             });
         }
+        tracing::info!(
+            pages = c.stats.pages,
+            rows = c.rows(),
+            seconds = started.elapsed().as_secs_f64(),
+            "catalogue read; publishing"
+        );
+        let load_started = Instant::now();
         let rows = c.take_rows().map_err(LoadError::Spill)?;
         let mut pg = db.connect()?;
         let published = load::publish(
@@ -151,6 +164,11 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
             },
             rows,
         )?;
+        tracing::info!(
+            rows = published.rows,
+            seconds = load_started.elapsed().as_secs_f64(),
+            "published"
+        );
         Ok((problems, published))
     });
     let mut counts = RunCounts {
@@ -186,7 +204,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
             Ok(s)
         }
         Err(e) => {
-            if let Err(f) = scope.finish(RunStatus::Failed, &counts, Some(&format!("{e:#}"))) {
+            if let Err(f) = scope.finish(RunStatus::Failed, &counts, Some(&chain(&e))) {
                 tracing::warn!("cannot record the failure in data_tasks.sync_run: {f}");
             }
             Err(e)
@@ -316,15 +334,17 @@ fn read(
                 progress.inc(1);
                 progress.set_message(format!("{} datasets", c.stats.datasets));
                 let Some(links) = links else {
-                    // Skipped: its nextPage is unknown; CKAN numbers its pages.
-                    let guess = source::page_number(url)
-                        .zip(last_number)
-                        .filter(|(n, last)| n < last)
-                        .and_then(|(n, _)| source::with_page(url, n + 1));
-                    if guess.is_none() {
-                        stopped_after = Some(source::shown_url(url));
-                    }
-                    return Ok(guess.map(Next::Url).unwrap_or(Next::Stop));
+                    // Skipped: its nextPage is unknown, but CKAN numbers its pages.
+                    return Ok(match (source::page_number(url), last_number) {
+                        (Some(n), Some(last)) if n >= last => Next::Stop,
+                        (Some(n), Some(_)) => source::with_page(url, n + 1)
+                            .map(Next::Url)
+                            .unwrap_or(Next::Stop),
+                        _ => {
+                            stopped_after = Some(source::shown_url(url));
+                            Next::Stop
+                        }
+                    });
                 };
                 if let Some(n) = links.last.as_deref().and_then(source::page_number) {
                     last_number = Some(n);
@@ -362,6 +382,21 @@ fn read(
     Ok(problems)
 }
 
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 struct Report<'a> {
     cfg: &'a config::EcospheresConfig,
     source: &'a SourceUrl,
@@ -392,8 +427,9 @@ fn summary(r: &Report<'_>) -> Summary {
         s.problem(p.clone());
     }
     for (kind, count, examples) in c.notes() {
-        s.warnings
-            .push(format!("{kind}: {count} (e.g. {})", examples.join("; ")));
+        let line = format!("{kind}: {count} (e.g. {})", examples.join("; "));
+        tracing::warn!("{line}");
+        s.warnings.push(line);
     }
     let table = format!("{}.datasets", r.cfg.schema);
     let read = format!(
