@@ -79,16 +79,16 @@ results="$work/results.csv"
 echo "run,datasets,pages,wall_s,cpu_s,peak_rss_mib,rows" > "$results"
 measure() { # NAME N DB CMD… : runs CMD under GNU time, appends a line to results
   local name="$1" n="$2" db="$3"; shift 3
+  local f="$work/$(echo "$name" | tr -c 'A-Za-z0-9\n' '_')"
   psql "$pg_url" -XAtqc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   log "run $name"
-  /usr/bin/time -v -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" \
-    || { cat "$work/$name.err" "$work/$name.out" >&2; exit 1; }
+  /usr/bin/time -v -o "$f.time" "$@" > "$f.out" 2> "$f.err" || { cat "$f.err" "$f.out" >&2; exit 1; }
   local wall user sys rss rows pages
-  wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/$name.time" \
+  wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$f.time" \
           | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')"
-  user="$(sed -n 's/.*User time (seconds): //p' "$work/$name.time")"
-  sys="$(sed -n 's/.*System time (seconds): //p' "$work/$name.time")"
-  rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$name.time")"
+  user="$(sed -n 's/.*User time (seconds): //p' "$f.time")"
+  sys="$(sed -n 's/.*System time (seconds): //p' "$f.time")"
+  rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$f.time")"
   rows="$(psql "$(db_url "$db")" -XAtqc "SELECT count(*) FROM datasets")"
   pages="$(ls "$(gen "$n")" | grep -c '\.json$')"
   printf '%s,%s,%s,%.1f,%.1f,%.0f,%s\n' "$name" "$n" "$pages" "$wall" "$(awk "BEGIN{print $user + $sys}")" \
@@ -139,7 +139,7 @@ mkdir -p bench/ecospheres
 {
   echo "# ecospheres benchmark, $(date +%F), $host"
   echo
-  echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM;"
+  echo "$(getconf _NPROCESSORS_ONLN) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM;"
   echo "catalogue: gen_catalog.py --seed $seed, $datasets datasets ($(du -sh "$big" | cut -f1) of JSON-LD) and $small ($(du -sh "$little" | cut -f1));"
   echo "PostgreSQL $(psql "$pg_url" -XAtqc 'SHOW server_version') (throwaway, fsync off) and SeaweedFS on the same machine."
   echo

@@ -134,6 +134,14 @@ fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().query_one(sql, &[]).unwrap().get(0)
 }
 
+/// How many relations are named `name` (0: the table does not exist).
+fn relations(db: &TestDb, name: &str) -> i64 {
+    db.client()
+        .query_one("SELECT count(*) FROM pg_class WHERE relname = $1", &[&name])
+        .unwrap()
+        .get(0)
+}
+
 fn scores(db: &TestDb) -> BTreeMap<String, i64> {
     db.client()
         .query(
@@ -315,13 +323,7 @@ fn acceptance_fixture_from_s3_then_one_dataset_less_keeps_grants_and_history() {
     assert!(granted, "SELECT not granted again: {}", r.out);
     // Same day: today's snapshot is replaced, not doubled.
     assert_eq!(count(&db, "SELECT count(*) FROM datasets_history"), 74);
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"
-        ),
-        0
-    );
+    assert_eq!(relations(&db, "datasets_new"), 0);
     drop(admin);
     let mut admin = db.client();
     let _ = admin.batch_execute(&format!(
@@ -448,11 +450,8 @@ fn a_truncated_page_fails_the_run_or_is_skipped() {
     assert_eq!(count(&db, "SELECT count(*) FROM datasets"), 40);
 }
 
-#[test]
-fn html_instead_of_json_is_retried_then_skipped_over_http() {
-    let Some(db) = TestDb::create("eco_html") else {
-        return;
-    };
+/// A local CKAN: the acceptance pages with their links pointing at it, page 1 served.
+fn catalogue_server() -> (Server, String, Vec<Vec<u8>>) {
     let server = Server::start();
     let base = server.url("/dcat/catalog/jsonld");
     let p: Vec<Vec<u8>> = pages()
@@ -468,6 +467,15 @@ fn html_instead_of_json_is_retried_then_skipped_over_http() {
         "/dcat/catalog/jsonld?page=1",
         vec![Response::json(200, p[0].clone())],
     );
+    (server, base, p)
+}
+
+#[test]
+fn html_instead_of_json_is_retried_then_skipped_over_http() {
+    let Some(db) = TestDb::create("eco_html") else {
+        return;
+    };
+    let (server, base, p) = catalogue_server();
     server.route(
         "/dcat/catalog/jsonld?page=2",
         vec![
@@ -485,13 +493,7 @@ fn html_instead_of_json_is_retried_then_skipped_over_http() {
         6,
         "1 + max_retry 5"
     );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
-        ),
-        0
-    );
+    assert_eq!(relations(&db, "datasets"), 0);
     let r = run(
         &db,
         &["--source", &first],
@@ -509,21 +511,7 @@ fn http_paging_survives_503s_and_refuses_a_loop() {
     let Some(db) = TestDb::create("eco_http") else {
         return;
     };
-    let server = Server::start();
-    let base = server.url("/dcat/catalog/jsonld");
-    let p: Vec<Vec<u8>> = pages()
-        .iter()
-        .map(|p| {
-            String::from_utf8(bytes(p))
-                .unwrap()
-                .replace(BASE, &base)
-                .into_bytes()
-        })
-        .collect();
-    server.route(
-        "/dcat/catalog/jsonld?page=1",
-        vec![Response::json(200, p[0].clone())],
-    );
+    let (server, base, p) = catalogue_server();
     let mut answers = Response::status(503, "maintenance").times(2);
     answers.push(Response::json(200, p[1].clone()));
     server.route("/dcat/catalog/jsonld?page=2", answers);
@@ -606,13 +594,7 @@ fn a_page_read_twice_is_fatal() {
         "{}",
         r.out
     );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
-        ),
-        0
-    );
+    assert_eq!(relations(&db, "datasets"), 0);
 }
 
 #[test]
@@ -712,13 +694,7 @@ fn a_connection_dropped_before_commit_leaves_the_old_table() {
     assert_eq!(killed, 1, "{}", common::text(&out));
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
     assert_eq!(fingerprint(&db), before, "the old table must be intact");
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname = 'datasets_new'"
-        ),
-        0
-    );
+    assert_eq!(relations(&db, "datasets_new"), 0);
 
     // A reader holding the table past lock_timeout: the same, with a clear message.
     let reader = hold_reader(&db);
@@ -780,13 +756,7 @@ fn dry_run_writes_nothing_and_a_held_lock_skips() {
         ),
         1
     );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM pg_class WHERE relname = 'datasets'"
-        ),
-        0
-    );
+    assert_eq!(relations(&db, "datasets"), 0);
 }
 
 #[test]

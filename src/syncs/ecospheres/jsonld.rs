@@ -127,14 +127,14 @@ impl<'de> Deserialize<'de> for Json<'de> {
                 Ok(Json::Str(Cow::Owned(v)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(4096));
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
                 Ok(Json::Array(items))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8).min(256));
                 while let Some(Text(key)) = map.next_key()? {
                     pairs.push((key, map.next_value()?));
                 }
@@ -177,7 +177,23 @@ pub fn parse(bytes: &[u8]) -> Result<Json<'_>, PageError> {
             snippet: crate::fetch::http::snippet(&head),
         });
     }
-    let doc: Json<'_> = serde_json::from_slice(bytes).map_err(|e| {
+    // One UTF-8 check of the whole page, then a parser that does not check every string again.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let upto = &bytes[..e.valid_up_to()];
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = upto.len() - upto.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        if e.error_len().is_none() {
+            // Cut in the middle of a character: the body ends early.
+            PageError::Truncated { line, column }
+        } else {
+            PageError::Invalid {
+                line,
+                column,
+                reason: "invalid UTF-8".into(),
+            }
+        }
+    })?;
+    let doc: Json<'_> = serde_json::from_str(text).map_err(|e| {
         if e.is_eof() {
             PageError::Truncated {
                 line: e.line(),

@@ -1,7 +1,7 @@
 //! The load (syncs.md §3): the rows computed during the read wait in an anonymous temporary
 //! file ([`Spill`], so memory stays flat and the database transaction lasts seconds, not the
 //! hours a CKAN walk can take), then [`publish`] replaces `<schema>.datasets` in **one
-//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, the `max_shrink`
+//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, its primary key, the `max_shrink`
 //! check against the current row count, `DROP TABLE datasets`, rename, `SELECT` granted again to
 //! every role that had it, and with `--keep-history` today's snapshot in `datasets_history`.
 //!
@@ -245,7 +245,7 @@ pub fn publish(
     tx.batch_execute(&format!(
         "SET LOCAL lock_timeout = '{}ms';
          DROP TABLE IF EXISTS {s}.datasets_new;
-         CREATE TABLE {s}.datasets_new (\n  {cols},\n  CONSTRAINT datasets_new_pkey PRIMARY KEY (dataset)\n)",
+         CREATE TABLE {s}.datasets_new (\n  {cols}\n)",
         opts.lock_timeout.as_millis().max(1),
         cols = columns::ddl()
     ))
@@ -282,6 +282,11 @@ pub fn publish(
     if let Some(e) = rows.error.take() {
         return Err(LoadError::Spill(e));
     }
+    // Built once over the loaded rows (a sort), not row by row during the COPY.
+    tx.batch_execute(&format!(
+        "ALTER TABLE {s}.datasets_new ADD CONSTRAINT datasets_new_pkey PRIMARY KEY (dataset)"
+    ))
+    .map_err(|e| q("primary key of datasets_new", &e))?;
     let regclass = format!("{s}.datasets");
     let exists: bool = tx
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&regclass])
