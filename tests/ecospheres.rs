@@ -475,7 +475,7 @@ fn html_instead_of_json_is_retried_then_skipped_over_http() {
     let Some(db) = TestDb::create("eco_html") else {
         return;
     };
-    let (server, base, p) = catalogue_server();
+    let (server, base, _) = catalogue_server();
     server.route(
         "/dcat/catalog/jsonld?page=2",
         vec![

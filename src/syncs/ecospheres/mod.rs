@@ -3,12 +3,12 @@
 //!
 //! The run: the database and its schema first (`data_tasks.sync_run`, the schema,
 //! `datasets_history` with `--keep-history`), the scope's advisory lock (another run at work →
-//! `skipped`, exit 0), then the catalogue is read page by page ([`pipeline`]: JSON-LD of
-//! [`jsonld`], the 19 columns of [`columns`]), de-duplicated into a temporary file
-//! ([`collect`]), and published in one transaction ([`load`]). `--dry-run` reads and scores the
+//! `skipped`, exit 0), then the catalogue is read page by page (`pipeline`: JSON-LD of
+//! `jsonld`, the 19 columns of `columns`), de-duplicated into a temporary file
+//! (`collect`), and published in one transaction (`load`). `--dry-run` reads and scores the
 //! catalogue, prints the summary and touches no database.
 //!
-//! Sources ([`source`]): `s3://` (the `AWS_*` variables, or the original's `S3_ENDPOINT_URL`,
+//! Sources (`source`): `s3://` (the `AWS_*` variables, or the original's `S3_ENDPOINT_URL`,
 //! `ACCESS_KEY`, `SECRET_KEY`, `BUCKET_NAME`), `file://` or a plain folder, or the CKAN export
 //! over HTTP(S). Database: `ECOSPHERES_DATABASE_URL`, else `DATABASE_URL`, else the original's
 //! `POSTGRES_USER`, `POSTGRES_PASSWORD`, `POSTGRES_URL` (host), `POSTGRES_PORT`, `POSTGRES_DB`.
