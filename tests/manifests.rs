@@ -716,3 +716,83 @@ fn dashboard_secret_example_holds_only_placeholders() {
         );
     }
 }
+
+#[test]
+fn ecospheres_cronjob_runs_at_midnight_utc_restarts_on_failure_one_at_a_time() {
+    let file = "docker/k8s/cronjob-ecospheres.yaml";
+    let v = yaml(file);
+    assert_eq!(text(&v, "apiVersion"), "batch/v1");
+    assert_eq!(text(&v, "kind"), "CronJob");
+    assert_eq!(text(&v, "spec.schedule"), "0 0 * * *");
+    assert_eq!(text(&v, "spec.timeZone"), "Etc/UTC");
+    assert_eq!(text(&v, "spec.concurrencyPolicy"), "Forbid");
+    let pod = at(&v, "spec.jobTemplate.spec.template.spec");
+    assert_eq!(text(pod, "restartPolicy"), "OnFailure");
+    assert_ne!(
+        int(pod, "securityContext.runAsUser"),
+        0,
+        "{file}: runs as root"
+    );
+    let containers = at(pod, "containers").as_sequence().unwrap();
+    assert_eq!(containers.len(), 1, "{file}: one container");
+    let c = &containers[0];
+    assert_eq!(text(c, "image"), IMAGE);
+    let args = strings(c, "args");
+    assert_eq!(args[0], "ecospheres", "{args:?}");
+    for a in &args[1..] {
+        assert!(
+            ["--keep-history", "--dry-run"].contains(&a.as_str()),
+            "{file}: unexpected argument {a}"
+        );
+    }
+    let secret_refs: Vec<String> = at(c, "envFrom")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|e| has(e, "secretRef"))
+        .map(|e| text(e, "secretRef.name"))
+        .collect();
+    assert_eq!(
+        secret_refs,
+        ["data-tasks-ecospheres"],
+        "{file}: envFrom secretRef"
+    );
+    // No secret value in the manifest itself.
+    if has(c, "env") {
+        for e in at(c, "env").as_sequence().unwrap() {
+            let name = text(e, "name");
+            assert!(
+                !name.contains("PASSWORD") && !name.contains("SECRET") && !name.ends_with("_URL"),
+                "{file}: {name} belongs in the Secret"
+            );
+        }
+    }
+    // The spill file's folder is writable (the image's root filesystem may not be).
+    let mounts = at(c, "volumeMounts").as_sequence().unwrap();
+    assert!(
+        mounts.iter().any(|m| text(m, "mountPath") == "/tmp"),
+        "{file}: /tmp"
+    );
+
+    let secret = yaml("docker/k8s/secret-ecospheres.example.yaml");
+    assert_eq!(text(&secret, "kind"), "Secret");
+    assert_eq!(text(&secret, "metadata.name"), "data-tasks-ecospheres");
+    assert!(!has(&secret, "data"), "use stringData placeholders");
+    let data = at(&secret, "stringData").as_mapping().unwrap();
+    let keys: BTreeSet<&str> = data.keys().map(|k| k.as_str().unwrap()).collect();
+    for key in [
+        "ECOSPHERES_DATABASE_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT",
+    ] {
+        assert!(keys.contains(key), "ecospheres secret example lacks {key}");
+    }
+    for (k, val) in data {
+        let val = val.as_str().unwrap();
+        assert!(
+            val.len() > 2 && val.starts_with('<') && val.ends_with('>'),
+            "{k:?}: {val:?} is not a <placeholder>"
+        );
+    }
+}

@@ -179,6 +179,30 @@ pub fn read_source(
     )
 }
 
+/// Content already in memory (a page read from a store), decompressed when gzip, through
+/// `limits`; `src` names it in errors.
+pub fn decompress(src: &str, raw: Bytes, limits: &Limits) -> Result<Bytes, FetchError> {
+    let shown = shown(src);
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        if raw.len() as u64 > limits.max_bytes {
+            return Err(FetchError::TooLarge {
+                src: shown,
+                max_mib: limits.max_mib(),
+                decompressed: false,
+            });
+        }
+        return Ok(raw);
+    }
+    if gzip_size_hint(&raw).is_some_and(|size| size > limits.max_bytes) {
+        return Err(FetchError::TooLarge {
+            src: shown,
+            max_mib: limits.max_mib(),
+            decompressed: true,
+        });
+    }
+    collect(&shown, raw.len(), &raw[..], limits)
+}
+
 /// How a source is named in messages: URLs of http(s) sources may hold tokens.
 fn shown(src: &str) -> String {
     if src.starts_with("http://") || src.starts_with("https://") {

@@ -115,11 +115,23 @@ pub fn copy_in<T>(
     copy_rows(tx, table, columns, rows, &fields)
 }
 
-fn copy_rows<T>(
+/// Binary `COPY` of rows produced one at a time (read back from a spill file, say: memory
+/// holds one row); returns the row count.
+pub fn copy_in_iter<T>(
     tx: &mut Transaction<'_>,
     table: &str,
     columns: &[&str],
-    rows: &[T],
+    rows: impl IntoIterator<Item = T>,
+    fields: impl Fn(&T, &mut Emit<'_>) -> Result<(), postgres::Error>,
+) -> Result<u64, PgError> {
+    copy_rows(tx, table, columns, rows, &fields)
+}
+
+fn copy_rows<T, R: std::borrow::Borrow<T>>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: impl IntoIterator<Item = R>,
     fields: &impl Fn(&T, &mut Emit<'_>) -> Result<(), postgres::Error>,
 ) -> Result<u64, PgError> {
     let cols = column_list(columns);
@@ -137,7 +149,8 @@ fn copy_rows<T>(
     {
         let mut emit = |values: &[&(dyn ToSql + Sync)]| writer.write(values);
         for row in rows {
-            fields(row, &mut emit).map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
+            fields(std::borrow::Borrow::<T>::borrow(&row), &mut emit)
+                .map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
         }
     }
     writer
