@@ -168,3 +168,24 @@ impl ToSql for JsonbText<'_> {
 
     postgres::types::to_sql_checked!();
 }
+
+/// A UUID given as its 16 bytes, sent as `uuid` (no text round trip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UuidBytes(pub [u8; 16]);
+
+impl ToSql for UuidBytes {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::UUID
+    }
+
+    postgres::types::to_sql_checked!();
+}
