@@ -249,7 +249,11 @@ fn execute(
 ) -> Result<(), SourceError> {
     let cfg = ctx.cfg;
     let schema = s(&cfg.schema);
-    let mut writer = Writer::new(ctx.pool.get()?, &cfg.schema, std, &src.kind());
+    let mut conn = ctx.pool.get()?;
+    // The staging table's `IF NOT EXISTS` notices would be logged at every page.
+    conn.batch_execute("SET client_min_messages TO warning")
+        .map_err(|e| PgError::query("configure the session", &e))?;
+    let mut writer = Writer::new(conn, &cfg.schema, std, &src.kind());
     let abandoned = store::mark_abandoned(&mut **writer.client(), &cfg.schema, std)?;
     if abandoned > 0 {
         tracing::warn!(
@@ -269,9 +273,9 @@ fn execute(
         .query_one(
             &format!(
                 "INSERT INTO {schema}.import_log (source, controler, xfer_type, xfer_status, xfer_start_ts)
-                 VALUES ($1, 'data', $2, 'init',
+                 VALUES ($1::varchar, 'data', $2::varchar, 'init',
                          coalesce((SELECT since::timestamp FROM {schema}.import_checkpoint
-                                   WHERE source = $1 AND $3), localtimestamp))
+                                   WHERE source = $1::varchar AND $3), localtimestamp))
                  RETURNING id, to_char(now() AT TIME ZONE $4, 'YYYY-MM-DD HH24:MI:SS')"
             ),
             &[&std, &xfer_type, &resume.is_some(), &cfg.source_timezone],
