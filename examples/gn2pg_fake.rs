@@ -17,9 +17,7 @@ fn main() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "--rows" => settings.rows = value.parse().unwrap_or(settings.rows),
-            "--latency-ms" => {
-                settings.latency = Duration::from_millis(value.parse().unwrap_or(0))
-            }
+            "--latency-ms" => settings.latency = Duration::from_millis(value.parse().unwrap_or(0)),
             "--seed" => settings.seed = value.parse().unwrap_or(1),
             "--port" => port = value.parse().unwrap_or(0),
             "--max-limit" => settings.max_limit = value.parse().unwrap_or(1000),

@@ -298,7 +298,10 @@ impl Settings {
     }
 
     fn uuid(&self, id: u64) -> String {
-        uuid_from(splitmix(self.seed ^ (id << 1)), splitmix(self.seed.wrapping_mul(31) ^ id))
+        uuid_from(
+            splitmix(self.seed ^ (id << 1)),
+            splitmix(self.seed.wrapping_mul(31) ^ id),
+        )
     }
 
     fn base_action(&self, id: u64) -> String {
@@ -690,7 +693,10 @@ impl Fake {
 
     /// Logs deletions of ids this export never had (other sources of the instance).
     pub fn foreign_deletions(&self, ids: &[u64], stamp: &str) {
-        self.edit(|_, d| d.foreign.extend(ids.iter().map(|i| (*i, stamp.to_string()))));
+        self.edit(|_, d| {
+            d.foreign
+                .extend(ids.iter().map(|i| (*i, stamp.to_string())))
+        });
     }
 
     /// Spreads `modify`, `add`, `delete` and `foreign` changes over the export (benchmark).
@@ -755,7 +761,15 @@ fn add(s: &Settings, d: &mut Data, n: u64, stamp: &str) -> Vec<u64> {
     ids
 }
 
-fn mutate(s: &Settings, d: &mut Data, modify_n: u64, add_n: u64, delete_n: u64, foreign_n: u64, stamp: &str) {
+fn mutate(
+    s: &Settings,
+    d: &mut Data,
+    modify_n: u64,
+    add_n: u64,
+    delete_n: u64,
+    foreign_n: u64,
+    stamp: &str,
+) {
     let ids: Vec<u64> = d.all_ids(s).collect();
     let n = ids.len() as u64;
     let pick = |count: u64, salt: u64| -> Vec<u64> {
@@ -770,7 +784,10 @@ fn mutate(s: &Settings, d: &mut Data, modify_n: u64, add_n: u64, delete_n: u64, 
     let modified = pick(modify_n, 1);
     let modified_set: HashSet<u64> = modified.iter().copied().collect();
     modify(d, &modified, stamp);
-    for id in pick(delete_n, 2).into_iter().filter(|i| !modified_set.contains(i)) {
+    for id in pick(delete_n, 2)
+        .into_iter()
+        .filter(|i| !modified_set.contains(i))
+    {
         d.deleted.insert(id, stamp.into());
     }
     add(s, d, add_n, stamp);
@@ -967,7 +984,15 @@ fn handle(req: &Request, state: &Mutex<State>, tokens: &AtomicU64) -> (Reply, Lo
             };
             let n = |k: &str| q(k).parse::<u64>().unwrap_or(0);
             edit_state(state, |s, d| {
-                mutate(s, d, n("modify"), n("add"), n("delete"), n("foreign"), &q("stamp"))
+                mutate(
+                    s,
+                    d,
+                    n("modify"),
+                    n("add"),
+                    n("delete"),
+                    n("foreign"),
+                    &q("stamp"),
+                )
             });
             Reply::json(200, "{\"ok\":true}")
         }
@@ -990,7 +1015,9 @@ fn endpoint(
     let page = if target == Target::Export {
         export_page_index(&mut st, &req.query)
     } else if target == Target::Log {
-        param(&req.query, "page").and_then(|p| p.parse::<u64>().ok()).map(|p| p.saturating_sub(1))
+        param(&req.query, "page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .map(|p| p.saturating_sub(1))
     } else {
         None
     };
@@ -1160,7 +1187,9 @@ fn export(st: &mut State, req: &Request, repeat: bool, logged: &mut Logged) -> R
     let offset: u64 = param(q, "offset").and_then(|o| o.parse().ok()).unwrap_or(0);
     let available = ids.len() - start;
     let (from, to) = if repeat {
-        st.previous.map(|(a, b)| (a as usize, b as usize)).unwrap_or((0, 0))
+        st.previous
+            .map(|(a, b)| (a as usize, b as usize))
+            .unwrap_or((0, 0))
     } else {
         let from = start + ((offset * limit) as usize).min(available);
         (from, (from + limit as usize).min(ids.len()))
@@ -1168,7 +1197,13 @@ fn export(st: &mut State, req: &Request, repeat: bool, logged: &mut Logged) -> R
     st.previous = Some((from as u64, to as u64));
     let mut slice: Vec<u64> = ids[from..to].to_vec();
     if desc {
-        slice = ids.iter().rev().skip(offset as usize * limit as usize).take(limit as usize).copied().collect();
+        slice = ids
+            .iter()
+            .rev()
+            .skip(offset as usize * limit as usize)
+            .take(limit as usize)
+            .copied()
+            .collect();
     }
     let total = st.settings.rows as usize + st.data.added.len() - st.data.deleted.len();
     let mut body = String::with_capacity(slice.len() * 1100 + 256);
@@ -1218,7 +1253,9 @@ fn deletions(st: &State, req: &Request) -> Reply {
         .skip(((page - 1) * limit) as usize)
         .take(limit as usize)
         .map(|(id, d)| {
-            format!("{{\"id_synthese\":{id},\"last_action\":\"D\",\"meta_last_action_date\":\"{d}\"}}")
+            format!(
+                "{{\"id_synthese\":{id},\"last_action\":\"D\",\"meta_last_action_date\":\"{d}\"}}"
+            )
         })
         .collect();
     Reply::json(

@@ -412,9 +412,10 @@ impl Names<'_> {
     fn error_log(&self, tx: &mut Transaction<'_>, b: &BadRow) -> Result<(), PgError> {
         let sql = format!(
             "INSERT INTO {s}.error_log (source, uuid, controler, last_ts, item, error, import_id)
-             SELECT $1, $2, $3, localtimestamp, $4, $5, $6
+             SELECT $1::varchar, $2::uuid, $3::varchar, localtimestamp, $4::jsonb, $5::varchar, $6::int
              WHERE NOT EXISTS (SELECT 1 FROM {s}.error_log
-                               WHERE source = $1 AND controler = $3 AND uuid = $2 AND import_id = $6)",
+                               WHERE source = $1::varchar AND controler = $3::varchar AND uuid = $2::uuid
+                                 AND import_id = $6::int)",
             s = ident(self.schema)
         );
         let uuid = UuidBytes(b.uuid.unwrap_or(NIL_UUID));
@@ -437,6 +438,9 @@ impl Names<'_> {
             Ok(_) => sp
                 .commit()
                 .map_err(|e| PgError::query("release savepoint", &e)),
+            Err(e) if !row_level(&PgError::query("write error_log", &e)) => {
+                Err(PgError::query("write error_log", &e))
+            }
             Err(_) => {
                 drop(sp);
                 tx.execute(
