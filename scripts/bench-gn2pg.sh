@@ -91,6 +91,7 @@ measure() {
   echo "$tool,$rows,$phase,$items,$wall,$cpu,$rate,$rss,$rc" | tee -a "$csv"
 }
 
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 for rows in $rows_list; do
   echo "== $rows rows, page 1000, ${latency} ms per page, $data_type"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -174,6 +175,8 @@ done
 
 {
   echo "# gn2pg benchmark — $(date -u +%Y-%m-%d) on $(hostname -s) ($(nproc) cores)"
+  echo
+  echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share the machine)."
   echo
   echo "\`scripts/bench-gn2pg.sh --rows \"$rows_list\"${client_rows:+ --client-rows $client_rows} --latency-ms $latency --kind $kind\`:"
   echo "fake GeoNature (examples/gn2pg_fake.rs, separate process, ${latency} ms per export page, page"

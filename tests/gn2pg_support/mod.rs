@@ -210,83 +210,41 @@ impl Harness {
     /// with the schema's name replaced by `S`, minus the tables in `skip`.
     pub fn catalog(&self, schema: &str, skip: &[&str]) -> Vec<String> {
         let mut c = self.client();
-        let mut out = Vec::new();
-        let norm = |s: String| s.replace(schema, "S");
-        for r in c
-            .query(
+        // Each query returns text columns, the first one being the table.
+        let queries = [
+            (
+                "column",
                 "SELECT table_name::text, column_name::text, data_type::text,
-                        coalesce(character_maximum_length, 0)::int, is_nullable::text,
-                        coalesce(column_default, '')::text, ordinal_position::int
-                 FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1, 7",
-                &[&schema],
-            )
-            .unwrap()
-        {
-            let t: String = r.get(0);
-            if skip.contains(&t.as_str()) {
-                continue;
-            }
-            out.push(norm(format!(
-                "column {t}.{} {} {} null={} default={} pos={}",
-                r.get::<_, String>(1),
-                r.get::<_, String>(2),
-                r.get::<_, i32>(3),
-                r.get::<_, String>(4),
-                r.get::<_, String>(5),
-                r.get::<_, i32>(6)
-            )));
-        }
-        for r in c
-            .query(
+                    coalesce(character_maximum_length, 0)::text, is_nullable::text,
+                    coalesce(column_default, '')::text, ordinal_position::text
+             FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1, ordinal_position",
+            ),
+            (
+                "constraint",
                 "SELECT t.relname::text, c.conname::text, pg_get_constraintdef(c.oid)
-                 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-                 JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = $1 ORDER BY 1, 2",
-                &[&schema],
-            )
-            .unwrap()
-        {
-            let t: String = r.get(0);
-            if skip.contains(&t.as_str()) {
-                continue;
-            }
-            out.push(norm(format!(
-                "constraint {t} {} {}",
-                r.get::<_, String>(1),
-                r.get::<_, String>(2)
-            )));
-        }
-        for r in c
-            .query(
-                "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1, 2",
-                &[&schema],
-            )
-            .unwrap()
-        {
-            let t: String = r.get(0);
-            if skip.contains(&t.as_str()) {
-                continue;
-            }
-            out.push(norm(format!(
-                "index {t} {} {}",
-                r.get::<_, String>(1),
-                r.get::<_, String>(2)
-            )));
-        }
-        for r in c
-            .query(
+             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = $1 ORDER BY 1, 2",
+            ),
+            (
+                "index",
+                "SELECT tablename::text, indexname::text, indexdef
+             FROM pg_indexes WHERE schemaname = $1 ORDER BY 1, 2",
+            ),
+            (
+                "sequence",
                 "SELECT sequence_name::text, data_type::text, start_value::text, increment::text
-                 FROM information_schema.sequences WHERE sequence_schema = $1 ORDER BY 1",
-                &[&schema],
-            )
-            .unwrap()
-        {
-            out.push(norm(format!(
-                "sequence {} {} {} {}",
-                r.get::<_, String>(0),
-                r.get::<_, String>(1),
-                r.get::<_, String>(2),
-                r.get::<_, String>(3)
-            )));
+             FROM information_schema.sequences WHERE sequence_schema = $1 ORDER BY 1",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (kind, sql) in queries {
+            for r in c.query(sql, &[&schema]).unwrap() {
+                let cols: Vec<String> = (0..r.len()).map(|i| r.get::<_, String>(i)).collect();
+                if kind != "sequence" && skip.contains(&cols[0].as_str()) {
+                    continue;
+                }
+                out.push(format!("{kind} {}", cols.join(" ")).replace(schema, "S"));
+            }
         }
         if skip.contains(&"alembic_version") {
             return out;

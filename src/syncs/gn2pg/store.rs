@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use super::page::{BadRow, DataRow, Level, MetaRow, ParsedPage};
 use crate::pg::bulk::{self, JsonbText, Upsert, UuidBytes};
-use crate::pg::{ident, GenericClient, PgError, PooledClient, Transaction};
+use crate::pg::{ident, DbError, GenericClient, PgError, PooledClient, Transaction};
 
 /// What one page changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -228,14 +228,52 @@ const META_SET: &str =
 const NOW: &[(&str, &str)] = &[("update_ts", "localtimestamp")];
 
 impl Names<'_> {
+    /// Upserts `rows` as one batch in a savepoint; a batch refused for a row-level reason is
+    /// replayed row by row (each in its savepoint), the rows still refused returned as bad.
+    fn upsert_or_replay<T>(
+        &self,
+        tx: &mut Transaction<'_>,
+        spec: &Upsert<'_>,
+        rows: &[T],
+        emit: impl Fn(&T, &mut bulk::Emit<'_>) -> Result<(), DbError>,
+        bad: impl Fn(&T, &PgError) -> BadRow,
+    ) -> Result<(u64, Vec<BadRow>), PgError> {
+        if rows.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let savepoint = |tx: &mut Transaction<'_>, rows: &[T]| -> Result<u64, PgError> {
+            let mut sp = tx
+                .transaction()
+                .map_err(|e| PgError::query("savepoint", &e))?;
+            let n = bulk::upsert(&mut sp, spec, rows, &emit)?;
+            sp.commit()
+                .map_err(|e| PgError::query("release savepoint", &e))?;
+            Ok(n)
+        };
+        match savepoint(tx, rows) {
+            Ok(n) => Ok((n, Vec::new())),
+            Err(e) if row_level(&e) => {
+                tracing::info!(source = self.source, error = %e, "batch refused: replaying row by row");
+                let mut n = 0;
+                let mut refused = Vec::new();
+                for row in rows {
+                    match savepoint(tx, std::slice::from_ref(row)) {
+                        Ok(k) => n += k,
+                        Err(e) if row_level(&e) => refused.push(bad(row, &e)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok((n, refused))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn upsert_data(
         &self,
         tx: &mut Transaction<'_>,
         rows: &[DataRow],
     ) -> Result<(u64, Vec<BadRow>), PgError> {
-        if rows.is_empty() {
-            return Ok((0, Vec::new()));
-        }
         let spec = Upsert {
             table: self.data,
             columns: DATA_COLUMNS,
@@ -245,77 +283,29 @@ impl Names<'_> {
             only_if: None,
             computed: NOW,
         };
-        let mut sp = tx
-            .transaction()
-            .map_err(|e| PgError::query("savepoint", &e))?;
-        let batch = bulk::upsert(&mut sp, &spec, rows, |r, emit| {
-            emit(&[
-                &self.source,
-                &"data",
-                &self.kind,
-                &r.id,
-                &r.uuid.map(UuidBytes),
-                &JsonbText(&r.item),
-                &self.import_id,
-            ])
-        });
-        match batch {
-            Ok(n) => {
-                sp.commit()
-                    .map_err(|e| PgError::query("release savepoint", &e))?;
-                Ok((n, Vec::new()))
-            }
-            Err(e) if row_level(&e) => {
-                drop(sp);
-                tracing::info!(source = self.source, error = %e, "page refused as a batch: replaying row by row");
-                let sql = format!(
-                    "INSERT INTO {} (source, controler, type, id_data, uuid, item, import_id, update_ts)
-                     VALUES ($1, 'data', $2, $3, $4, $5, $6, localtimestamp)
-                     ON CONFLICT ON CONSTRAINT pk_source_data DO UPDATE SET {DATA_SET}",
-                    self.data
-                );
-                let mut n = 0;
-                let mut bad = Vec::new();
-                for r in rows {
-                    let mut sp = tx
-                        .transaction()
-                        .map_err(|e| PgError::query("savepoint", &e))?;
-                    let res = sp.execute(
-                        &sql,
-                        &[
-                            &self.source,
-                            &self.kind,
-                            &r.id,
-                            &r.uuid.map(UuidBytes),
-                            &JsonbText(&r.item),
-                            &self.import_id,
-                        ],
-                    );
-                    match res {
-                        Ok(k) => {
-                            sp.commit()
-                                .map_err(|e| PgError::query("release savepoint", &e))?;
-                            n += k;
-                        }
-                        Err(e) => {
-                            let e = PgError::query(format!("id_synthese {}", r.id), &e);
-                            if !row_level(&e) {
-                                return Err(e);
-                            }
-                            bad.push(BadRow {
-                                id: Some(i64::from(r.id)),
-                                uuid: r.uuid,
-                                item: r.item.clone(),
-                                error: e.to_string(),
-                                controler: "data",
-                            });
-                        }
-                    }
-                }
-                Ok((n, bad))
-            }
-            Err(e) => Err(e),
-        }
+        self.upsert_or_replay(
+            tx,
+            &spec,
+            rows,
+            |r, emit| {
+                emit(&[
+                    &self.source,
+                    &"data",
+                    &self.kind,
+                    &r.id,
+                    &r.uuid.map(UuidBytes),
+                    &JsonbText(&r.item),
+                    &self.import_id,
+                ])
+            },
+            |r, e| BadRow {
+                id: Some(i64::from(r.id)),
+                uuid: r.uuid,
+                item: r.item.clone(),
+                error: format!("id_synthese {}: {e}", r.id),
+                controler: "data",
+            },
+        )
     }
 
     fn upsert_meta(
@@ -323,9 +313,6 @@ impl Names<'_> {
         tx: &mut Transaction<'_>,
         rows: &[&MetaRow],
     ) -> Result<(u64, Vec<BadRow>), PgError> {
-        if rows.is_empty() {
-            return Ok((0, Vec::new()));
-        }
         let spec = Upsert {
             table: self.meta,
             columns: META_COLUMNS,
@@ -335,76 +322,29 @@ impl Names<'_> {
             only_if: None,
             computed: NOW,
         };
-        let mut sp = tx
-            .transaction()
-            .map_err(|e| PgError::query("savepoint", &e))?;
-        let batch = bulk::upsert(&mut sp, &spec, rows, |m, emit| {
-            emit(&[
-                &self.source,
-                &"metadata",
-                &self.kind,
-                &m.level.as_str(),
-                &UuidBytes(m.uuid),
-                &JsonbText(&m.item),
-                &self.import_id,
-            ])
-        });
-        match batch {
-            Ok(n) => {
-                sp.commit()
-                    .map_err(|e| PgError::query("release savepoint", &e))?;
-                Ok((n, Vec::new()))
-            }
-            Err(e) if row_level(&e) => {
-                drop(sp);
-                let sql = format!(
-                    "INSERT INTO {} (source, controler, type, level, uuid, item, import_id, update_ts)
-                     VALUES ($1, 'metadata', $2, $3, $4, $5, $6, localtimestamp)
-                     ON CONFLICT ON CONSTRAINT pk_source_metadata DO UPDATE SET {META_SET}",
-                    self.meta
-                );
-                let mut n = 0;
-                let mut bad = Vec::new();
-                for m in rows {
-                    let mut sp = tx
-                        .transaction()
-                        .map_err(|e| PgError::query("savepoint", &e))?;
-                    let res = sp.execute(
-                        &sql,
-                        &[
-                            &self.source,
-                            &self.kind,
-                            &m.level.as_str(),
-                            &UuidBytes(m.uuid),
-                            &JsonbText(&m.item),
-                            &self.import_id,
-                        ],
-                    );
-                    match res {
-                        Ok(k) => {
-                            sp.commit()
-                                .map_err(|e| PgError::query("release savepoint", &e))?;
-                            n += k;
-                        }
-                        Err(e) => {
-                            let e = PgError::query(format!("{} metadata", m.level.as_str()), &e);
-                            if !row_level(&e) {
-                                return Err(e);
-                            }
-                            bad.push(BadRow {
-                                id: None,
-                                uuid: Some(m.uuid),
-                                item: m.item.clone(),
-                                error: e.to_string(),
-                                controler: "metadata",
-                            });
-                        }
-                    }
-                }
-                Ok((n, bad))
-            }
-            Err(e) => Err(e),
-        }
+        self.upsert_or_replay(
+            tx,
+            &spec,
+            rows,
+            |m, emit| {
+                emit(&[
+                    &self.source,
+                    &"metadata",
+                    &self.kind,
+                    &m.level.as_str(),
+                    &UuidBytes(m.uuid),
+                    &JsonbText(&m.item),
+                    &self.import_id,
+                ])
+            },
+            |m, e| BadRow {
+                id: None,
+                uuid: Some(m.uuid),
+                item: m.item.clone(),
+                error: format!("{} metadata: {e}", m.level.as_str()),
+                controler: "metadata",
+            },
+        )
     }
 
     /// One `error_log` row (unless this import already logged that uuid); an item PostgreSQL
