@@ -589,6 +589,13 @@ fn an_empty_export_is_a_full_success() {
 
 #[test]
 fn a_uuid_owned_by_another_source_goes_to_error_log() {
+    // Both write paths: a staging connection (the default) and a single connection.
+    for connections in [2, 1] {
+        uuid_conflict(connections);
+    }
+}
+
+fn uuid_conflict(connections: u32) {
     let a = fake(30);
     let b = Fake::start(Settings {
         rows: 30,
@@ -601,7 +608,13 @@ fn a_uuid_owned_by_another_source_goes_to_error_log() {
         return;
     };
     let srcs = vec![Src::new("LPO AuRA", &a), Src::new("Flavia", &b)];
-    let cfg = h.config("c.toml", &section(""), &srcs);
+    let cfg = h.config(
+        "c.toml",
+        &section(&format!(
+            "writer_connections = {connections}\npage_size = 10"
+        )),
+        &srcs,
+    );
     h.init(&cfg, &srcs);
     let out = h.run(&cfg, &["full"], &srcs);
     assert_exit(&out, 1);

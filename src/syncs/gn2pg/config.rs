@@ -54,6 +54,9 @@ pub struct Gn2pgConfig {
     pub jobs: u32,
     /// Pages fetched ahead of the writer.
     pub prefetch: u32,
+    /// PostgreSQL connections writing a source: 2 = one COPYs page k + 1 into a staging table
+    /// while the other upserts page k; 1 = one does both.
+    pub writer_connections: u32,
     #[serde(with = "crate::config::duration")]
     pub http_timeout: Duration,
     #[serde(with = "crate::config::duration")]
@@ -83,6 +86,7 @@ impl Default for Gn2pgConfig {
             source_timezone: "Europe/Paris".into(),
             jobs: 2,
             prefetch: 4,
+            writer_connections: 2,
             http_timeout: Duration::from_secs(120),
             http_connect_timeout: Duration::from_secs(10),
             max_retry: 5,
@@ -255,6 +259,9 @@ impl Gn2pgConfig {
         }
         if self.prefetch == 0 || self.prefetch > 64 {
             return Err(invalid("prefetch", "must be within 1..=64".into()));
+        }
+        if !(1..=2).contains(&self.writer_connections) {
+            return Err(invalid("writer_connections", "must be 1 or 2".into()));
         }
         if self.http_timeout.is_zero() || self.http_connect_timeout.is_zero() {
             return Err(invalid("http_timeout", "timeouts must be positive".into()));

@@ -194,7 +194,7 @@ fn run_sources(
         Requested::Update => "gn2pg update",
     };
     let selected = cfg.selected(names)?;
-    let pool = db.pool(2)?;
+    let pool = db.pool(cfg.writer_connections + 1)?;
     {
         let mut client = pool.get()?;
         schema::check(&mut *client, &cfg.schema)?;

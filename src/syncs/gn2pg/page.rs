@@ -71,6 +71,8 @@ pub struct ParsedPage {
     pub last_id: Option<i64>,
     /// Ids not strictly increasing inside the page.
     pub disorder: Option<String>,
+    /// Its rows were COPYed into a shared staging table ([`super::store::Stager`]).
+    pub staged: bool,
 }
 
 #[derive(Deserialize)]

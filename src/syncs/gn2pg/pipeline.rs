@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::api::{Api, ExportPage};
 use super::config::Paging;
@@ -87,11 +87,16 @@ fn protocol(seq: u64, reason: String) -> SourceError {
     }
 }
 
+/// Stages page `seq` on a connection of its own ahead of the writer; `Ok(false)`: not staged.
+pub type StageFn<'a> = dyn FnMut(u64, &ParsedPage) -> Result<bool, SourceError> + Send + 'a;
+
 /// Downloads and writes every page; `on_first` sees the first page (totals), `write` gets the
-/// parsed pages in order. Returns the number of pages written.
+/// parsed pages in order (`staged` says whether `stage` staged them). With `stage`, a thread
+/// stages page `k + 1` while the writer writes page `k`. Returns the number of pages written.
 pub fn stream(
     plan: &Plan<'_>,
     on_first: impl FnOnce(&ExportPage),
+    stage: Option<&mut StageFn<'_>>,
     mut write: impl FnMut(u64, &ParsedPage) -> Result<(), SourceError>,
 ) -> Result<u64, SourceError> {
     let base = match plan.start_at {
@@ -124,6 +129,13 @@ pub fn stream(
     let (out_tx, out_rx) = sync_channel::<Parsed>(plan.prefetch.max(1));
     let raw_rx = Mutex::new(raw_rx);
     let next_offset = AtomicU64::new(1);
+    // With a stager: it may fill page k's table once page k - 2 (same table) is written.
+    let slots = Gate {
+        next: Mutex::new(0),
+        cv: Condvar::new(),
+        stop: AtomicBool::new(false),
+        window: 2,
+    };
     std::thread::scope(|s| {
         for _ in 0..plan.jobs.max(1) {
             let out_tx = out_tx.clone();
@@ -179,12 +191,60 @@ pub fn stream(
         }
         drop(raw_tx);
         drop(out_tx);
-        let result = writer(&out_rx, &gate, &mut write);
+        let result = match stage {
+            None => ordered(out_rx, |seq, page| {
+                write(seq, &page)?;
+                gate.advance(seq + 1);
+                Ok(())
+            }),
+            Some(stage) => {
+                let (st_tx, st_rx) = sync_channel::<Parsed>(1);
+                let slots_ref = &slots;
+                s.spawn(move || {
+                    let staged = ordered(out_rx, |seq, page| {
+                        if !slots_ref.wait(seq) {
+                            return Err(stopped());
+                        }
+                        let ok = stage(seq, &page)?;
+                        let mut page = page;
+                        page.staged = ok;
+                        st_tx.send((seq, Ok(page))).map_err(|_| stopped())
+                    });
+                    if let Err(e) = staged {
+                        let _ = st_tx.send((u64::MAX, Err(e)));
+                    }
+                });
+                let mut written = 0;
+                let result = loop {
+                    match st_rx.recv() {
+                        Ok((seq, Ok(page))) => {
+                            if let Err(e) = write(seq, &page) {
+                                break Err(e);
+                            }
+                            written = seq + 1;
+                            gate.advance(written);
+                            slots.advance(written);
+                        }
+                        Ok((_, Err(e))) => break Err(e),
+                        Err(_) => break Ok(written),
+                    }
+                };
+                slots.stop();
+                gate.stop();
+                drop(st_rx);
+                result
+            }
+        };
         gate.stop();
-        // Unblock parsers waiting to send, then let every thread finish.
-        drop(out_rx);
         result
     })
+}
+
+fn stopped() -> SourceError {
+    SourceError::Protocol {
+        what: "pipeline".into(),
+        reason: "stopped".into(),
+    }
 }
 
 /// Parses pages until the fetchers are done; once the writer has stopped, it only drains the
@@ -268,14 +328,15 @@ fn keyset_fetcher(
     }
 }
 
-fn writer(
-    out_rx: &Receiver<Parsed>,
-    gate: &Gate,
-    write: &mut impl FnMut(u64, &ParsedPage) -> Result<(), SourceError>,
+/// Takes parsed pages as they come, checks their order and hands them on in page order.
+fn ordered(
+    out_rx: Receiver<Parsed>,
+    mut next_page: impl FnMut(u64, ParsedPage) -> Result<(), SourceError>,
 ) -> Result<u64, SourceError> {
     let mut buffer: BTreeMap<u64, Result<ParsedPage, SourceError>> = BTreeMap::new();
     let mut next = 0u64;
     let mut last_id: Option<i64> = None;
+    let (mut writing, mut waiting) = (Duration::ZERO, Duration::ZERO);
     loop {
         while let Some(r) = buffer.remove(&next) {
             let page = r?;
@@ -292,14 +353,18 @@ fn writer(
                     ));
                 }
             }
-            write(next, &page)?;
             if page.last_id.is_some() {
                 last_id = page.last_id;
             }
+            let t = Instant::now();
+            next_page(next, page)?;
+            writing += t.elapsed();
             next += 1;
-            gate.advance(next);
         }
-        match out_rx.recv() {
+        let t = Instant::now();
+        let received = out_rx.recv();
+        waiting += t.elapsed();
+        match received {
             Ok((seq, r)) => {
                 buffer.insert(seq, r);
             }
@@ -312,6 +377,8 @@ fn writer(
                 if pending {
                     return Err(protocol(next, "never arrived".into()));
                 }
+                tracing::debug!(pages = next, handing_on = ?writing, waiting = ?waiting,
+                    "pipeline: time handing pages on vs waiting for them");
                 return Ok(next);
             }
         }

@@ -47,6 +47,8 @@ pub struct Writer {
     seen_meta: HashSet<[u8; 16]>,
     data_table: String,
     meta_table: String,
+    /// Shared staging tables a [`Stager`] fills, when the run uses two connections.
+    pub stages: Option<[String; 2]>,
 }
 
 fn row_level(e: &PgError) -> bool {
@@ -67,6 +69,7 @@ impl Writer {
             seen_meta: HashSet::new(),
             data_table: format!("{}.data_json", ident(schema)),
             meta_table: format!("{}.metadata_json", ident(schema)),
+            stages: None,
         }
     }
 
@@ -81,10 +84,12 @@ impl Writer {
     }
 
     /// Writes one page and, for a full, moves the checkpoint to `checkpoint` — one transaction.
+    /// `staged`: the page's rows are in shared staging table `slot` (see [`Stager`]).
     pub fn write_page(
         &mut self,
         page: &ParsedPage,
         checkpoint: Option<i64>,
+        staged: Option<usize>,
     ) -> Result<PageCounts, PgError> {
         let mut counts = PageCounts {
             items: page.items as u64,
@@ -117,7 +122,8 @@ impl Writer {
             counts.meta_upserts += n;
             failed.extend(bad);
         }
-        let (n, bad) = names.upsert_data(&mut tx, &page.rows)?;
+        let stage = staged.and_then(|slot| self.stages.as_ref().map(|s| s[slot].as_str()));
+        let (n, bad) = names.upsert_data(&mut tx, &page.rows, stage)?;
         counts.upserts += n;
         failed.extend(bad);
         for b in page.bad.iter().chain(failed.iter()) {
@@ -227,6 +233,121 @@ const META_SET: &str =
     "item = EXCLUDED.item, update_ts = EXCLUDED.update_ts, import_id = EXCLUDED.import_id";
 const NOW: &[(&str, &str)] = &[("update_ts", "localtimestamp")];
 
+fn data_spec(table: &str) -> Upsert<'_> {
+    Upsert {
+        table,
+        columns: DATA_COLUMNS,
+        key: &["id_data"],
+        conflict: "ON CONSTRAINT pk_source_data",
+        set: DATA_SET,
+        only_if: None,
+        computed: NOW,
+    }
+}
+
+fn emit_data(
+    source: &str,
+    kind: &str,
+    import_id: i32,
+    r: &DataRow,
+    emit: &mut bulk::Emit<'_>,
+) -> Result<(), DbError> {
+    emit(&[
+        &source,
+        &"data",
+        &kind,
+        &r.id,
+        &r.uuid.map(UuidBytes),
+        &JsonbText(&r.item),
+        &import_id,
+    ])
+}
+
+/// Fills the shared staging tables on a connection of its own, one page ahead of the
+/// [`Writer`] (which upserts from them): PostgreSQL parses page `k + 1` while it writes page `k`.
+pub struct Stager {
+    client: PooledClient,
+    source: String,
+    kind: String,
+    pub import_id: i32,
+    tables: [String; 2],
+}
+
+/// The names of a source's two shared staging tables (in `data_tasks`).
+pub fn stage_tables(schema: &str, source: &str) -> [String; 2] {
+    // FNV-1a: a short, stable, identifier-safe name per schema and source.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("{schema}.{source}").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    [0, 1].map(|i| format!("data_tasks.{}", ident(&format!("gn2pg_stage_{h:016x}_{i}"))))
+}
+
+impl Stager {
+    /// Creates (or empties) the staging tables.
+    pub fn new(
+        mut client: PooledClient,
+        schema: &str,
+        source: &str,
+        kind: &str,
+    ) -> Result<Stager, PgError> {
+        let tables = stage_tables(schema, source);
+        let data = format!("{}.data_json", ident(schema));
+        for t in &tables {
+            bulk::prepare_shared_stage(&mut *client, &data_spec(&data), t)?;
+        }
+        Ok(Stager {
+            client,
+            source: source.to_string(),
+            kind: kind.to_string(),
+            import_id: 0,
+            tables,
+        })
+    }
+
+    pub fn tables(&self) -> [String; 2] {
+        self.tables.clone()
+    }
+
+    /// COPYs the page's rows into table `slot` and commits; `false` when PostgreSQL refuses a
+    /// row (the writer then upserts the page itself, row by row where needed).
+    pub fn stage(&mut self, page: &ParsedPage, slot: usize) -> Result<bool, PgError> {
+        if page.rows.is_empty() {
+            return Ok(false);
+        }
+        let (source, kind, import_id) = (&self.source, &self.kind, self.import_id);
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| PgError::query("begin staging", &e))?;
+        let copied = bulk::copy_in(
+            &mut tx,
+            &self.tables[slot],
+            DATA_COLUMNS,
+            &page.rows,
+            |r, emit| emit_data(source, kind, import_id, r, emit),
+        );
+        match copied {
+            Ok(_) => {
+                tx.commit()
+                    .map_err(|e| PgError::query("commit staging", &e))?;
+                Ok(true)
+            }
+            Err(e) if row_level(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops the staging tables (best effort: a later run recreates them).
+    pub fn drop_tables(mut self) {
+        for t in &self.tables {
+            let _ = self
+                .client
+                .batch_execute(&format!("DROP TABLE IF EXISTS {t}"));
+        }
+    }
+}
+
 impl Names<'_> {
     /// Upserts `rows` as one batch in a savepoint; a batch refused for a row-level reason is
     /// replayed row by row (each in its savepoint), the rows still refused returned as bad.
@@ -235,29 +356,40 @@ impl Names<'_> {
         tx: &mut Transaction<'_>,
         spec: &Upsert<'_>,
         rows: &[T],
+        stage: Option<&str>,
         emit: impl Fn(&T, &mut bulk::Emit<'_>) -> Result<(), DbError>,
         bad: impl Fn(&T, &PgError) -> BadRow,
     ) -> Result<(u64, Vec<BadRow>), PgError> {
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
-        let savepoint = |tx: &mut Transaction<'_>, rows: &[T]| -> Result<u64, PgError> {
-            let mut sp = tx
-                .transaction()
-                .map_err(|e| PgError::query("savepoint", &e))?;
-            let n = bulk::upsert(&mut sp, spec, rows, &emit)?;
-            sp.commit()
-                .map_err(|e| PgError::query("release savepoint", &e))?;
-            Ok(n)
-        };
-        match savepoint(tx, rows) {
+        let savepoint =
+            |tx: &mut Transaction<'_>, rows: &[T], stage: Option<&str>| -> Result<u64, PgError> {
+                let mut sp = tx
+                    .transaction()
+                    .map_err(|e| PgError::query("savepoint", &e))?;
+                let n = match stage {
+                    Some(stage) => bulk::upsert_staged(&mut sp, spec, stage)?,
+                    None => bulk::upsert(&mut sp, spec, rows, &emit)?,
+                };
+                sp.commit()
+                    .map_err(|e| PgError::query("release savepoint", &e))?;
+                Ok(n)
+            };
+        let first = savepoint(tx, rows, stage);
+        if let (Err(_), Some(stage)) = (&first, stage) {
+            // The batch was rolled back with its savepoint: empty the stage for the next page.
+            tx.batch_execute(&format!("TRUNCATE {stage}"))
+                .map_err(|e| PgError::query(format!("empty {stage}"), &e))?;
+        }
+        match first {
             Ok(n) => Ok((n, Vec::new())),
             Err(e) if row_level(&e) => {
                 tracing::info!(source = self.source, error = %e, "batch refused: replaying row by row");
                 let mut n = 0;
                 let mut refused = Vec::new();
                 for row in rows {
-                    match savepoint(tx, std::slice::from_ref(row)) {
+                    match savepoint(tx, std::slice::from_ref(row), None) {
                         Ok(k) => n += k,
                         Err(e) if row_level(&e) => refused.push(bad(row, &e)),
                         Err(e) => return Err(e),
@@ -273,31 +405,14 @@ impl Names<'_> {
         &self,
         tx: &mut Transaction<'_>,
         rows: &[DataRow],
+        stage: Option<&str>,
     ) -> Result<(u64, Vec<BadRow>), PgError> {
-        let spec = Upsert {
-            table: self.data,
-            columns: DATA_COLUMNS,
-            key: &["id_data"],
-            conflict: "ON CONSTRAINT pk_source_data",
-            set: DATA_SET,
-            only_if: None,
-            computed: NOW,
-        };
         self.upsert_or_replay(
             tx,
-            &spec,
+            &data_spec(self.data),
             rows,
-            |r, emit| {
-                emit(&[
-                    &self.source,
-                    &"data",
-                    &self.kind,
-                    &r.id,
-                    &r.uuid.map(UuidBytes),
-                    &JsonbText(&r.item),
-                    &self.import_id,
-                ])
-            },
+            stage,
+            |r, emit| emit_data(self.source, self.kind, self.import_id, r, emit),
             |r, e| BadRow {
                 id: Some(i64::from(r.id)),
                 uuid: r.uuid,
@@ -326,6 +441,7 @@ impl Names<'_> {
             tx,
             &spec,
             rows,
+            None,
             |m, emit| {
                 emit(&[
                     &self.source,

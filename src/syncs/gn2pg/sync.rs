@@ -19,8 +19,9 @@ use serde_json::Value;
 
 use super::api::Api;
 use super::config::{Gn2pgConfig, SourceConfig};
+use super::page::ParsedPage;
 use super::pipeline::{self, Plan};
-use super::store::{self, PageCounts, Writer};
+use super::store::{self, PageCounts, Stager, Writer};
 use super::SourceError;
 use crate::fetch::http::HttpPolicy;
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunScope, RunStatus};
@@ -421,6 +422,22 @@ fn transfer(
     };
     let full = since.is_none();
     let mut totals = PageCounts::default();
+    let mut stager = if cfg.writer_connections >= 2 {
+        let mut conn = ctx.pool.get()?;
+        conn.batch_execute("SET client_min_messages TO warning")
+            .map_err(|e| PgError::query("configure the session", &e))?;
+        let mut st = Stager::new(conn, &cfg.schema, std, &src.kind())?;
+        st.import_id = writer.import_id;
+        writer.stages = Some(st.tables());
+        Some(st)
+    } else {
+        None
+    };
+    let mut stage_fn = stager.as_mut().map(|st| {
+        move |seq: u64, page: &ParsedPage| -> Result<bool, SourceError> {
+            Ok(st.stage(page, (seq % 2) as usize)?)
+        }
+    });
     let streamed = pipeline::stream(
         &plan,
         |first| {
@@ -428,8 +445,10 @@ fn transfer(
                 progress.set_total(n);
             }
         },
+        stage_fn.as_mut().map(|f| f as &mut pipeline::StageFn<'_>),
         |seq, page| {
-            let counts = writer.write_page(page, if full { page.last_id } else { None })?;
+            let slot = page.staged.then_some((seq % 2) as usize);
+            let counts = writer.write_page(page, if full { page.last_id } else { None }, slot)?;
             totals.add(&counts);
             progress.inc(counts.items);
             out.counts.fetched = totals.items;
@@ -442,6 +461,11 @@ fn transfer(
             Ok(())
         },
     );
+    drop(stage_fn);
+    if let Some(st) = stager {
+        st.drop_tables();
+    }
+    writer.stages = None;
     out.counts.http_retries = api.retries();
     progress.finish();
     streamed?;
