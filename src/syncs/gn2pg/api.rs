@@ -269,9 +269,10 @@ impl Api {
             .send();
         let modules = match modules {
             Ok(m) => m,
-            Err(HttpError::Status { status, .. })
-                if matches!(status, 200..=299 | 401 | 403 | 490) =>
-            {
+            Err(HttpError::Status {
+                status: 200..=299 | 401 | 403 | 490,
+                ..
+            }) => {
                 return Err(ApiError::NoExportModule {
                     user: source.user_name.clone(),
                 })

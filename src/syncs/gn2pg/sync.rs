@@ -461,7 +461,6 @@ fn transfer(
             Ok(())
         },
     );
-    drop(stage_fn);
     if let Some(st) = stager {
         st.drop_tables();
     }
