@@ -42,7 +42,7 @@ use self::sync::{Ctx, Outcome, Requested};
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An operator's gn2pg-client TOML file ([db], [[source]], [tuning]), read unchanged.
+    /// An operator's gn2pg-client TOML file (`[db]`, `[[source]]`, `[tuning]`), read unchanged.
     #[arg(long, global = true, value_name = "FILE")]
     pub gn2pg_config: Option<PathBuf>,
     #[command(subcommand)]
