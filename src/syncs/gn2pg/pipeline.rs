@@ -8,7 +8,9 @@
 //!
 //! `jobs` parser threads turn pages into rows ([`super::page::parse`]) while the next pages
 //! download; the writer (the calling thread) commits them strictly in page order. At most
-//! `prefetch + jobs` pages are in flight (a private gate), so memory stays flat whatever the export size.
+//! `prefetch + jobs` pages are in flight (a private gate), so memory stays flat whatever the
+//! export size. With a stage function (`writer_connections = 2`), a thread on a second connection
+//! COPYs page `k + 1` into a shared staging table while the writer upserts page `k` from the other.
 //! The first failure — a fetch that failed after its retries, ids that do not strictly increase
 //! (a repeated or unordered page), a database error — stops everything; the pages before it stay
 //! committed. The first page is fetched once.
