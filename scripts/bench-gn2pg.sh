@@ -8,10 +8,11 @@
 # is not counted for either tool.
 #
 #   scripts/bench-gn2pg.sh [--rows "100000 1000000"] [--client-rows N] [--latency-ms 20]
-#                          [--kind cd_nomenclature|label|metadata] [--no-client]
+#                          [--kind cd_nomenclature|label|metadata] [--no-client] [--tag NAME]
 #
 # --client-rows caps the sizes gn2pg-client is run on (it writes row by row: about 1 ms per row,
-# so a 1M-row full takes ~20 min); by default it runs on every size.
+# so a 1M-row full takes ~15-20 min); by default it runs on every size. --tag NAME is appended to
+# the record's folder name.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -20,6 +21,7 @@ client_rows=""
 latency=20
 kind="cd_nomenclature"
 client=1
+tag=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rows) rows_list="$2"; shift 2 ;;
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
     --latency-ms) latency="$2"; shift 2 ;;
     --kind) kind="$2"; shift 2 ;;
     --no-client) client=0; shift ;;
+    --tag) tag="-$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +73,7 @@ pg_user="$(python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); 
 db_url() { python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$admin" "$1"; }
 tz="$(psql "$admin" -XAtqc 'show timezone')"
 
-out_dir="bench/gn2pg/$(date -u +%Y-%m-%d)-$(hostname -s)"
+out_dir="bench/gn2pg/$(date -u +%Y-%m-%d)-$(hostname -s)$tag"
 mkdir -p "$out_dir"
 csv="$out_dir/raw.csv"
 echo "tool,rows,phase,items,wall_s,cpu_s,rows_per_s,peak_rss_mb,exit" > "$csv"
@@ -174,7 +177,7 @@ EOF
 done
 
 {
-  echo "# gn2pg benchmark — $(date -u +%Y-%m-%d) on $(hostname -s) ($(nproc) cores)"
+  echo "# gn2pg benchmark — $(date -u +%Y-%m-%d) on $(hostname -s) ($(getconf _NPROCESSORS_ONLN) cores)"
   echo
   echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share the machine)."
   echo

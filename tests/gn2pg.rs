@@ -541,6 +541,30 @@ fn a_repeated_page_is_a_protocol_error() {
 }
 
 #[test]
+fn a_short_page_is_followed_in_keyset_mode_and_refused_in_offset_mode() {
+    for (paging, exit) in [("keyset", 0), ("offset", 2)] {
+        let f = fake(250);
+        f.add_fault(Fault::page(1, 1, Action::Short));
+        let extra = format!("page_size = 100\npaging = \"{paging}\"\njobs = 1");
+        let Some((h, cfg, srcs)) = setup("gn2pg_short", &f, &extra) else {
+            return;
+        };
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, exit);
+        if exit == 0 {
+            all_rows_match(&h, &f, "lpo_aura");
+        } else {
+            let text = common::text(&out);
+            assert!(
+                text.contains("page 2: protocol error") && text.contains("rows would be missed"),
+                "{text}"
+            );
+            assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 100);
+        }
+    }
+}
+
+#[test]
 fn truncated_and_stalled_bodies_are_retried_then_fail() {
     let f = fake(250);
     f.add_fault(Fault::page(1, 1, Action::Truncate));

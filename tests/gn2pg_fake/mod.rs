@@ -69,6 +69,8 @@ pub enum Action {
     Stall(Duration),
     /// Serve the previous page again (ignoring the cursor or the offset).
     RepeatPrevious,
+    /// Serve only the first half of the page's rows.
+    Short,
     /// Leave the module list without EXPORTS.
     HideExports,
 }
@@ -304,9 +306,13 @@ impl Settings {
         )
     }
 
+    /// 2024-01-01 + up to 300 days, in seconds.
+    fn base_action_secs(&self, id: u64) -> i64 {
+        1_704_067_200 + (splitmix(self.seed ^ id) % (300 * 86_400)) as i64
+    }
+
     fn base_action(&self, id: u64) -> String {
-        // 2024-01-01 + up to 300 days.
-        ts(1_704_067_200 + (splitmix(self.seed ^ id) % (300 * 86_400)) as i64)
+        ts(self.base_action_secs(id))
     }
 
     fn species(&self, id: u64, version: u32) -> (u64, &'static str) {
@@ -330,10 +336,11 @@ impl Settings {
             "nom_cite" => Field::Text(self.species(id, version).1.into()),
             "observateurs" => Field::Text(self.observers(id).into()),
             "id_perm_sinp" => Field::Text(self.uuid(id)),
-            "derniere_action" => Field::Date(parse_ts(
-                &ch.map(|c| c.derniere_action.clone())
-                    .unwrap_or_else(|| self.base_action(id)),
-            )),
+            "derniere_action" => Field::Date(match ch {
+                Some(c) => parse_ts(&c.derniere_action),
+                None => chrono::DateTime::from_timestamp(self.base_action_secs(id), 0)
+                    .map(|d| d.naive_utc()),
+            }),
             "date_min" | "date_max" => Field::Date(parse_ts(&self.date_min(id))),
             _ => return None,
         })
@@ -1042,6 +1049,7 @@ fn endpoint(
     let mut delay = Duration::ZERO;
     let mut truncate = false;
     let mut repeat = false;
+    let mut short = false;
     let mut hide_exports = false;
     if let Some(action) = &fired {
         if *action == Action::ExpireSession {
@@ -1051,6 +1059,7 @@ fn endpoint(
             Action::Stall(d) => delay = *d,
             Action::Truncate => truncate = true,
             Action::RepeatPrevious => repeat = true,
+            Action::Short => short = true,
             Action::HideExports => hide_exports = true,
             a => {
                 if let Some(r) = fault_reply(a, refusal, &req.path) {
@@ -1102,7 +1111,7 @@ fn endpoint(
         }
         Target::Export => {
             let latency = st.settings.latency;
-            let r = export(&mut st, req, repeat, logged);
+            let r = export(&mut st, req, repeat, short, logged);
             drop(st);
             std::thread::sleep(latency);
             let mut r = r;
@@ -1165,7 +1174,7 @@ fn export_page_index(st: &mut State, q: &[(String, String)]) -> Option<u64> {
     Some(start as u64 / limit + offset)
 }
 
-fn export(st: &mut State, req: &Request, repeat: bool, logged: &mut Logged) -> Reply {
+fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut Logged) -> Reply {
     let q = &req.query;
     let expected = format!("/api/exports/api/{}", st.settings.export_id);
     if !req.path.ends_with(&expected) {
@@ -1194,6 +1203,7 @@ fn export(st: &mut State, req: &Request, repeat: bool, logged: &mut Logged) -> R
         let from = start + ((offset * limit) as usize).min(available);
         (from, (from + limit as usize).min(ids.len()))
     };
+    let to = if short { from + (to - from) / 2 } else { to };
     st.previous = Some((from as u64, to as u64));
     let mut slice: Vec<u64> = ids[from..to].to_vec();
     if desc {

@@ -82,6 +82,21 @@ fn with_param(
     p
 }
 
+/// Offset paging cannot recover the rows of a short page that is not the last one.
+fn short_offset_page(p: u64, pages: u64, page: &ExportPage) -> Option<SourceError> {
+    let len = page.items.len() as u64;
+    (p + 1 < pages && len < page.limit).then(|| {
+        protocol(
+            p,
+            format!(
+                "{len} items where the limit is {} and {pages} pages were announced: rows would be \
+                 missed (keyset paging follows short pages)",
+                page.limit
+            ),
+        )
+    })
+}
+
 fn protocol(seq: u64, reason: String) -> SourceError {
     SourceError::Protocol {
         what: format!("page {}", seq + 1),
@@ -121,6 +136,11 @@ pub fn stream(
         }
         Paging::Keyset => u64::MAX,
     };
+    if plan.paging == Paging::Offset {
+        if let Some(e) = short_offset_page(0, pages, &first) {
+            return Err(e);
+        }
+    }
     let gate = Gate {
         next: Mutex::new(0),
         cv: Condvar::new(),
@@ -144,24 +164,14 @@ pub fn stream(
             let raw_rx = &raw_rx;
             s.spawn(move || parser(raw_rx, out_tx));
         }
-        let first_len = first.items.len() as u64;
-        let (first_limit, first_last) = (first.limit, first.last_id);
+        let first_tail = Tail::of(&first);
         // Capacity ≥ 1 and nothing else has sent yet: this never blocks.
         let _ = raw_tx.send((0, first));
         match plan.paging {
             Paging::Keyset => {
                 let (raw_tx, out_tx, gate) = (raw_tx.clone(), out_tx.clone(), &gate);
                 s.spawn(move || {
-                    keyset_fetcher(
-                        plan,
-                        &plan.params,
-                        gate,
-                        first_len,
-                        first_limit,
-                        first_last,
-                        raw_tx,
-                        out_tx,
-                    )
+                    keyset_fetcher(plan, &plan.params, gate, first_tail, raw_tx, out_tx)
                 });
             }
             Paging::Offset => {
@@ -177,6 +187,10 @@ pub fn stream(
                         let params = with_param(base, "offset", p);
                         match plan.api.export_page(&params, &format!("page {}", p + 1)) {
                             Ok(page) => {
+                                if let Some(e) = short_offset_page(p, pages, &page) {
+                                    let _ = out_tx.send((p, Err(e)));
+                                    break;
+                                }
                                 if raw_tx.send((p, page)).is_err() {
                                     break;
                                 }
@@ -265,23 +279,47 @@ fn parser(raw_rx: &Mutex<Receiver<(u64, ExportPage)>>, out_tx: SyncSender<Parsed
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the keyset fetcher needs of a page to go on.
+#[derive(Debug, Clone, Copy)]
+struct Tail {
+    len: u64,
+    limit: u64,
+    last: Option<i64>,
+    /// `total_filtered`: the rows matching the filters, cursor included.
+    remaining: Option<u64>,
+}
+
+impl Tail {
+    fn of(p: &ExportPage) -> Tail {
+        Tail {
+            len: p.items.len() as u64,
+            limit: p.limit,
+            last: p.last_id,
+            remaining: p.total_filtered,
+        }
+    }
+
+    /// Whether the export ends with this page: empty, or shorter than the `limit` while
+    /// `total_filtered` says nothing is left (a short page in the middle is followed up).
+    fn is_last(&self) -> bool {
+        self.len == 0 || (self.len < self.limit && self.remaining.is_none_or(|r| r <= self.len))
+    }
+}
+
 fn keyset_fetcher(
     plan: &Plan<'_>,
     base: &[(String, String)],
     gate: &Gate,
-    mut len: u64,
-    mut limit: u64,
-    mut last: Option<i64>,
+    mut tail: Tail,
     raw_tx: SyncSender<(u64, ExportPage)>,
     out_tx: SyncSender<Parsed>,
 ) {
     let mut seq = 0u64;
     loop {
-        if len == 0 || len < limit {
+        if tail.is_last() {
             return;
         }
-        let Some(last_id) = last else {
+        let Some(last_id) = tail.last else {
             let _ = out_tx.send((
                 seq,
                 Err(protocol(
@@ -315,9 +353,7 @@ fn keyset_fetcher(
                         return;
                     }
                 }
-                len = page.items.len() as u64;
-                limit = page.limit;
-                last = page.last_id;
+                tail = Tail::of(&page);
                 if raw_tx.send((seq, page)).is_err() {
                     return;
                 }
