@@ -864,20 +864,12 @@ fn a_gn2pg_client_config_file_is_read_unchanged() {
     let Some(h) = Harness::new("gn2pg_legacy") else {
         return;
     };
-    let url = url::Url::parse(&h.url()).unwrap();
     let file = h.dir.path().join("gn2pg-lpo.toml");
     std::fs::write(
         &file,
         format!(
             r#"# GN2PG configuration file
-[db]
-db_host = "{host}"
-db_port = {port}
-db_user = "{user}"
-db_password = "db-pw-in-file-77"
-db_name = "{name}"
-db_schema_import = "gn2pg_lpo"
-    [db.db_querystring]
+{db}    [db.db_querystring]
     sslmode = "prefer"
 
 [[source]]
@@ -901,10 +893,7 @@ unavailable_delay = 1
 lru_maxsize = 32
 nb_threads = 1
 "#,
-            host = url.host_str().unwrap(),
-            port = url.port().unwrap_or(5432),
-            user = url.username(),
-            name = url.path().trim_start_matches('/'),
+            db = h.client_db_section("gn2pg_lpo", "db-pw-in-file-77"),
             fake = f.url(),
         ),
     )

@@ -53,17 +53,9 @@ impl Client {
 
     /// Writes `~/.gn2pg/<file>` for `schema` and `fake`.
     fn config(&self, file: &str, h: &Harness, schema: &str, fake: &Fake, data_type: &str) {
-        let url = url::Url::parse(&h.url()).unwrap();
         let s = fake.settings();
         let text = format!(
-            r#"[db]
-db_host = "{host}"
-db_port = {port}
-db_user = "{user}"
-db_password = "unused-with-trust"
-db_name = "{name}"
-db_schema_import = "{schema}"
-
+            r#"{db}
 [[source]]
 name = "LPO AuRA"
 user_name = "{login}"
@@ -78,10 +70,7 @@ orderby = 'id_synthese'
 max_page_length = 1000
 retry_delay = 0
 "#,
-            host = url.host_str().unwrap(),
-            port = url.port().unwrap_or(5432),
-            user = url.username(),
-            name = url.path().trim_start_matches('/'),
+            db = h.client_db_section(schema, "unused-with-trust"),
             login = s.user,
             password = s.password,
             url = fake.url(),

@@ -109,6 +109,19 @@ impl Harness {
         common::data_tasks(&all, &self.env(sources))
     }
 
+    /// The `[db]` table of a gn2pg-client file pointing at this database.
+    pub fn client_db_section(&self, schema: &str, password: &str) -> String {
+        let url = url::Url::parse(&self.url()).unwrap();
+        format!(
+            "[db]\ndb_host = {:?}\ndb_port = {}\ndb_user = {:?}\ndb_password = {password:?}\n\
+             db_name = {:?}\ndb_schema_import = {schema:?}\n",
+            url.host_str().unwrap(),
+            url.port().unwrap_or(5432),
+            url.username(),
+            url.path().trim_start_matches('/'),
+        )
+    }
+
     /// `init-db` then asserts success.
     pub fn init(&self, cfg: &Path, sources: &[Src<'_>]) {
         let out = self.run(cfg, &["init-db"], sources);
