@@ -106,4 +106,23 @@ if [ "${SKIP_VISIONATURE_VENV:-0}" != "1" ]; then
   fi
 fi
 
+# --- gn2pg-client (differential tests and benchmark of `data-tasks gn2pg`) -----------------------
+# The Python tool `data-tasks gn2pg` replaces, pinned with its dependencies, in its own venv
+# .deps/gn2pg-venv (tests/gn2pg_diff.rs, scripts/bench-gn2pg.sh). SKIP_GN2PG_VENV=1 skips it.
+GN2PG_CLIENT_VERSION="1.10.1"
+GN2PG_CLIENT_PINS=(alembic==1.20.1 coloredlogs==15.0.1 humanfriendly==10.0 Mako==1.4.3
+  MarkupSafe==3.0.4 psycopg2-binary==2.9.13 requests==2.34.2 certifi==2026.10.19.post1
+  charset-normalizer==3.5.3 idna==3.20 urllib3==2.8.0 schema==0.7.8 SQLAlchemy==2.1.9
+  toml==0.10.2 typing_extensions==4.16.0)
+if [ "${SKIP_GN2PG_VENV:-0}" != "1" ]; then
+  gn2pg_venv="$deps/gn2pg-venv"
+  if ! "$gn2pg_venv/bin/python" -c "import importlib.metadata as m; assert m.version('gn2pg_client') == '$GN2PG_CLIENT_VERSION'" 2>/dev/null; then
+    log "pip install gn2pg-client==$GN2PG_CLIENT_VERSION into $gn2pg_venv"
+    [ -x "$gn2pg_venv/bin/python" ] || "$py" -m venv "$gn2pg_venv"
+    vpip="$gn2pg_venv/bin/pip" pip_install "gn2pg-client==$GN2PG_CLIENT_VERSION" "${GN2PG_CLIENT_PINS[@]}"
+  else
+    log "gn2pg-client present ($GN2PG_CLIENT_VERSION)"
+  fi
+fi
+
 log "done: PDFIUM_LIB=$pdfium_dir/libpdfium.so, weed=$deps/venv/bin/weed"

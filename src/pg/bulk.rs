@@ -6,6 +6,9 @@
 //! in the caller's transaction, so a batch commits together with whatever else the caller writes
 //! (a checkpoint, a watermark, counters). Row triggers of the target fire as for plain inserts.
 //! [`copy_in`] is the plain binary `COPY` into a table (a fresh table being filled).
+//! [`prepare_shared_stage`] + [`copy_in`] on one connection and [`upsert_staged`] on another
+//! split the two halves, so a batch's COPY (where the server parses it) overlaps the previous
+//! batch's upsert.
 //!
 //! The staging table mirrors the target's column types (`CREATE TEMP TABLE … AS SELECT … WITH NO
 //! DATA`), is created once per connection and emptied at commit. [`JsonbText`] sends JSON text the
@@ -76,7 +79,12 @@ pub fn upsert<T>(
     ))
     .map_err(|e| PgError::query(format!("staging table for {}", spec.table), &e))?;
     copy_rows(tx, &stage, spec.columns, rows, &fields)?;
+    insert_from(tx, spec, &stage)
+}
 
+/// `INSERT … SELECT` from `stage` (newest staged row per key) `ON CONFLICT …` into the target.
+fn insert_from(tx: &mut Transaction<'_>, spec: &Upsert<'_>, stage: &str) -> Result<u64, PgError> {
+    let cols = column_list(spec.columns);
     let key = column_list(spec.key);
     let mut insert_cols = cols.clone();
     let mut select_cols = cols.clone();
@@ -102,6 +110,38 @@ pub fn upsert<T>(
     );
     tx.execute(&sql, &[])
         .map_err(|e| PgError::query(format!("upsert into {}", spec.table), &e))
+}
+
+/// Creates (if missing) and empties `name` (qualified, quoted): an `UNLOGGED` staging table with
+/// `spec`'s columns that *another* connection fills with [`copy_in`] and commits, so that the
+/// parsing of a batch (COPY) overlaps the upsert of the previous one ([`upsert_staged`]).
+pub fn prepare_shared_stage(
+    client: &mut impl postgres::GenericClient,
+    spec: &Upsert<'_>,
+    name: &str,
+) -> Result<(), PgError> {
+    let cols = column_list(spec.columns);
+    client
+        .batch_execute(&format!(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS {name} AS SELECT {cols} FROM {table} WITH NO DATA;
+             ALTER TABLE {name} ADD COLUMN IF NOT EXISTS _seq bigserial;
+             TRUNCATE {name};",
+            table = spec.table
+        ))
+        .map_err(|e| PgError::query(format!("shared staging table for {}", spec.table), &e))
+}
+
+/// Upserts the rows a shared stage holds (see [`upsert`]) and empties it, in the caller's
+/// transaction.
+pub fn upsert_staged(
+    tx: &mut Transaction<'_>,
+    spec: &Upsert<'_>,
+    stage: &str,
+) -> Result<u64, PgError> {
+    let n = insert_from(tx, spec, stage)?;
+    tx.batch_execute(&format!("TRUNCATE {stage}"))
+        .map_err(|e| PgError::query(format!("empty {stage}"), &e))?;
+    Ok(n)
 }
 
 /// Binary `COPY` of `rows` into `table` (quoted, qualified) `columns`; returns the row count.
@@ -177,6 +217,27 @@ impl ToSql for JsonbText<'_> {
 
     fn accepts(ty: &Type) -> bool {
         *ty == Type::JSONB || *ty == Type::JSON
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A UUID given as its 16 bytes, sent as `uuid` (no text round trip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UuidBytes(pub [u8; 16]);
+
+impl ToSql for UuidBytes {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::UUID
     }
 
     postgres::types::to_sql_checked!();

@@ -1,17 +1,449 @@
-//! `[gn2pg]`: the settings of the gn2pg sync (syncs.md). Secrets come from the environment only.
+//! `[gn2pg]`: the settings of the gn2pg sync (syncs.md §1, §1a) and the source names.
+//!
+//! One `[[gn2pg.source]]` is one remote GeoNature export. Passwords are not configuration: they
+//! come from `GN2PG_<STD_NAME upper-cased>_PASSWORD` ([`SourceConfig::password_var`]), or, while
+//! migrating, from an operator's gn2pg-client file (see [`super::legacy`]). [`std_name`] is the
+//! client's normalisation of a source name, byte for byte: it is the `source` column every
+//! operator trigger joins on. What can fail here is a [`ConfigError`] naming the key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
 
+/// Query parameters the sync sends itself; an export filter may not use them.
+pub const RESERVED_PARAMS: &[&str] = &[
+    "limit",
+    "offset",
+    "page",
+    "orderby",
+    "order",
+    "filter",
+    "filter_n_up_id_synthese",
+    "filter_d_up_derniere_action",
+    "filter_d_lo_derniere_action",
+];
+
+/// How export pages are walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paging {
+    /// `filter_n_up_id_synthese=<last+1>` from page to page (resumable, stable under inserts).
+    Keyset,
+    /// `offset=0..pages-1` (gn2pg-client's way); pages are fetched in parallel.
+    Offset,
+}
+
 /// The `[gn2pg]` section.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Gn2pgConfig {}
+pub struct Gn2pgConfig {
+    /// Target schema (operators: e.g. `gn2pg_lpo`).
+    pub schema: String,
+    /// Rows asked per page; the server may cap it, the returned `limit` is what counts.
+    pub page_size: u32,
+    pub paging: Paging,
+    /// Subtracted from the last success's start to form an update's `since`.
+    #[serde(with = "crate::config::duration")]
+    pub since_overlap: Duration,
+    /// Time zone of the source's `derniere_action` (the text of date filters).
+    pub source_timezone: String,
+    /// Page parsers (and parallel fetchers in offset mode).
+    pub jobs: u32,
+    /// Pages fetched ahead of the writer.
+    pub prefetch: u32,
+    /// PostgreSQL connections writing a source: 2 = one COPYs page k + 1 into a staging table
+    /// while the other upserts page k; 1 = one does both.
+    pub writer_connections: u32,
+    #[serde(with = "crate::config::duration")]
+    pub http_timeout: Duration,
+    #[serde(with = "crate::config::duration")]
+    pub http_connect_timeout: Duration,
+    /// Retries of a transient failure (after the first attempt).
+    pub max_retry: u32,
+    /// First backoff delay, doubled at each retry (with jitter).
+    #[serde(with = "crate::config::duration")]
+    pub retry_delay: Duration,
+    /// Longest backoff delay (and longest `Retry-After` honoured).
+    #[serde(with = "crate::config::duration")]
+    pub retry_delay_cap: Duration,
+    /// Wait after a 503 instead of the backoff; `0s` = use the backoff.
+    #[serde(with = "crate::config::duration")]
+    pub unavailable_delay: Duration,
+    #[serde(rename = "source", skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Default for Gn2pgConfig {
+    fn default() -> Self {
+        Gn2pgConfig {
+            schema: "gn2pg_import".into(),
+            page_size: 1000,
+            paging: Paging::Keyset,
+            since_overlap: Duration::from_secs(600),
+            source_timezone: "Europe/Paris".into(),
+            jobs: 2,
+            prefetch: 4,
+            writer_connections: 2,
+            http_timeout: Duration::from_secs(120),
+            http_connect_timeout: Duration::from_secs(10),
+            max_retry: 5,
+            retry_delay: Duration::from_secs(5),
+            retry_delay_cap: Duration::from_secs(300),
+            unavailable_delay: Duration::ZERO,
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// A query-string value as written in TOML (sent as text, the way gn2pg-client formats it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum QueryValue {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl QueryValue {
+    /// The parameter's text (Python's `str()`, as gn2pg-client's `urlencode` sends it).
+    pub fn as_param(&self) -> String {
+        match self {
+            QueryValue::Text(s) => s.clone(),
+            QueryValue::Integer(i) => i.to_string(),
+            QueryValue::Float(f) => {
+                if f.fract() == 0.0 && f.abs() < 1e16 {
+                    format!("{f:.1}")
+                } else {
+                    f.to_string()
+                }
+            }
+            QueryValue::Bool(true) => "True".into(),
+            QueryValue::Bool(false) => "False".into(),
+        }
+    }
+
+    /// The value as JSON (for `import_log.xfer_filters`).
+    pub fn as_json(&self) -> serde_json::Value {
+        match self {
+            QueryValue::Text(s) => s.clone().into(),
+            QueryValue::Integer(i) => (*i).into(),
+            QueryValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            QueryValue::Bool(b) => (*b).into(),
+        }
+    }
+}
+
+/// The kinds of export rows (`data_json.type`).
+pub const DATA_TYPES: &[&str] = &[
+    "synthese_with_cd_nomenclature",
+    "synthese_with_label",
+    "synthese_with_metadata",
+];
+
+/// gn2pg-client 1.10 kinds that need the separate metadata export.
+pub const UNSUPPORTED_DATA_TYPES: &[&str] = &["metadata_only", "synthese_with_metadata_separated"];
+
+/// One `[[gn2pg.source]]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Display name; its [`std_name`] tags the rows.
+    pub name: String,
+    /// GeoNature's base URL (`api/` is appended).
+    pub url: String,
+    /// The export view's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_export_id: Option<i64>,
+    /// Deprecated spelling of `data_export_id` (both: must be equal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_id: Option<i64>,
+    /// Only meaningful for the metadata-export kinds, which are not supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_export_id: Option<i64>,
+    pub user_name: String,
+    #[serde(default = "default_data_type")]
+    pub data_type: String,
+    #[serde(default = "yes")]
+    pub enable: bool,
+    /// Verbatim export filters (`ilike_observateurs = "%lpo%"`).
+    #[serde(default)]
+    pub query_strings: BTreeMap<String, QueryValue>,
+}
+
+fn default_data_type() -> String {
+    "synthese_with_cd_nomenclature".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SourceConfig {
+    /// The `source` column value.
+    pub fn std_name(&self) -> String {
+        std_name(&self.name)
+    }
+
+    /// The environment variable holding the password.
+    pub fn password_var(&self) -> String {
+        format!("GN2PG_{}_PASSWORD", self.std_name().to_uppercase())
+    }
+
+    /// The export id (`data_export_id`, or the deprecated `export_id`).
+    pub fn export(&self) -> Option<i64> {
+        self.data_export_id.or(self.export_id)
+    }
+
+    /// The data type as stored (lower-cased, as the client does).
+    pub fn kind(&self) -> String {
+        self.data_type.to_lowercase()
+    }
+
+    /// `api/` under the source URL.
+    pub fn api_url(&self) -> String {
+        let mut u = self.url.trim().to_string();
+        if !u.ends_with('/') {
+            u.push('/');
+        }
+        u.push_str("api/");
+        u
+    }
+
+    /// The export filters to send: the operator's, minus gn2pg-client's template
+    /// `orderby = 'id_synthese'` (we always send it).
+    pub fn filters(&self) -> Vec<(String, String)> {
+        self.query_strings
+            .iter()
+            .filter(|(k, v)| !is_template_orderby(k, v))
+            .map(|(k, v)| (k.clone(), v.as_param()))
+            .collect()
+    }
+}
+
+fn is_template_orderby(key: &str, value: &QueryValue) -> bool {
+    key == "orderby" && matches!(value, QueryValue::Text(t) if t == "id_synthese")
+}
 
 impl Gn2pgConfig {
-    /// Checks what can be checked without the network.
+    /// Checks what can be checked without the network (warnings are returned, errors fail).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        Ok(())
+        self.check().map(|_| ())
     }
+
+    /// Like [`Gn2pgConfig::validate`], returning the warnings.
+    pub fn check(&self) -> Result<Vec<String>, ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            key: format!("gn2pg.{key}"),
+            reason,
+        };
+        if !crate::pg::is_plain_ident(&self.schema) {
+            return Err(invalid(
+                "schema",
+                format!(
+                    "{:?} is not a plain lower-case identifier (letters, digits, _)",
+                    self.schema
+                ),
+            ));
+        }
+        if self.page_size == 0 || self.page_size > 100_000 {
+            return Err(invalid("page_size", "must be within 1..=100000".into()));
+        }
+        if self.jobs == 0 || self.jobs > 64 {
+            return Err(invalid("jobs", "must be within 1..=64".into()));
+        }
+        if self.prefetch == 0 || self.prefetch > 64 {
+            return Err(invalid("prefetch", "must be within 1..=64".into()));
+        }
+        if !(1..=2).contains(&self.writer_connections) {
+            return Err(invalid("writer_connections", "must be 1 or 2".into()));
+        }
+        if self.http_timeout.is_zero() || self.http_connect_timeout.is_zero() {
+            return Err(invalid("http_timeout", "timeouts must be positive".into()));
+        }
+        let tz = &self.source_timezone;
+        if tz.is_empty()
+            || !tz
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        {
+            return Err(invalid(
+                "source_timezone",
+                format!("{tz:?} is not a time zone name (e.g. \"Europe/Paris\", \"UTC\")"),
+            ));
+        }
+        let mut warnings = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = |k: &str| format!("source[{i}].{k}");
+            let std = s.std_name();
+            if std.is_empty() {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{:?} normalises to an empty source name", s.name),
+                ));
+            }
+            if !seen.insert(std.clone()) {
+                return Err(invalid(
+                    &key("name"),
+                    format!(
+                        "{:?} and another source both normalise to {std:?}, the `source` column \
+                         would mix them",
+                        s.name
+                    ),
+                ));
+            }
+            let url = s.url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url::Url::parse(url).is_err()
+            {
+                return Err(invalid(
+                    &key("url"),
+                    format!("source {:?}: not an http(s) URL", s.name),
+                ));
+            }
+            match (s.data_export_id, s.export_id) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(invalid(
+                        &key("data_export_id"),
+                        format!(
+                            "source {:?}: export_id ({b}) and data_export_id ({a}) must be equal",
+                            s.name
+                        ),
+                    ))
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        &key("data_export_id"),
+                        format!("source {:?}: data_export_id is required", s.name),
+                    ))
+                }
+                (_, Some(_)) => warnings.push(format!(
+                    "source {:?}: export_id is deprecated, use data_export_id",
+                    s.name
+                )),
+                _ => {}
+            }
+            let kind = s.kind();
+            if UNSUPPORTED_DATA_TYPES.contains(&kind.as_str()) {
+                return Err(invalid(
+                    &key("data_type"),
+                    format!(
+                        "source {:?}: data_type {kind:?} (separate metadata export) is not \
+                         supported by data-tasks gn2pg; use synthese_with_metadata",
+                        s.name
+                    ),
+                ));
+            }
+            if !DATA_TYPES.contains(&kind.as_str()) {
+                return Err(invalid(
+                    &key("data_type"),
+                    format!(
+                        "source {:?}: data_type {kind:?} is not one of {}",
+                        s.name,
+                        DATA_TYPES.join(", ")
+                    ),
+                ));
+            }
+            if s.metadata_export_id.is_some() {
+                warnings.push(format!(
+                    "source {:?}: metadata_export_id is only used by the metadata_only and \
+                     synthese_with_metadata_separated kinds: ignored",
+                    s.name
+                ));
+            }
+            for (k, v) in &s.query_strings {
+                if is_template_orderby(k, v) {
+                    warnings.push(format!(
+                        "source {:?}: query_strings.orderby = 'id_synthese' is what the sync \
+                         always sends: ignored",
+                        s.name
+                    ));
+                } else if RESERVED_PARAMS.contains(&k.as_str()) {
+                    return Err(invalid(
+                        &key(&format!("query_strings.{k}")),
+                        format!(
+                            "source {:?}: {k} is set by the sync itself (paging, resume and \
+                             update windows); remove it from query_strings",
+                            s.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// The sources named on the command line (by name or std_name), or every enabled one.
+    pub fn selected(&self, names: &[String]) -> Result<Vec<&SourceConfig>, ConfigError> {
+        if self.sources.is_empty() {
+            return Err(ConfigError::Missing {
+                key: "gn2pg.source".into(),
+                hint: "add a [[gn2pg.source]] table, or pass --gn2pg-config FILE \
+                       (a gn2pg-client configuration)"
+                    .into(),
+            });
+        }
+        if names.is_empty() {
+            return Ok(self.sources.iter().filter(|s| s.enable).collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.sources
+                    .iter()
+                    .find(|s| s.name == *n || s.std_name() == *n || s.std_name() == std_name(n))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: "--source".into(),
+                        reason: format!(
+                            "no source named {n:?} (configured: {})",
+                            self.sources
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Python's `str.split()` whitespace: Unicode `White_Space` plus the four separators U+001C–U+001F.
+fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// gn2pg-client's source-name normalisation (its `simplify`), as measured on 1.10.1: collapse
+/// whitespace, lower-case, map `àâäéèêëîïôöùûüŷÿç~` and space to `aaaeeeeiioouuuyyc_` and `_`,
+/// delete ``&'([{|}])`^\/+-=*°$£%§.?!;:<>`` (so `-` is deleted).
+pub fn std_name(name: &str) -> String {
+    let collapsed = name
+        .split(is_py_space)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    collapsed
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            'à' | 'â' | 'ä' => Some('a'),
+            'é' | 'è' | 'ê' | 'ë' => Some('e'),
+            'î' | 'ï' => Some('i'),
+            'ô' | 'ö' => Some('o'),
+            'ù' | 'û' | 'ü' => Some('u'),
+            'ŷ' | 'ÿ' => Some('y'),
+            'ç' => Some('c'),
+            '~' | ' ' => Some('_'),
+            '&' | '\'' | '(' | '[' | '{' | '|' | '}' | ']' | ')' | '`' | '^' | '\\' | '/' | '+'
+            | '-' | '=' | '*' | '°' | '$' | '£' | '%' | '§' | '.' | '?' | '!' | ';' | ':' | '<'
+            | '>' => None,
+            c => Some(c),
+        })
+        .collect()
 }

@@ -1,24 +1,310 @@
-//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (syncs.md §1).
-//! Placeholder until the sync lands: the command exists and says so.
+//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (syncs.md §1, §1a), a drop-in for
+//! gn2pg-client 1.10.1 — same tables (`import_log`, `error_log`, `data_json`, `metadata_json`,
+//! Alembic-stamped), same `source` names, without its failure modes.
+//!
+//! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
+//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`sync`]): one source
+//!   after the other, each under its advisory lock, a failing source never stopping the others;
+//! - `--gn2pg-config FILE` ([`legacy`]): reads an operator's gn2pg-client TOML unchanged.
+//!
+//! The work: [`api`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
+//! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
+//! [`store`] (COPY + upsert, checkpoint and counters in one transaction per page).
+//!
+//! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
+//! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
+pub mod api;
 pub mod config;
+pub mod legacy;
+pub mod page;
+pub mod pipeline;
+pub mod schema;
+pub mod store;
+pub mod sync;
 
-use crate::config::Config;
-use crate::outcome::Summary;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::config::{Config, ConfigError};
+use crate::fetch::http::HttpPolicy;
+use crate::outcome::{ExitStatus, Summary};
+use crate::pg::run_log::RunStatus;
+use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
+
+use self::config::Gn2pgConfig;
+use self::sync::{Ctx, Outcome, Requested};
 
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// An operator's gn2pg-client TOML file (`[db]`, `[[source]]`, `[tuning]`), read unchanged.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub gn2pg_config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Gn2pgCommand,
+}
 
-/// Fatal errors of the sync.
+/// `gn2pg` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Gn2pgCommand {
+    /// Create or complete the schema (gn2pg-client 1.10.1's tables, import_checkpoint, sync_run).
+    InitDb {
+        /// Operator SQL run after the tables, in one transaction, with `gn2pg_import` replaced
+        /// by the schema (e.g. the triggers that fill gn_synthese).
+        #[arg(long, value_name = "FILE.sql")]
+        custom_script: Option<PathBuf>,
+    },
+    /// Download every row of the export (resumes an interrupted full).
+    Full {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Start over instead of resuming an interrupted full.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Rows created, changed or deleted since the last success (a full when there is none).
+    Update {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+    },
+}
+
+/// Errors of one source's run (they fail the source, not the command).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("no password: set {var}")]
+    NoPassword { var: String },
+    #[error(transparent)]
+    Api(#[from] api::ApiError),
+    #[error("{what}: protocol error: {reason}")]
+    Protocol { what: String, reason: String },
+    #[error(transparent)]
+    Pg(#[from] PgError),
+}
+
+/// Fatal errors of the command (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Gn2pgError {
-    #[error("gn2pg is not available in this build yet")]
-    NotBuilt,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Pg(#[from] PgError),
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
 }
 
 /// Runs the command.
-pub fn run(_config: &Config, _env: &Env, _args: &Args) -> Result<Summary, Gn2pgError> {
-    Err(Gn2pgError::NotBuilt)
+pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Gn2pgError> {
+    let mut cfg: Gn2pgConfig = config.gn2pg.clone();
+    let legacy = match &args.gn2pg_config {
+        Some(path) => legacy::apply(path, &mut cfg)?,
+        None => legacy::Legacy::default(),
+    };
+    let mut warnings = legacy.warnings.clone();
+    warnings.extend(cfg.check()?);
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let db = match DbUrl::from_env(env, &["GN2PG_DATABASE_URL", "DATABASE_URL"]) {
+        Ok(db) => db,
+        Err(PgError::NotConfigured { vars }) => match &legacy.database {
+            Some(url) => DbUrl::parse("--gn2pg-config [db]", url.clone())?,
+            None => return Err(PgError::NotConfigured { vars }.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    match &args.command {
+        Gn2pgCommand::InitDb { custom_script } => {
+            let mut client = db.connect()?;
+            let report = schema::init_db(&mut client, &cfg.schema, custom_script.as_deref())?;
+            let mut summary = Summary::new("gn2pg init-db");
+            summary.warnings = warnings;
+            summary.headline = format!(
+                "gn2pg init-db: schema {} ({}): {}{}{}",
+                cfg.schema,
+                report.found,
+                if report.created.is_empty() {
+                    "nothing to create".to_string()
+                } else {
+                    format!("created {}", report.created.join(", "))
+                },
+                report
+                    .stamped
+                    .as_ref()
+                    .map(|r| format!("; Alembic revision {r} stamped"))
+                    .unwrap_or_default(),
+                custom_script
+                    .as_ref()
+                    .map(|p| format!("; custom script {} applied", p.display()))
+                    .unwrap_or_default(),
+            );
+            summary.count("tables_created", report.created.len());
+            Ok(summary)
+        }
+        Gn2pgCommand::Full { sources, restart } => run_sources(
+            &cfg,
+            &db,
+            env,
+            &legacy.passwords,
+            sources,
+            Requested::Full { restart: *restart },
+            warnings,
+        ),
+        Gn2pgCommand::Update { sources } => run_sources(
+            &cfg,
+            &db,
+            env,
+            &legacy.passwords,
+            sources,
+            Requested::Update,
+            warnings,
+        ),
+    }
+}
+
+fn policy(cfg: &Gn2pgConfig) -> HttpPolicy {
+    HttpPolicy {
+        connect_timeout: cfg.http_connect_timeout,
+        timeout: cfg.http_timeout,
+        retries: cfg.max_retry,
+        backoff: cfg.retry_delay,
+        backoff_cap: cfg.retry_delay_cap,
+        unavailable_delay: (!cfg.unavailable_delay.is_zero()).then_some(cfg.unavailable_delay),
+    }
+}
+
+fn run_sources(
+    cfg: &Gn2pgConfig,
+    db: &DbUrl,
+    env: &Env,
+    passwords: &HashMap<String, crate::secrets::Secret>,
+    names: &[String],
+    req: Requested,
+    warnings: Vec<String>,
+) -> Result<Summary, Gn2pgError> {
+    let command = match req {
+        Requested::Full { .. } => "gn2pg full",
+        Requested::Update => "gn2pg update",
+    };
+    let selected = cfg.selected(names)?;
+    let pool = db.pool(cfg.writer_connections + 1)?;
+    {
+        let mut client = pool.get()?;
+        schema::check(&mut *client, &cfg.schema)?;
+        client
+            .query_one("SELECT now() AT TIME ZONE $1", &[&cfg.source_timezone])
+            .map_err(|e| ConfigError::Invalid {
+                key: "gn2pg.source_timezone".into(),
+                reason: format!(
+                    "PostgreSQL does not know {:?}: {}",
+                    cfg.source_timezone,
+                    crate::pg::describe(&e)
+                ),
+            })?;
+    }
+    let ctx = Ctx {
+        cfg,
+        db,
+        pool: &pool,
+        env,
+        file_passwords: passwords,
+        policy: policy(cfg),
+    };
+    let mut summary = Summary::new(command);
+    summary.warnings = warnings;
+    for s in cfg.sources.iter().filter(|s| !s.enable) {
+        if !selected.iter().any(|x| x.name == s.name) {
+            summary
+                .warnings
+                .push(format!("source {:?} is disabled", s.name));
+        }
+    }
+    let outcomes: Vec<Outcome> = selected
+        .iter()
+        .map(|src| {
+            tracing::info!(source = %src.name, "starting");
+            let o = sync::run_source(&ctx, src, req);
+            tracing::info!(source = %o.name, status = o.status.as_str(), fetched = o.counts.fetched,
+                upserted = o.counts.upserted, deleted = o.counts.deleted, errors = o.counts.errors,
+                retries = o.counts.http_retries, "done");
+            o
+        })
+        .collect();
+    Ok(summarize(summary, &outcomes))
+}
+
+/// The command's summary from the sources' outcomes.
+pub fn summarize(mut summary: Summary, outcomes: &[Outcome]) -> Summary {
+    let mut parts = Vec::new();
+    let (mut fetched, mut upserted, mut deleted, mut errors, mut retries) = (0, 0, 0, 0, 0);
+    for o in outcomes {
+        fetched += o.counts.fetched;
+        upserted += o.counts.upserted;
+        deleted += o.counts.deleted;
+        errors += o.counts.errors;
+        retries += o.counts.http_retries;
+        let ids = match (o.import_id, o.sync_run_id) {
+            (Some(i), Some(r)) => format!(" [import_log {i}, sync_run {r}]"),
+            _ => String::new(),
+        };
+        let detail = format!(
+            "{} {} {}: {} fetched, {} upserted, {} deleted, {} errors, {} retries{ids}",
+            o.name,
+            o.mode,
+            o.status.as_str(),
+            o.counts.fetched,
+            o.counts.upserted,
+            o.counts.deleted,
+            o.counts.errors,
+            o.counts.http_retries
+        );
+        match o.status {
+            RunStatus::Failed => summary.problem(format!(
+                "{detail} — {}",
+                o.error.as_deref().unwrap_or("failed")
+            )),
+            RunStatus::Partial => summary.problem(format!(
+                "{detail} — {} row(s) in error_log",
+                o.counts.errors
+            )),
+            RunStatus::Skipped => summary.warnings.push(format!(
+                "{}: skipped ({})",
+                o.name,
+                o.error.as_deref().unwrap_or("locked")
+            )),
+            _ => {}
+        }
+        parts.push(detail);
+    }
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status == RunStatus::Failed)
+        .count();
+    if !outcomes.is_empty() && failed == outcomes.len() {
+        summary.status = ExitStatus::Fatal;
+    }
+    summary.count("sources", outcomes.len());
+    summary.count("sources_failed", failed);
+    for (k, v) in [
+        ("fetched", fetched),
+        ("upserted", upserted),
+        ("deleted", deleted),
+        ("errors", errors),
+        ("http_retries", retries),
+    ] {
+        summary.counts.insert(k.into(), v);
+    }
+    summary.headline = if parts.is_empty() {
+        format!("{}: no enabled source", summary.command)
+    } else {
+        format!("{}: {}", summary.command, parts.join("; "))
+    };
+    summary
 }

@@ -1,0 +1,1102 @@
+//! gn2pg against a real PostgreSQL and a fake GeoNature on 127.0.0.1 (tests/gn2pg_fake): the
+//! schema (1.10.1 exactly, completion of 1.9.x/1.10.x schemas), every fault of syncs.md §1, the
+//! acceptance scenario, a SIGKILL mid-`full`, locks, gn2pg-client config files, secrets.
+//! The comparison with the real gn2pg-client is in tests/gn2pg_diff.rs.
+
+mod common;
+mod gn2pg_fake;
+mod gn2pg_support;
+
+use std::time::{Duration, Instant};
+
+use gn2pg_fake::{Action, Fake, Fault, Kind, Refusal, Settings, Target};
+use gn2pg_support::{assert_exit, Harness, Src};
+
+const S: &str = "gn2pg_t";
+
+fn fake(rows: u64) -> Fake {
+    Fake::start(Settings {
+        rows,
+        ..Settings::default()
+    })
+}
+
+fn section(extra: &str) -> String {
+    format!("schema = \"{S}\"\n{extra}")
+}
+
+/// A ready harness with one source on `fake`, its schema initialised.
+fn setup<'a>(
+    prefix: &str,
+    f: &'a Fake,
+    extra: &str,
+) -> Option<(Harness, std::path::PathBuf, Vec<Src<'a>>)> {
+    let h = Harness::new(prefix)?;
+    let srcs = vec![Src::new("LPO AuRA", f)];
+    let cfg = h.config("c.toml", &section(extra), &srcs);
+    h.init(&cfg, &srcs);
+    Some((h, cfg, srcs))
+}
+
+fn all_rows_match(h: &Harness, f: &Fake, source: &str) {
+    let rows = h.rows(S, source);
+    let ids = f.ids();
+    assert_eq!(rows.len(), ids.len(), "row count");
+    for ((id, uuid, item), want) in rows.iter().zip(ids) {
+        assert_eq!(*id as u64, want);
+        assert_eq!(Some(item), f.row(want).as_ref(), "item of {want}");
+        assert_eq!(uuid.as_deref(), Some(f.uuid(want).as_str()));
+    }
+}
+
+#[test]
+fn init_db_creates_the_1_10_1_schema_exactly_and_is_idempotent() {
+    let Some(h) = Harness::new("gn2pg_init") else {
+        return;
+    };
+    h.load_ddl("schema-1.10.1.sql", "ref_s");
+    let f = fake(0);
+    let srcs = vec![Src::new("a", &f)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    assert_eq!(
+        h.catalog(S, &["import_checkpoint"]),
+        h.catalog("ref_s", &[]),
+        "init-db must create what gn2pg_cli db --upgrade creates"
+    );
+    assert_eq!(
+        h.text(&format!(
+            "SELECT version_num::text FROM {S}.alembic_version"
+        ))
+        .as_deref(),
+        Some("20260903_03")
+    );
+    assert_eq!(
+        h.i64("SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'uuid-ossp')"),
+        2
+    );
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.import_checkpoint")),
+        0
+    );
+    assert_eq!(h.i64("SELECT count(*) FROM data_tasks.sync_run"), 0);
+    let before = h.catalog(S, &[]);
+    let again = h.run(&cfg, &["init-db"], &srcs);
+    assert_exit(&again, 0);
+    assert!(
+        common::text(&again).contains("nothing to create"),
+        "{}",
+        common::text(&again)
+    );
+    assert_eq!(h.catalog(S, &[]), before);
+
+    // The operator's script runs in one transaction with gn2pg_import replaced.
+    let script = h.dir.path().join("triggers.sql");
+    std::fs::write(
+        &script,
+        "CREATE TABLE gn2pg_import.synthese_mirror (id int);\n\
+         CREATE FUNCTION gn2pg_import.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO gn2pg_import.synthese_mirror VALUES (NEW.id_data); RETURN NEW; END $$;\n\
+         CREATE TRIGGER t AFTER INSERT ON gn2pg_import.data_json FOR EACH ROW EXECUTE FUNCTION gn2pg_import.f();",
+    )
+    .unwrap();
+    assert_exit(
+        &h.run(
+            &cfg,
+            &["init-db", "--custom-script", script.to_str().unwrap()],
+            &srcs,
+        ),
+        0,
+    );
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.synthese_mirror")),
+        0
+    );
+    std::fs::write(
+        &script,
+        "CREATE TABLE gn2pg_import.half (id int);\nSELECT no_such_function();",
+    )
+    .unwrap();
+    let bad = h.run(
+        &cfg,
+        &["init-db", "--custom-script", script.to_str().unwrap()],
+        &srcs,
+    );
+    assert_exit(&bad, 2);
+    assert!(
+        common::text(&bad).contains("no_such_function"),
+        "{}",
+        common::text(&bad)
+    );
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM information_schema.tables WHERE table_schema = '{S}' AND table_name = 'half'")), 0);
+
+    // The trigger fires on our COPY + upsert.
+    let g = fake(30);
+    let srcs = vec![Src::new("a", &g)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.synthese_mirror")),
+        30
+    );
+}
+
+/// A schema gn2pg-client made and filled: init-db adds only what is missing, and update goes on
+/// from its last successful import_log row.
+fn completes_an_existing_schema(ddl: &str, expect_stamp: Option<&str>) {
+    let Some(h) = Harness::new("gn2pg_migrate") else {
+        return;
+    };
+    h.load_ddl(ddl, S);
+    let f = fake(50);
+    let source = "lpo_aura";
+    let mut c = h.client();
+    c.batch_execute(&format!(
+        "INSERT INTO {S}.import_log (source, controler, xfer_type, xfer_status, xfer_start_ts, xfer_end_ts,
+            api_count_items, data_count_upserts, xfer_filters)
+         VALUES ('{source}', 'data', 'full', 'success', '2024-06-01 12:00:00', '2024-06-01 12:05:00', 2, 2, '{{}}'),
+                ('{source}', 'data', 'update', 'failed', '2024-06-02 12:00:00', NULL, 0, 0, '{{}}');
+         INSERT INTO {S}.data_json (source, controler, type, id_data, uuid, item, update_ts, import_id)
+         VALUES ('{source}', 'data', 'synthese_with_cd_nomenclature', 900001, gen_random_uuid(), '{{\"id_synthese\": 900001}}', '2024-06-01 12:01:00', 1),
+                ('other', 'data', 'synthese_with_label', 5, gen_random_uuid(), '{{\"id_synthese\": 5}}', '2024-06-01 12:01:00', 1);"
+    ))
+    .unwrap();
+    let snapshot = |h: &Harness| {
+        let mut c = h.client();
+        let rows: Vec<String> = c
+            .query(
+                &format!("SELECT row_to_json(d)::text FROM {S}.data_json d ORDER BY id_data"),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let logs: Vec<String> = c
+            .query(
+                &format!("SELECT row_to_json(l)::text FROM {S}.import_log l ORDER BY id"),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        (rows, logs)
+    };
+    let (rows_before, logs_before) = snapshot(&h);
+    let catalog_before = h.catalog(S, &["alembic_version"]);
+    let srcs = vec![Src::new("LPO AuRA", &f)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    assert_eq!(
+        snapshot(&h),
+        (rows_before.clone(), logs_before),
+        "init-db rewrote rows"
+    );
+    assert_eq!(
+        h.catalog(S, &["alembic_version", "import_checkpoint"]),
+        catalog_before,
+        "init-db rewrote the schema"
+    );
+    let stamp = h.text(&format!(
+        "SELECT (SELECT version_num::text FROM {S}.alembic_version) WHERE EXISTS
+           (SELECT 1 FROM information_schema.tables WHERE table_schema = '{S}' AND table_name = 'alembic_version')"
+    ));
+    assert_eq!(stamp.as_deref(), expect_stamp);
+
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    let first = &gn2pg_support::served(&f)[0];
+    let want: String = h
+        .client()
+        .query_one(
+            "SELECT to_char((('2024-06-01 12:00:00'::timestamp - interval '10 minutes')
+                 AT TIME ZONE current_setting('TimeZone')) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        first.param("filter_d_up_derniere_action"),
+        Some(want.as_str())
+    );
+    let logs = h.import_log(S);
+    let last = logs.last().unwrap();
+    assert_eq!(
+        (last.xfer_type.as_deref(), last.status.as_deref()),
+        (Some("update"), Some("success"))
+    );
+    assert!(last.upserts > 0);
+    // Earlier rows are still there, untouched.
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE (source = 'lpo_aura' AND id_data = 900001 AND import_id = 1)
+                OR (source = 'other' AND id_data = 5 AND import_id = 1)"
+        )),
+        2
+    );
+}
+
+#[test]
+fn init_db_completes_a_1_9_1_schema() {
+    completes_an_existing_schema("schema-1.9.1.sql", Some("20260818_01"));
+}
+
+#[test]
+fn init_db_completes_a_1_10_0_schema() {
+    completes_an_existing_schema("schema-1.10.0.sql", Some("20260818_01"));
+}
+
+#[test]
+fn acceptance_full_then_update_with_changes_and_deletions() {
+    let f = fake(2500);
+    let Some((h, cfg, srcs)) = setup("gn2pg_accept", &f, "page_size = 1000") else {
+        return;
+    };
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 2500);
+    let logs = h.import_log(S);
+    assert_eq!(logs.len(), 1);
+    let l = &logs[0];
+    assert_eq!(
+        (l.xfer_type.as_deref(), l.status.as_deref()),
+        (Some("full"), Some("success"))
+    );
+    assert_eq!((l.items, l.upserts), (2500, 2500));
+    assert!(l.ended);
+    // xfer_filters has gn2pg-client's shape: an array holding one JSON text.
+    let filters = l.filters.clone().unwrap();
+    let text = filters[0].as_str().unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(parsed["orderby"], "id_synthese");
+    assert_eq!(parsed["limit"], 1000);
+    assert!(!text.contains("pw-geonature"));
+    assert_eq!(served(&f), 3, "the first page is fetched once");
+    all_rows_match(&h, &f, "lpo_aura");
+
+    let stamp = h.stamp("UTC", -1);
+    let ids = f.ids();
+    let modified: Vec<u64> = ids.iter().step_by(240).take(10).copied().collect();
+    f.modify(&modified, &stamp);
+    f.add(5, &stamp);
+    let deleted: Vec<u64> = ids.iter().skip(7).step_by(300).take(7).copied().collect();
+    f.delete(&deleted, &stamp);
+    f.foreign_deletions(&[99_000_001, 99_000_002], &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 2498);
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE (item->>'version')::int = 1"
+        )),
+        10
+    );
+    let logs = h.import_log(S);
+    let u = &logs[1];
+    assert_eq!(
+        (u.xfer_type.as_deref(), u.status.as_deref()),
+        (Some("update"), Some("success"))
+    );
+    assert_eq!((u.items, u.upserts, u.deletes), (15, 15, 7));
+    all_rows_match(&h, &f, "lpo_aura");
+    let runs = h.sync_runs();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter().all(|r| r.1 == "ok" && r.0 == "lpo_aura"),
+        "{runs:?}"
+    );
+    assert_eq!(runs[1].2["deleted"], 7);
+    assert_eq!(runs[1].2["fetched"], 15);
+    let text = common::text(&out);
+    assert!(
+        text.contains("gn2pg update: LPO AuRA update ok: 15 fetched, 15 upserted, 7 deleted"),
+        "{text}"
+    );
+}
+
+fn served(f: &Fake) -> usize {
+    f.export_pages().len()
+}
+
+#[test]
+fn a_refused_login_fails_that_source_only() {
+    let good = fake(20);
+    let bad = Fake::start(Settings {
+        rows: 20,
+        seed: 2,
+        ..Settings::default()
+    });
+    let Some(h) = Harness::new("gn2pg_login") else {
+        return;
+    };
+    let mut wrong = Src::new("Flavia", &bad);
+    wrong.password = Some("wrong-password-42");
+    let srcs = vec![wrong, Src::new("LPO AuRA", &good)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 1);
+    let text = common::text(&out);
+    assert!(
+        text.contains("login refused (HTTP 490)") && text.contains("GN2PG_FLAVIA_PASSWORD"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-password-42"), "{text}");
+    let logs = h.import_log(S);
+    let flavia = logs.iter().find(|l| l.source == "flavia").unwrap();
+    assert_eq!(flavia.status.as_deref(), Some("failed"));
+    assert!(flavia.comment.as_deref().unwrap().contains("login refused"));
+    assert!(logs
+        .iter()
+        .any(|l| l.source == "lpo_aura" && l.status.as_deref() == Some("success")));
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 20);
+    let runs = h.sync_runs();
+    assert!(runs.iter().any(|r| r.0 == "flavia" && r.1 == "failed"));
+
+    // Only source failing: exit 2. A 401 is a refused login too.
+    bad.set_settings(|s| s.bad_login_status = 401);
+    let only = vec![srcs.into_iter().next().unwrap()];
+    let cfg = h.config("only.toml", &section(""), &only);
+    let out = h.run(&cfg, &["full"], &only);
+    assert_exit(&out, 2);
+    assert!(common::text(&out).contains("login refused (HTTP 401)"));
+}
+
+#[test]
+fn a_missing_exports_module_is_a_permission_error() {
+    let f = fake(10);
+    f.add_fault(Fault::always(Target::Modules, Action::HideExports));
+    let Some((h, cfg, srcs)) = setup("gn2pg_nomod", &f, "") else {
+        return;
+    };
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("export module not visible to user \"gn2pg\""),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(h.import_log(S)[0].status.as_deref(), Some("failed"));
+}
+
+#[test]
+fn bursts_of_503_are_retried_and_counted() {
+    let f = fake(250);
+    f.add_fault(Fault::page(1, 2, Action::Status(503)));
+    let Some((h, cfg, srcs)) = setup("gn2pg_503", &f, "page_size = 100") else {
+        return;
+    };
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 0);
+    all_rows_match(&h, &f, "lpo_aura");
+    let runs = h.sync_runs();
+    assert_eq!(runs[0].2["http_retries"], 2, "{runs:?}");
+    assert_eq!(h.import_log(S)[0].status.as_deref(), Some("success"));
+}
+
+#[test]
+fn an_html_page_fails_the_source_and_the_rerun_resumes_after_the_last_committed_page() {
+    let f = fake(250);
+    f.add_fault(Fault {
+        target: Target::Export,
+        page: Some(2),
+        times: None,
+        action: Action::Html,
+    });
+    let Some((h, cfg, srcs)) = setup("gn2pg_html", &f, "page_size = 100") else {
+        return;
+    };
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("page 3") && text.contains("HTML page"),
+        "{text}"
+    );
+    let ids = f.ids();
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 200);
+    assert_eq!(
+        h.i64(&format!("SELECT last_id_data FROM {S}.import_checkpoint")),
+        ids[199] as i64
+    );
+    let first_start = h.import_log(S)[0].start.clone();
+    assert_eq!(h.import_log(S)[0].status.as_deref(), Some("failed"));
+
+    f.clear_faults();
+    f.clear_requests();
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    let pages = f.export_pages();
+    assert_eq!(
+        pages[0].param("filter_n_up_id_synthese"),
+        Some((ids[199] + 1).to_string().as_str())
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.ids.is_none_or(|(a, _)| a > ids[199])),
+        "a committed page was fetched again"
+    );
+    all_rows_match(&h, &f, "lpo_aura");
+    let logs = h.import_log(S);
+    let done = logs.last().unwrap();
+    assert_eq!(
+        (done.xfer_type.as_deref(), done.status.as_deref()),
+        (Some("full"), Some("success"))
+    );
+    assert_eq!(
+        done.start, first_start,
+        "the success row keeps the original start"
+    );
+    assert!(done.comment.as_deref().unwrap().contains("resumed"));
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.import_checkpoint")),
+        0
+    );
+}
+
+#[test]
+fn an_expired_session_is_renewed_once() {
+    for refusal in [
+        Refusal::Unauthorized,
+        Refusal::RedirectToLogin,
+        Refusal::LoginPage,
+    ] {
+        let f = Fake::start(Settings {
+            rows: 250,
+            refusal,
+            ..Settings::default()
+        });
+        f.add_fault(Fault::page(1, 1, Action::ExpireSession));
+        let Some((h, cfg, srcs)) = setup("gn2pg_relogin", &f, "page_size = 100") else {
+            return;
+        };
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, 0);
+        all_rows_match(&h, &f, "lpo_aura");
+        let logins = f
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("auth/login"))
+            .count();
+        assert_eq!(logins, 2, "{refusal:?}");
+    }
+}
+
+#[test]
+fn a_capped_limit_is_followed_in_both_paging_modes() {
+    for paging in ["keyset", "offset"] {
+        let f = Fake::start(Settings {
+            rows: 2600,
+            max_limit: 1000,
+            ..Settings::default()
+        });
+        let extra = format!("page_size = 5000\npaging = \"{paging}\"\njobs = 3");
+        let Some((h, cfg, srcs)) = setup("gn2pg_cap", &f, &extra) else {
+            return;
+        };
+        assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+        all_rows_match(&h, &f, "lpo_aura");
+        assert_eq!(served(&f), 3, "{paging}");
+        assert!(f
+            .export_pages()
+            .iter()
+            .all(|p| p.param("limit") == Some("5000")));
+    }
+}
+
+#[test]
+fn a_repeated_page_is_a_protocol_error() {
+    for paging in ["keyset", "offset"] {
+        let f = fake(250);
+        let ok = Fake::start(Settings {
+            rows: 5,
+            seed: 9,
+            ..Settings::default()
+        });
+        f.add_fault(Fault::page(1, 1, Action::RepeatPrevious));
+        let Some(h) = Harness::new("gn2pg_repeat") else {
+            return;
+        };
+        let srcs = vec![Src::new("LPO AuRA", &f), Src::new("Other", &ok)];
+        let cfg = h.config(
+            "c.toml",
+            &section(&format!("page_size = 100\npaging = \"{paging}\"\njobs = 1")),
+            &srcs,
+        );
+        h.init(&cfg, &srcs);
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, 1);
+        let text = common::text(&out);
+        assert!(text.contains("page 2: protocol error"), "{paging}: {text}");
+        assert_eq!(
+            h.i64(&format!(
+                "SELECT count(*) FROM {S}.data_json WHERE source = 'lpo_aura'"
+            )),
+            100
+        );
+    }
+}
+
+#[test]
+fn a_short_page_is_followed_in_keyset_mode_and_refused_in_offset_mode() {
+    for (paging, exit) in [("keyset", 0), ("offset", 2)] {
+        let f = fake(250);
+        f.add_fault(Fault::page(1, 1, Action::Short));
+        let extra = format!("page_size = 100\npaging = \"{paging}\"\njobs = 1");
+        let Some((h, cfg, srcs)) = setup("gn2pg_short", &f, &extra) else {
+            return;
+        };
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, exit);
+        if exit == 0 {
+            all_rows_match(&h, &f, "lpo_aura");
+        } else {
+            let text = common::text(&out);
+            assert!(
+                text.contains("page 2: protocol error") && text.contains("rows would be missed"),
+                "{text}"
+            );
+            assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 100);
+        }
+    }
+}
+
+#[test]
+fn truncated_and_stalled_bodies_are_retried_then_fail() {
+    let f = fake(250);
+    f.add_fault(Fault::page(1, 1, Action::Truncate));
+    f.add_fault(Fault::page(2, 1, Action::Stall(Duration::from_secs(4))));
+    let Some((h, cfg, srcs)) = setup("gn2pg_cut", &f, "page_size = 100") else {
+        return;
+    };
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    all_rows_match(&h, &f, "lpo_aura");
+    assert_eq!(h.sync_runs()[0].2["http_retries"], 2);
+
+    f.add_fault(Fault {
+        target: Target::Export,
+        page: Some(1),
+        times: None,
+        action: Action::Truncate,
+    });
+    let t = Instant::now();
+    let out = h.run(&cfg, &["full", "--restart"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("page 2"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        h.import_log(S).last().unwrap().status.as_deref(),
+        Some("failed")
+    );
+}
+
+#[test]
+fn an_empty_export_is_a_full_success() {
+    let f = fake(0);
+    let Some((h, cfg, srcs)) = setup("gn2pg_empty", &f, "") else {
+        return;
+    };
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    let l = &h.import_log(S)[0];
+    assert_eq!(
+        (l.xfer_type.as_deref(), l.status.as_deref(), l.items),
+        (Some("full"), Some("success"), 0)
+    );
+}
+
+#[test]
+fn a_uuid_owned_by_another_source_goes_to_error_log() {
+    // Both write paths: a staging connection (the default) and a single connection.
+    for connections in [2, 1] {
+        uuid_conflict(connections);
+    }
+}
+
+fn uuid_conflict(connections: u32) {
+    let a = fake(30);
+    let b = Fake::start(Settings {
+        rows: 30,
+        seed: 77,
+        ..Settings::default()
+    });
+    let stolen = a.uuid(5);
+    b.set_uuid(12, &stolen, "");
+    let Some(h) = Harness::new("gn2pg_uuid") else {
+        return;
+    };
+    let srcs = vec![Src::new("LPO AuRA", &a), Src::new("Flavia", &b)];
+    let cfg = h.config(
+        "c.toml",
+        &section(&format!(
+            "writer_connections = {connections}\npage_size = 10"
+        )),
+        &srcs,
+    );
+    h.init(&cfg, &srcs);
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 1);
+    assert!(
+        common::text(&out).contains("1 row(s) in error_log"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.error_log")), 1);
+    let err = h
+        .text(&format!(
+            "SELECT source || ' ' || uuid::text || ' ' || error FROM {S}.error_log"
+        ))
+        .unwrap();
+    assert!(
+        err.starts_with(&format!("flavia {stolen}")) && err.contains("unique_uuid"),
+        "{err}"
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE source = 'flavia'"
+        )),
+        29
+    );
+    let logs = h.import_log(S);
+    let fl = logs.iter().find(|l| l.source == "flavia").unwrap();
+    assert_eq!(
+        (fl.status.as_deref(), fl.errors, fl.upserts),
+        (Some("success"), 1, 29)
+    );
+    assert!(h
+        .sync_runs()
+        .iter()
+        .any(|r| r.0 == "flavia" && r.1 == "partial"));
+    // Deletions are scoped to the source: B deleting its id 5 leaves A's row 5.
+    let stamp = h.stamp("UTC", -1);
+    b.delete(&[5], &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_exit(&h.run(&cfg, &["update", "--source", "Flavia"], &srcs), 0);
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE id_data = 5"
+        )),
+        1
+    );
+}
+
+#[test]
+fn a_failed_delete_phase_fails_the_run_and_the_next_update_redoes_both() {
+    let f = fake(300);
+    let Some((h, cfg, srcs)) = setup("gn2pg_delfail", &f, "page_size = 100") else {
+        return;
+    };
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    let stamp = h.stamp("UTC", -1);
+    let ids = f.ids();
+    f.modify(&ids[10..13], &stamp);
+    f.delete(&ids[50..52], &stamp);
+    f.add_fault(Fault::always(Target::Log, Action::Status(500)));
+    std::thread::sleep(Duration::from_millis(1100));
+    f.clear_requests();
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("synthese/log page 1"),
+        "{}",
+        common::text(&out)
+    );
+    let first_since = f.export_pages()[0]
+        .param("filter_d_up_derniere_action")
+        .unwrap()
+        .to_string();
+    let l = h.import_log(S).last().cloned().unwrap();
+    assert_eq!(
+        (l.xfer_type.as_deref(), l.status.as_deref()),
+        (Some("update"), Some("failed"))
+    );
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 300);
+
+    f.clear_faults();
+    f.clear_requests();
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert_eq!(
+        f.export_pages()[0].param("filter_d_up_derniere_action"),
+        Some(first_since.as_str())
+    );
+    let l = h.import_log(S).last().cloned().unwrap();
+    assert_eq!(
+        (l.status.as_deref(), l.upserts, l.deletes),
+        (Some("success"), 3, 2)
+    );
+    all_rows_match(&h, &f, "lpo_aura");
+}
+
+#[test]
+fn sigkill_mid_full_then_the_rerun_resumes_without_refetching_and_tables_end_identical() {
+    let f = Fake::start(Settings {
+        rows: 3000,
+        latency: Duration::from_millis(40),
+        ..Settings::default()
+    });
+    let Some((h, cfg, srcs)) = setup("gn2pg_kill", &f, "page_size = 100") else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_data-tasks"));
+    cmd.args(["--config", cfg.to_str().unwrap(), "gn2pg", "full"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DATA_TASKS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(h.env(&srcs));
+    let mut child = cmd.spawn().unwrap();
+    let t = Instant::now();
+    let mut committed = 0;
+    while t.elapsed() < Duration::from_secs(60) {
+        committed = h
+            .client()
+            .query_opt(
+                &format!("SELECT coalesce(last_id_data, 0) FROM {S}.import_checkpoint"),
+                &[],
+            )
+            .ok()
+            .flatten()
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(0);
+        if committed >= f.ids()[800] as i64 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let last = h.i64(&format!("SELECT last_id_data FROM {S}.import_checkpoint"));
+    assert!(last >= committed && last > 0);
+    assert!(
+        h.i64(&format!("SELECT count(*) FROM {S}.data_json")) < 3000,
+        "killed too late"
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE id_data > {last}"
+        )),
+        0,
+        "rows past the checkpoint"
+    );
+    assert_eq!(h.import_log(S)[0].status.as_deref(), Some("importing data"));
+    assert_eq!(h.sync_runs()[0].1, "running");
+
+    f.clear_requests();
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 0);
+    let pages = f.export_pages();
+    assert_eq!(
+        pages[0].param("filter_n_up_id_synthese"),
+        Some((last + 1).to_string().as_str())
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.ids.is_none_or(|(a, _)| a as i64 > last)),
+        "a committed page was fetched again"
+    );
+    let logs = h.import_log(S);
+    assert_eq!(logs[0].status.as_deref(), Some("failed"));
+    assert!(logs[0].comment.as_deref().unwrap().contains("abandoned"));
+    assert_eq!(logs[1].status.as_deref(), Some("success"));
+    assert_eq!(logs[1].start, logs[0].start);
+    let runs = h.sync_runs();
+    assert_eq!(
+        (runs[0].1.as_str(), runs[0].3.as_deref()),
+        ("failed", Some("abandoned"))
+    );
+    assert_eq!(runs[1].1, "ok");
+
+    // Identical to an uninterrupted run into another schema.
+    let clean = "gn2pg_clean";
+    let cfg2 = h.config(
+        "clean.toml",
+        &format!("schema = \"{clean}\"\npage_size = 100"),
+        &srcs,
+    );
+    h.init(&cfg2, &srcs);
+    f.set_settings(|s| s.latency = Duration::ZERO);
+    assert_exit(&h.run(&cfg2, &["full"], &srcs), 0);
+    assert_eq!(h.rows(S, "lpo_aura"), h.rows(clean, "lpo_aura"));
+    all_rows_match(&h, &f, "lpo_aura");
+}
+
+#[test]
+fn a_held_lock_skips_the_source_with_exit_0() {
+    let f = fake(10);
+    let Some((h, cfg, srcs)) = setup("gn2pg_lock", &f, "") else {
+        return;
+    };
+    let mut holder = h.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock(hashtext('data-tasks:gn2pg:lpo_aura'))",
+            &[],
+        )
+        .unwrap();
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    assert!(
+        common::text(&out).contains("skipped"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(h.sync_runs()[0].1, "skipped");
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.import_log")), 0);
+    drop(holder);
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 10);
+}
+
+#[test]
+fn a_gn2pg_client_config_file_is_read_unchanged() {
+    let f = fake(40);
+    let Some(h) = Harness::new("gn2pg_legacy") else {
+        return;
+    };
+    let file = h.dir.path().join("gn2pg-lpo.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"# GN2PG configuration file
+{db}    [db.db_querystring]
+    sslmode = "prefer"
+
+[[source]]
+name = "LPO Auvergne-Rhône-Alpes"
+user_name = "gn2pg"
+user_password = "pw-geonature"
+url = "{fake}"
+data_export_id = 12
+data_type = "synthese_with_cd_nomenclature"
+[source.query_strings]
+orderby = 'id_synthese'
+
+[tuning]
+max_page_length = 15
+max_retry = 5
+max_requests = 0
+retry_delay = 0
+http_connect_timeout = 10
+http_read_timeout = 120
+unavailable_delay = 1
+lru_maxsize = 32
+nb_threads = 1
+"#,
+            db = h.client_db_section("gn2pg_lpo", "db-pw-in-file-77"),
+            fake = f.url(),
+        ),
+    )
+    .unwrap();
+    let env: Vec<(String, String)> = [("GN2PG_DATABASE_URL", ""), ("DATABASE_URL", "")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let run = |args: &[&str]| {
+        let mut all = vec!["gn2pg", "--gn2pg-config", file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        common::data_tasks(&all, &env)
+    };
+    let out = run(&["init-db"]);
+    assert_exit(&out, 0);
+    let out = run(&["update"]);
+    assert_exit(&out, 0);
+    let text = common::text(&out);
+    assert!(
+        text.contains("passwords are read from the file") && text.contains("orderby"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("db-pw-in-file-77") && !text.contains("pw-geonature"),
+        "{text}"
+    );
+    assert_eq!(
+        h.i64("SELECT count(*) FROM gn2pg_lpo.data_json WHERE source = 'lpo_auvergnerhonealpes'"),
+        40
+    );
+    assert!(f
+        .export_pages()
+        .iter()
+        .all(|p| p.param("limit") == Some("15")));
+
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("max_requests = 0", "max_requests = 5"),
+    )
+    .unwrap();
+    let out = run(&["update"]);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("max_requests"),
+        "{}",
+        common::text(&out)
+    );
+}
+
+#[test]
+fn secrets_never_show_in_output_or_tables() {
+    let f = fake(10);
+    let Some(h) = Harness::new("gn2pg_secret") else {
+        return;
+    };
+    let mut src = Src::new("LPO AuRA", &f);
+    src.password = Some("s3cr3t-src-pw-991");
+    let srcs = vec![src];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    let mut env = h.env(&srcs);
+    let with_pw = h
+        .url()
+        .replacen("postgres@", "postgres:s3cr3t-db-pw-992@", 1);
+    env[0].1 = with_pw;
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", cfg.to_str().unwrap(), "gn2pg"];
+        all.extend_from_slice(args);
+        common::data_tasks(&all, &env)
+    };
+    assert_exit(&run(&["init-db"]), 0);
+    let out = run(&["-v", "full"]);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    for secret in ["s3cr3t-src-pw-991", "s3cr3t-db-pw-992"] {
+        assert!(!text.contains(secret), "{secret} in output: {text}");
+        let n = h.i64(&format!(
+            "SELECT count(*) FROM {S}.import_log WHERE comment LIKE '%{secret}%' OR xfer_filters::text LIKE '%{secret}%'"
+        ));
+        assert_eq!(n, 0);
+        assert_eq!(
+            h.i64(&format!(
+                "SELECT count(*) FROM data_tasks.sync_run WHERE error LIKE '%{secret}%'"
+            )),
+            0
+        );
+    }
+}
+
+#[test]
+fn bad_filters_and_error_objects_fail_with_the_servers_words() {
+    let f = fake(10);
+    let Some(h) = Harness::new("gn2pg_filter") else {
+        return;
+    };
+    let mut src = Src::new("LPO AuRA", &f);
+    src.extra = "[gn2pg.source.query_strings]\nilike_nonexistent = \"%x%\"";
+    let srcs = vec![src];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("HTTP 500") && text.contains("nonexistent"),
+        "{text}"
+    );
+
+    let g = fake(10);
+    g.add_fault(Fault::always(Target::Export, Action::NoItems));
+    let srcs = vec![Src::new("LPO AuRA", &g)];
+    let cfg = h.config("d.toml", &section(""), &srcs);
+    let out = h.run(&cfg, &["full", "--restart"], &srcs);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("not an export page") && text.contains("Une erreur est survenue"),
+        "{text}"
+    );
+    assert_eq!(h.sync_runs().last().unwrap().2["http_retries"], 3);
+}
+
+#[test]
+fn metadata_rows_and_changed_uuids() {
+    let f = Fake::start(Settings {
+        rows: 120,
+        kind: Kind::Metadata,
+        ..Settings::default()
+    });
+    f.set_jdd_without_ca(41);
+    let Some(h) = Harness::new("gn2pg_meta") else {
+        return;
+    };
+    let mut src = Src::new("LPO AuRA", &f);
+    src.extra = "data_type = \"synthese_with_metadata\"";
+    let srcs = vec![src];
+    let cfg = h.config("c.toml", &section("page_size = 50"), &srcs);
+    h.init(&cfg, &srcs);
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE type = 'synthese_with_metadata'"
+        )),
+        120
+    );
+    let distinct = |key: &str| {
+        let mut u: Vec<String> = f
+            .ids()
+            .iter()
+            .filter_map(|id| {
+                f.row(*id)
+                    .and_then(|r| r[key]["uuid"].as_str().map(str::to_string))
+            })
+            .collect();
+        u.sort();
+        u.dedup();
+        u.len() as i64
+    };
+    let (cas, jdds) = (distinct("ca_data"), distinct("jdd_data"));
+    assert!(cas > 1 && jdds > 1);
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.metadata_json WHERE level = 'acquisition framework'"
+        )),
+        cas
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.metadata_json WHERE level = 'dataset'"
+        )),
+        jdds
+    );
+    assert!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.metadata_json WHERE level = 'dataset' AND item ? 'ca_uuid'"
+        )) >= jdds - 1
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE item ? 'ca_data' OR item ? 'jdd_data'"
+        )),
+        4
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE item ? 'jdd_uuid' AND NOT item ? 'ca_uuid'"
+        )),
+        1
+    );
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.metadata_json WHERE controler = 'metadata' AND source = 'lpo_aura' AND type = 'synthese_with_metadata'")),
+        cas + jdds
+    );
+
+    // A changed id_perm_sinp updates uuid and item (gn2pg-client keeps the old ones).
+    let stamp = h.stamp("UTC", -1);
+    let new_uuid = "0b0b0b0b-0000-4000-8000-0000000000aa";
+    f.set_uuid(7, new_uuid, &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert_eq!(
+        h.text(&format!("SELECT uuid::text || ' ' || (item->>'id_perm_sinp') FROM {S}.data_json WHERE id_data = 7")).unwrap(),
+        format!("{new_uuid} {new_uuid}")
+    );
+}

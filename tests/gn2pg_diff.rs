@@ -1,0 +1,334 @@
+//! Differential tests against the real gn2pg-client 1.10.1 (pinned, `.deps/gn2pg-venv`, made by
+//! scripts/install-deps.sh): both tools run against the same fake GeoNature into two schemas of
+//! one database, and the tables must hold the same things.
+//!
+//! - `init-db` creates what `gn2pg_cli db --upgrade` creates, and the client recognises it;
+//! - `data_json` and `metadata_json` contents are equal after a full and after an update with
+//!   changes, additions and deletions (the deliberate differences of docs/syncs/gn2pg.md do not
+//!   arise on this data: no changed `id_perm_sinp`, no foreign UUID, no `jdd_data` without
+//!   `ca_data`);
+//! - `update` continues a history the client wrote.
+//!
+//! Without the venv the tests are skipped, or fail under CI (`CI=true`).
+
+mod common;
+mod gn2pg_fake;
+mod gn2pg_support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use gn2pg_fake::{Fake, Kind, Settings};
+use gn2pg_support::{assert_exit, Harness, Src};
+
+fn gn2pg_cli() -> Option<PathBuf> {
+    let path = std::env::var_os("GN2PG_CLIENT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join(".deps/gn2pg-venv/bin/gn2pg_cli"));
+    common::require(
+        "gn2pg-client 1.10.1 (.deps/gn2pg-venv, made by scripts/install-deps.sh)",
+        path.exists(),
+    )
+    .then_some(path)
+}
+
+/// The real client, with a HOME of its own (it reads `~/.gn2pg/<file>`).
+struct Client {
+    bin: PathBuf,
+    home: tempfile::TempDir,
+    tz: String,
+}
+
+impl Client {
+    fn new(bin: PathBuf, tz: &str) -> Client {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".gn2pg")).unwrap();
+        Client {
+            bin,
+            home,
+            tz: tz.to_string(),
+        }
+    }
+
+    /// Writes `~/.gn2pg/<file>` for `schema` and `fake`.
+    fn config(&self, file: &str, h: &Harness, schema: &str, fake: &Fake, data_type: &str) {
+        let s = fake.settings();
+        let text = format!(
+            r#"{db}
+[[source]]
+name = "LPO AuRA"
+user_name = "{login}"
+user_password = "{password}"
+url = "{url}"
+data_export_id = {export}
+data_type = "{data_type}"
+[source.query_strings]
+orderby = 'id_synthese'
+
+[tuning]
+max_page_length = 1000
+retry_delay = 0
+"#,
+            db = h.client_db_section(schema, "unused-with-trust"),
+            login = s.user,
+            password = s.password,
+            url = fake.url(),
+            export = s.export_id,
+        );
+        std::fs::write(self.home.path().join(".gn2pg").join(file), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("TZ", &self.tz)
+            .env("NO_PROXY", "*")
+            .output()
+            .expect("run gn2pg_cli");
+        assert!(
+            out.status.success(),
+            "gn2pg_cli {args:?}: {}",
+            common::text(&out)
+        );
+        out
+    }
+}
+
+/// Our config for `schema`, dates in `tz` (the client's naive local times).
+fn config_in_tz(h: &Harness, schema: &str, tz: &str, srcs: &[Src<'_>]) -> PathBuf {
+    let cfg = h.config("ours.toml", &format!("schema = \"{schema}\""), srcs);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "source_timezone = \"UTC\"",
+        &format!("source_timezone = \"{tz}\""),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+fn server_tz(h: &Harness) -> String {
+    h.text("SELECT current_setting('TimeZone')").unwrap()
+}
+
+fn data(
+    h: &Harness,
+    schema: &str,
+) -> Vec<(
+    String,
+    String,
+    String,
+    i32,
+    Option<String>,
+    serde_json::Value,
+)> {
+    h.client()
+        .query(
+            &format!(
+                "SELECT source::text, controler::text, type::text, id_data, uuid::text, item
+                 FROM {schema}.data_json ORDER BY source, id_data"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect()
+}
+
+fn metadata(
+    h: &Harness,
+    schema: &str,
+) -> Vec<(String, String, String, String, String, serde_json::Value)> {
+    h.client()
+        .query(
+            &format!(
+                "SELECT source::text, controler::text, type::text, level::text, uuid::text, item
+                 FROM {schema}.metadata_json ORDER BY source, uuid"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect()
+}
+
+#[test]
+fn init_db_matches_gn2pg_cli_db_upgrade_and_the_client_accepts_it() {
+    let Some(bin) = gn2pg_cli() else { return };
+    let Some(h) = Harness::new("gn2pg_diff_schema") else {
+        return;
+    };
+    let f = Fake::start(Settings::default());
+    let py = Client::new(bin, &server_tz(&h));
+    py.config("py.toml", &h, "py_s", &f, "synthese_with_cd_nomenclature");
+    py.run(&["db", "--upgrade", "py.toml"]);
+    let srcs = vec![Src::new("LPO AuRA", &f)];
+    let cfg = h.config("ours.toml", "schema = \"ours_s\"", &srcs);
+    h.init(&cfg, &srcs);
+    assert_eq!(
+        h.catalog("ours_s", &["import_checkpoint"]),
+        h.catalog("py_s", &[])
+    );
+    py.config(
+        "ours.toml",
+        &h,
+        "ours_s",
+        &f,
+        "synthese_with_cd_nomenclature",
+    );
+    let status = py.run(&["db", "--status", "ours.toml"]);
+    let text = common::text(&status);
+    assert!(
+        text.contains("Current revision: 20260903_03") && text.contains("Pending migrations: no"),
+        "{text}"
+    );
+}
+
+fn same_rows(kind: Kind, data_type: &str) {
+    let Some(bin) = gn2pg_cli() else { return };
+    let Some(h) = Harness::new("gn2pg_diff_rows") else {
+        return;
+    };
+    let tz = server_tz(&h);
+    let f = Fake::start(Settings {
+        rows: 2500,
+        kind,
+        ..Settings::default()
+    });
+    let py = Client::new(bin, &tz);
+    py.config("py.toml", &h, "py_s", &f, data_type);
+    py.run(&["db", "--upgrade", "py.toml"]);
+    let mut src = Src::new("LPO AuRA", &f);
+    let extra = format!("data_type = \"{data_type}\"");
+    src.extra = &extra;
+    let srcs = vec![src];
+    let cfg = config_in_tz(&h, "ours_s", &tz, &srcs);
+    h.init(&cfg, &srcs);
+
+    py.run(&["download", "--full", "py.toml"]);
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    assert_eq!(data(&h, "ours_s").len(), 2500);
+    assert_eq!(
+        data(&h, "ours_s"),
+        data(&h, "py_s"),
+        "data_json after a full"
+    );
+    assert_eq!(
+        metadata(&h, "ours_s"),
+        metadata(&h, "py_s"),
+        "metadata_json after a full"
+    );
+    if kind == Kind::Metadata {
+        assert!(metadata(&h, "ours_s").len() > 10);
+    }
+
+    let stamp = h.stamp(&tz, -1);
+    f.mutate(10, 5, 7, 2, &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    py.run(&["download", "--update", "py.toml"]);
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert_eq!(data(&h, "ours_s").len(), 2498);
+    assert_eq!(
+        data(&h, "ours_s"),
+        data(&h, "py_s"),
+        "data_json after an update"
+    );
+    assert_eq!(
+        metadata(&h, "ours_s"),
+        metadata(&h, "py_s"),
+        "metadata_json after an update"
+    );
+
+    let ours = h.import_log("ours_s");
+    let theirs = h.import_log("py_s");
+    let shape = |l: &gn2pg_support::ImportLog| {
+        (
+            l.source.clone(),
+            l.xfer_type.clone(),
+            l.status.clone(),
+            l.items,
+            l.upserts,
+            l.deletes,
+            l.errors,
+            l.ended,
+        )
+    };
+    assert_eq!(
+        ours.iter().map(shape).collect::<Vec<_>>(),
+        theirs.iter().map(shape).collect::<Vec<_>>()
+    );
+    for l in ours.iter().chain(theirs.iter()) {
+        let f = l.filters.as_ref().unwrap();
+        assert!(f.is_array() && f[0].is_string(), "xfer_filters shape: {f}");
+    }
+}
+
+#[test]
+fn same_rows_as_gn2pg_client_with_metadata() {
+    same_rows(Kind::Metadata, "synthese_with_metadata");
+}
+
+#[test]
+fn same_rows_as_gn2pg_client_with_labels() {
+    same_rows(Kind::Label, "synthese_with_label");
+}
+
+#[test]
+fn update_continues_a_history_gn2pg_client_wrote() {
+    let Some(bin) = gn2pg_cli() else { return };
+    let Some(h) = Harness::new("gn2pg_diff_history") else {
+        return;
+    };
+    let tz = server_tz(&h);
+    let f = Fake::start(Settings {
+        rows: 1200,
+        ..Settings::default()
+    });
+    let py = Client::new(bin, &tz);
+    py.config("py.toml", &h, "mig", &f, "synthese_with_cd_nomenclature");
+    py.run(&["db", "--upgrade", "py.toml"]);
+    py.run(&["download", "--full", "py.toml"]);
+    let before = h.catalog("mig", &[]);
+    let rows_before = data(&h, "mig");
+    let srcs = vec![Src::new("LPO AuRA", &f)];
+    let cfg = config_in_tz(&h, "mig", &tz, &srcs);
+    h.init(&cfg, &srcs);
+    assert_eq!(h.catalog("mig", &["import_checkpoint"]), before);
+    assert_eq!(data(&h, "mig"), rows_before);
+
+    let stamp = h.stamp(&tz, -1);
+    f.mutate(10, 5, 7, 2, &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    f.clear_requests();
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    let want: String = h
+        .client()
+        .query_one(
+            "SELECT to_char(xfer_start_ts - interval '10 minutes', 'YYYY-MM-DD HH24:MI:SS')
+             FROM mig.import_log WHERE xfer_status = 'success' ORDER BY id LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let first = &f.export_pages()[0];
+    assert_eq!(
+        first.param("filter_d_up_derniere_action"),
+        Some(want.as_str())
+    );
+    let rows = h.rows("mig", "lpo_aura");
+    assert_eq!(rows.len(), f.ids().len());
+    for (id, _, item) in rows {
+        assert_eq!(Some(item), f.row(id as u64));
+    }
+    let last = h.import_log("mig").pop().unwrap();
+    assert_eq!(
+        (
+            last.xfer_type.as_deref(),
+            last.status.as_deref(),
+            last.deletes
+        ),
+        (Some("update"), Some("success"), 7)
+    );
+}
