@@ -3,7 +3,8 @@
 //! the HTTP client), calls the library and maps the outcome to the exit code (0 done, 1 partial,
 //! 2 fatal). It is the only place that prints: the report and the headline on stdout, the error
 //! chain (each cause once, secrets masked) and, with `--log-format json`, the summary as a JSON
-//! object on stderr.
+//! object on stderr. `completions SHELL` prints its script before any of that (no configuration,
+//! no log, no summary).
 
 mod cli;
 
@@ -25,6 +26,12 @@ use cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     reexec_with_single_threaded_openmp();
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        // A script on stdout and nothing else: no configuration, no log, no summary.
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut cmd, "data-tasks", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let env = Env::from_process();
     init_logging(&cli, &env);
     data_tasks::progress::set_quiet(cli.quiet);
@@ -94,11 +101,16 @@ fn init_logging(cli: &Cli, env: &Env) {
     }
 }
 
-/// Prints the end of a run: problems as warnings, the report and the headline on stdout, and with
-/// `--log-format json` the summary as a JSON object, the last line on stderr.
+/// Prints the end of a run: problems as warnings (errors when the run is fatal: `check`'s failed
+/// dependencies, each logged only here), the report and the headline on stdout, and with
+/// `--log-format json` the summary as a JSON object, the last line on stderr (also with `-q`).
 fn finish(cli: &Cli, summary: &Summary) {
     for p in &summary.problems {
-        tracing::warn!(problem = %scrub(p));
+        if summary.status == ExitStatus::Fatal {
+            tracing::error!(problem = %scrub(p));
+        } else {
+            tracing::warn!(problem = %scrub(p));
+        }
     }
     let mut out = std::io::stdout().lock();
     if let Some(report) = &summary.report {
@@ -126,12 +138,13 @@ fn command_name(c: &Command) -> &'static str {
         Command::Ocr(_) => "ocr",
         Command::Daily(_) => "daily",
         Command::OcrFile { .. } => "ocr-file",
-        Command::Aps => "aps",
+        Command::Aps(_) => "aps",
         Command::Gn2pg(_) => "gn2pg",
         Command::Visionature(_) => "visionature",
         Command::Ecospheres(_) => "ecospheres",
         Command::Status(_) => "status",
         Command::Dashboard(_) => "dashboard",
+        Command::Completions { .. } => "completions",
     }
 }
 
@@ -150,6 +163,8 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
     let s3 = S3Settings::from_env(env, config.storage.s3_credentials, &config.http);
     let client = HttpClient::new(&config.http).map_err(RunError::config)?;
     let store = |url: &str| Store::open_with(url, &s3).map_err(|e| fail(e.into()));
+    // Dry runs read through read-only handles: nothing can be created or written.
+    let read_only = |url: &str| Store::open_read_only(url, &s3).map_err(|e| fail(e.into()));
     let slack_webhook = env.secret("SLACK_WEBHOOK_URL");
     let delivery = Delivery {
         slack: slack_webhook.as_ref(),
@@ -191,13 +206,48 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
             let am = store(&config.storage.am)?;
             stages::am_export::publish::run(&opts, &am, out.as_deref()).map_err(|e| fail(e.into()))
         }
-        Command::Aps => {
+        Command::Aps(flags) => {
             config.georisques_dump().map_err(RunError::config)?;
-            let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
             let dump_client =
                 stages::aps::dump::client(&config.http).map_err(|e| fail(e.into()))?;
+            if flags.dry_run {
+                let (misc, ap) = (
+                    read_only(&config.storage.misc)?,
+                    read_only(&config.storage.ap)?,
+                );
+                return stages::aps::dry_run(
+                    &config,
+                    &misc,
+                    &ap,
+                    &dump_client,
+                    slack_webhook.is_some(),
+                )
+                .map_err(|e| fail(e.into()));
+            }
+            let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
             stages::aps::run_and_report(&config, &misc, &ap, &dump_client, &delivery)
                 .map_err(|e| fail(e.into()))
+        }
+        Command::Ocr(flags) if flags.dry_run => {
+            let (misc, ap) = (
+                read_only(&config.storage.misc)?,
+                read_only(&config.storage.ap)?,
+            );
+            stages::ocr::dry_run(&config, &flags.args(), &misc, &ap).map_err(|e| fail(e.into()))
+        }
+        Command::Daily(flags) if flags.dry_run => {
+            config.georisques_dump().map_err(RunError::config)?;
+            let (misc, ap) = (
+                read_only(&config.storage.misc)?,
+                read_only(&config.storage.ap)?,
+            );
+            Ok(stages::daily::dry_run(
+                &config,
+                &flags.args(),
+                &misc,
+                &ap,
+                slack_webhook.is_some(),
+            ))
         }
         Command::Ocr(flags) => {
             let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
@@ -248,5 +298,6 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
         Command::Dashboard(args) => {
             data_tasks::ops::dashboard::run(env, args).map_err(|e| fail(e.into()))
         }
+        Command::Completions { .. } => unreachable!("handled in main before any configuration"),
     }
 }

@@ -5,7 +5,8 @@
 //! environment snapshot, never from the process environment, and run with the [`ProbeContext`]
 //! the binary built once (the HTTP client, the S3 settings).
 //!
-//! Ready-made probes: [`StoreProbe`] (a probe object written, read back and deleted),
+//! Ready-made probes: [`StoreProbe`] (a probe object written, read back and deleted; a `file://`
+//! folder that does not exist yet is not created, only checked to be creatable),
 //! [`SourceProbe`] (a file present, an object present or a URL answering a HEAD), and [`probe`]
 //! for anything else — a database connection followed by a schema check, one API call, loading
 //! the OCR engine. Names are shown to operators and never hold a secret (redact URLs with
@@ -16,7 +17,8 @@ use bytes::Bytes;
 
 use crate::fetch::http::HttpClient;
 use crate::outcome::error_chain;
-use crate::storage::{S3Settings, Store};
+use crate::storage::local::{writable_folder, FolderState};
+use crate::storage::{S3Settings, Store, StoreUrl};
 
 /// What probes run with.
 #[derive(Clone, Copy)]
@@ -47,7 +49,9 @@ pub trait Probe: Send + Sync {
     fn run(&self, ctx: &ProbeContext<'_>) -> Result<String, ProbeError>;
 }
 
-/// A store, probed by writing, reading back and deleting one small object under `_check/`.
+/// A store, probed by writing, reading back and deleting one small object under `_check/`. A
+/// `file://` store whose folder does not exist yet is only checked to be creatable: `check`
+/// creates nothing.
 pub struct StoreProbe {
     /// The setting naming the store (`storage.misc`).
     pub setting: &'static str,
@@ -71,6 +75,22 @@ impl Probe for StoreProbe {
 
     fn run(&self, ctx: &ProbeContext<'_>) -> Result<String, ProbeError> {
         let e = |e: crate::storage::StorageError| ProbeError::of(&e);
+        if let StoreUrl::File(path) = StoreUrl::parse(&self.url).map_err(e)? {
+            if !path.exists() {
+                return match writable_folder(&path, true) {
+                    Ok(FolderState::Creatable { ancestor }) => Ok(format!(
+                        "folder does not exist yet: the first run that writes creates it ({} is writable)",
+                        std::fs::canonicalize(&ancestor).unwrap_or(ancestor).display()
+                    )),
+                    Ok(FolderState::Writable) => Ok("folder writable".into()),
+                    Err(err) => Err(ProbeError(format!(
+                        "folder {} cannot be created: {}",
+                        path.display(),
+                        error_chain(&err)
+                    ))),
+                };
+            }
+        }
         let store = Store::open_with(&self.url, ctx.s3).map_err(e)?;
         let key = format!("_check/probe-{}", std::process::id());
         store
@@ -172,4 +192,45 @@ pub fn probe(
         name: name.into(),
         run: Box::new(f),
     })
+}
+
+/// Whether a database probe's URL must be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needed {
+    /// Unset: no probe (a stage that only uses the database when it is configured).
+    IfSet,
+    /// Unset: a failing probe naming the variables (a configured sync cannot run without it).
+    Always,
+}
+
+/// The probe of the database whose URL is the first set variable of `vars` (`what` names it:
+/// `gn2pg database`), touched by `check` — a connection, then whatever `check` looks at (the
+/// schema a sync needs). An invalid URL fails the probe without connecting.
+pub fn database(
+    what: &str,
+    env: &crate::secrets::Env,
+    vars: &[&str],
+    needed: Needed,
+    check: impl Fn(&crate::pg::DbUrl) -> Result<String, ProbeError> + Send + Sync + 'static,
+) -> Option<Box<dyn Probe>> {
+    match crate::pg::DbUrl::from_env(env, vars) {
+        Ok(db) => Some(probe(
+            format!("{what} ({} from {})", db.server(), db.var()),
+            move |_| check(&db),
+        )),
+        Err(crate::pg::PgError::NotConfigured { .. }) if needed == Needed::IfSet => None,
+        Err(e) => {
+            let e = ProbeError::of(&e);
+            Some(probe(what.to_string(), move |_| Err(e.clone())))
+        }
+    }
+}
+
+/// `policy` with a single attempt: `check` says at once whether an API answers, instead of
+/// waiting through a sync's retries.
+pub fn single_attempt(policy: crate::fetch::http::HttpPolicy) -> crate::fetch::http::HttpPolicy {
+    crate::fetch::http::HttpPolicy {
+        retries: 0,
+        ..policy
+    }
 }

@@ -56,10 +56,12 @@ impl Progress {
         let quiet = QUIET.load(Ordering::Relaxed);
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
-            let bar = match total {
-                Some(t) => ProgressBar::new(t),
-                None => ProgressBar::new_spinner(),
-            };
+            // Added to the MultiProgress before anything can draw it: a bar drawn on its own
+            // first (its steady tick starting early) would leave that copy behind on stderr.
+            let bar = multi().add(match total {
+                Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::hidden()),
+                None => ProgressBar::hidden(),
+            });
             let template = match (unit, total.is_some()) {
                 (Unit::Bytes, true) => "{prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} [{elapsed_precise}, ETA {eta}] {msg}".to_string(),
                 (Unit::Bytes, false) => "{prefix} {spinner} {bytes} {binary_bytes_per_sec} [{elapsed_precise}] {msg}".to_string(),
@@ -71,7 +73,7 @@ impl Progress {
             }
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(Duration::from_millis(250));
-            multi().add(bar)
+            bar
         });
         Progress {
             lines: !quiet && bar.is_none(),

@@ -34,40 +34,6 @@ fn golden_ap_store() -> &'static Path {
     .path()
 }
 
-/// Recreates the golden `ap` bucket listing in `dir` as sparse files.
-fn fill_ap_store(dir: &Path) {
-    let listing = gunzip(&golden().join("sources/ap_bucket_listing.csv.gz"));
-    let text = String::from_utf8(listing).unwrap();
-    for line in text.lines().skip(1) {
-        let (name, size) = line.rsplit_once(',').unwrap();
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let f = std::fs::File::create(&path).unwrap();
-        f.set_len(size.parse().unwrap()).unwrap();
-    }
-}
-
-/// A fresh `misc` store holding the installations files and the previous `aps_all.csv`.
-fn misc_store(dir: &Path) -> String {
-    let misc = dir.join("misc");
-    std::fs::create_dir_all(&misc).unwrap();
-    for ds in ["all", "idf", "sample"] {
-        let name = format!("installations_{ds}.csv");
-        let content = gunzip(&golden().join("expected").join(format!("{name}.gz")));
-        std::fs::write(misc.join(&name), content).unwrap();
-    }
-    std::fs::write(misc.join("aps_all.csv"), previous_aps_all()).unwrap();
-    format!("file://{}", misc.display())
-}
-
-fn previous_aps_all() -> Vec<u8> {
-    gunzip(&golden().join("sources/previous_aps_all.csv.gz"))
-}
-
-fn golden_dump() -> Vec<u8> {
-    std::fs::read(golden().join("sources/georisques_data.tar.gz")).unwrap()
-}
-
 fn env(misc: &str, ap: &Path, dump: Option<String>) -> Vec<(String, String)> {
     let mut e = vec![
         ("DATA_TASKS_STORAGE_MISC".to_string(), misc.to_string()),
@@ -85,10 +51,6 @@ fn env(misc: &str, ap: &Path, dump: Option<String>) -> Vec<(String, String)> {
     e
 }
 
-fn expected(name: &str) -> Vec<u8> {
-    gunzip(&golden().join("expected").join(format!("{name}.gz")))
-}
-
 fn slack_text() -> String {
     std::fs::read_to_string(golden().join("expected/slack_message.txt")).unwrap()
 }
@@ -97,7 +59,7 @@ fn assert_golden(misc: &str) {
     let store = store(misc);
     for name in OUTPUTS {
         let got = store.get(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want = expected(name);
+        let want = golden_expected(name);
         assert!(
             got[..] == want[..],
             "{name} differs from the original's output ({} vs {} bytes)",
@@ -132,7 +94,7 @@ fn tmp() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn golden_outputs_are_byte_identical_and_posted_to_slack() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     server.route(
         "/dump/georisques_data.tar.gz",
@@ -173,7 +135,7 @@ fn golden_outputs_are_byte_identical_and_posted_to_slack() {
 #[test]
 fn dump_5xx_is_retried_then_succeeds() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     let mut seq = Response::status(500, "busy").times(2);
     seq.push(Response::ok(golden_dump()));
@@ -190,7 +152,7 @@ fn dump_5xx_is_retried_then_succeeds() {
 #[test]
 fn slack_failure_is_a_problem_and_outputs_stay_published() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     server.route("/d.tgz", vec![Response::ok(golden_dump())]);
     server.route("/slack", vec![Response::status(403, "invalid_token")]);
@@ -206,7 +168,7 @@ fn slack_failure_is_a_problem_and_outputs_stay_published() {
 #[test]
 fn dump_404_is_fatal_and_publishes_nothing() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     server.route("/d.tgz", vec![Response::not_found()]);
     let out = data_tasks(
@@ -222,7 +184,7 @@ fn dump_404_is_fatal_and_publishes_nothing() {
 #[test]
 fn unsafe_archive_is_fatal_and_writes_nothing() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     let name = b"../evil";
@@ -248,7 +210,7 @@ fn unsafe_archive_is_fatal_and_writes_nothing() {
 #[test]
 fn low_ocr_ratio_is_fatal_and_publishes_nothing() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let empty_ap = dir.join("ap");
     std::fs::create_dir_all(&empty_ap).unwrap();
     let server = Server::start();
@@ -266,7 +228,7 @@ fn low_ocr_ratio_is_fatal_and_publishes_nothing() {
 #[test]
 fn missing_dump_url_is_fatal_and_named() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let out = data_tasks(&["aps"], &env(&misc, golden_ap_store(), None));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -280,7 +242,7 @@ fn missing_dump_url_is_fatal_and_named() {
 #[test]
 fn truncated_dump_is_retried_then_succeeds() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     let dump = golden_dump();
     server.route(
@@ -302,7 +264,7 @@ fn truncated_dump_is_retried_then_succeeds() {
 #[test]
 fn dump_timeout_is_fatal_and_publishes_nothing() {
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let server = Server::start();
     server.route(
         "/d.tgz",
@@ -327,7 +289,7 @@ fn daily_twice_second_run_has_nothing_to_do() {
         return;
     }
     let (_d, dir) = tmp();
-    let misc = misc_store(&dir);
+    let misc = golden_misc_store(&dir);
     let ap_dir = dir.join("ap");
     fill_ap_store(&ap_dir);
     let server = Server::start();
@@ -338,7 +300,7 @@ fn daily_twice_second_run_has_nothing_to_do() {
     server.route("/slack/hook", vec![Response::ok("ok")]);
     let scan = std::fs::read(repo().join("testdata/ocr/fixtures/scan_arrete.pdf")).unwrap();
     let expected_ids: Vec<String> =
-        serde_json::from_slice(&expected("georisques_ids.json")).unwrap();
+        serde_json::from_slice(&golden_expected("georisques_ids.json")).unwrap();
     let ap = Store::open(&format!("file://{}", ap_dir.display())).unwrap();
     let new_ids: Vec<&String> = expected_ids
         .iter()

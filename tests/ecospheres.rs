@@ -848,3 +848,48 @@ fn committed_fixture_is_what_the_generator_writes() {
         );
     }
 }
+
+#[test]
+fn check_probes_the_catalogue_and_the_database() {
+    let Some(db) = TestDb::create("eco_check") else {
+        return;
+    };
+    let dir = folder(&pages().iter().map(bytes).collect::<Vec<_>>());
+    let stores = tempfile::tempdir().unwrap();
+    let check = |source: &str| {
+        let mut env = vec![
+            (
+                "DATA_TASKS_ECOSPHERES_SOURCE".to_string(),
+                source.to_string(),
+            ),
+            ("ECOSPHERES_DATABASE_URL".to_string(), db.url()),
+        ];
+        for store in ["misc", "ap", "am"] {
+            env.push((
+                format!("DATA_TASKS_STORAGE_{}", store.to_uppercase()),
+                format!("file://{}", stores.path().join(store).display()),
+            ));
+        }
+        let out = common::data_tasks(&["check"], &env);
+        (out.status.code(), common::text(&out))
+    };
+    let (code, t) = check(&file_source(dir.path()));
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains("6 of 6 dependencies ok"), "{t}");
+    assert!(
+        t.contains("2 catalogue page(s)") && t.contains("not created yet"),
+        "{t}"
+    );
+    assert_eq!(relations(&db, "datasets"), 0, "check creates nothing");
+
+    let r = run(&db, &["--source", &file_source(dir.path())], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.out);
+    let (code, t) = check(&file_source(dir.path()));
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains("datasets present"), "{t}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, t) = check(&file_source(empty.path()));
+    assert_eq!(code, Some(2), "{t}");
+    assert!(t.contains("no object whose name contains .json"), "{t}");
+}

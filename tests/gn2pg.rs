@@ -1100,3 +1100,95 @@ fn metadata_rows_and_changed_uuids() {
         format!("{new_uuid} {new_uuid}")
     );
 }
+
+/// `check` with the stores in a temporary folder and the harness's database and passwords.
+fn check(
+    h: &Harness,
+    cfg: &std::path::Path,
+    srcs: &[Src<'_>],
+    extra_env: &[(&str, &str)],
+) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = h.env(srcs);
+    for store in ["misc", "ap", "am"] {
+        env.push((
+            format!("DATA_TASKS_STORAGE_{}", store.to_uppercase()),
+            format!("file://{}", dir.path().join(store).display()),
+        ));
+    }
+    for (k, v) in extra_env {
+        env.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    common::data_tasks(&["--config", cfg.to_str().unwrap(), "check"], &env)
+}
+
+#[test]
+fn check_probes_the_database_schema_and_each_source_in_one_attempt() {
+    let good = fake(5);
+    let bad = Fake::start(Settings {
+        rows: 5,
+        seed: 2,
+        ..Settings::default()
+    });
+    let Some(h) = Harness::new("gn2pg_check") else {
+        return;
+    };
+    let srcs = vec![Src::new("LPO AuRA", &good), Src::new("Flavia", &bad)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+
+    // Schema not initialised yet: the database probe says so.
+    let out = check(&h, &cfg, &srcs, &[]);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("gn2pg database") && text.contains(S),
+        "{text}"
+    );
+    assert!(text.contains("6 of 7 dependencies ok"), "{text}");
+
+    h.init(&cfg, &srcs);
+    let out = check(&h, &cfg, &srcs, &[]);
+    assert_exit(&out, 0);
+    let text = common::text(&out);
+    assert!(text.contains("7 of 7 dependencies ok"), "{text}");
+    assert!(
+        text.contains("gn2pg source LPO AuRA") && text.contains("login as"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("schema {S} initialised")), "{text}");
+    assert!(served(&good) == 0, "check downloads no page");
+
+    // A wrong password and a missing one are named; a 503 is not retried.
+    bad.clear_requests();
+    bad.add_fault(Fault::always(Target::Login, Action::Status(503)));
+    let out = check(&h, &cfg, &srcs, &[("GN2PG_LPO_AURA_PASSWORD", "")]);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("no password: set GN2PG_LPO_AURA_PASSWORD"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gn2pg source Flavia") && text.contains("503"),
+        "{text}"
+    );
+    assert_eq!(
+        bad.requests().len(),
+        1,
+        "a single attempt: {:?}",
+        bad.requests()
+    );
+    assert!(!text.contains(&bad.settings().password), "{text}");
+
+    // No database variable: the database probe names both.
+    let out = check(&h, &cfg, &srcs, &[("GN2PG_DATABASE_URL", "")]);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("GN2PG_DATABASE_URL or DATABASE_URL"),
+        "{}",
+        common::text(&out)
+    );
+}

@@ -219,7 +219,7 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
     );
     origin.route(
         &pdf_path(&ids[3]),
-        vec![Response::ok("<!DOCTYPE html><html>Erreur 500</html>")],
+        vec![Response::ok("<!DOCTYPE html><html>Erreur 500</html>").content_type("text/html")],
     );
     // ids[4]: no route → 404.
     let mut flaky = Response::status(500, "busy").times(2);
@@ -256,7 +256,14 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
         "searchable PDFs are stored as they came"
     );
     assert!(err(2).expect("encrypted").contains("kind: encrypted"));
-    assert!(err(3).expect("html").contains("kind: not_a_pdf"));
+    let html = err(3).expect("html");
+    assert!(html.contains("kind: not_a_pdf"), "{html}");
+    // A short reason: status, content type, size and the text of the page, not its HTML.
+    assert!(
+        html.contains("message: HTTP 200, text/html") && html.contains("not a PDF: Erreur 500"),
+        "{html}"
+    );
+    assert!(!html.contains('<'), "{html}");
     assert!(err(4).expect("404").contains("404"));
     assert!(
         pdf(5).is_some(),
@@ -273,6 +280,12 @@ fn backlog_commits_pdfs_and_error_records_and_retries_transient_failures() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("6 APs already processed, 1 APs left to process"),
+        "{}",
+        text(&o)
+    );
+    // The summary says so too.
+    assert!(
+        text(&o).contains("ocr: 6 of 7 listed APs already done; 0 searchable PDFs stored"),
         "{}",
         text(&o)
     );

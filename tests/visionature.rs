@@ -699,3 +699,67 @@ fn fault_11_fix_sync_refuses_different_site_names() {
         0
     );
 }
+
+#[test]
+fn check_probes_the_database_schema_and_each_site_in_one_signed_call() {
+    let Some(mut h) = H::new(
+        "vn_check",
+        Gen {
+            n: 10,
+            ..Gen::default()
+        },
+        "",
+    ) else {
+        return;
+    };
+    let stores = tempfile::tempdir().unwrap();
+    for store in ["misc", "ap", "am"] {
+        h.extra_env.push((
+            format!("DATA_TASKS_STORAGE_{}", store.to_uppercase()),
+            format!("file://{}", stores.path().join(store).display()),
+        ));
+    }
+    // Before init-db the database probe says what to run.
+    let t = h.ok(&["check"], 2);
+    assert!(
+        t.contains("visionature database") && t.contains("visionature init-db"),
+        "{t}"
+    );
+    assert!(t.contains("5 of 6 dependencies ok"), "{t}");
+    h.ok(&["visionature", "init-db"], 0);
+    let t = h.ok(&["check"], 0);
+    assert!(t.contains("6 of 6 dependencies ok"), "{t}");
+    assert!(
+        t.contains("visionature site ff") && t.contains("signed call ok"),
+        "{t}"
+    );
+    assert_eq!(
+        h.fake.seen("observations").len(),
+        0,
+        "check downloads nothing"
+    );
+
+    // Wrong secret: refused, named, never echoed; a 503 is not retried.
+    h.extra_env
+        .push(("VN_FF_CLIENT_SECRET".into(), "another-secret".into()));
+    let t = h.ok(&["check"], 2);
+    assert!(
+        t.contains("visionature site ff") && t.contains("401"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("another-secret") && !t.contains("user-pw-secret"),
+        "{t}"
+    );
+    h.extra_env.pop();
+    let before = h.fake.seen("taxo_groups").len();
+    h.fake
+        .with(|s| s.faults.push(Fault::status("taxo_groups", 503, 5)));
+    let t = h.ok(&["check"], 2);
+    assert!(t.contains("503"), "{t}");
+    assert_eq!(
+        h.fake.seen("taxo_groups").len(),
+        before + 1,
+        "a single attempt"
+    );
+}

@@ -6,9 +6,15 @@
 //! keys), [`Store::exists`], [`Store::delete`], and [`Store::publish`], the atomic publication of a
 //! set of outputs (see the `publish` module). Single puts are atomic per object on every backend (local
 //! files are written aside and renamed). Errors name the store and the key.
+//!
+//! [`Store::open_read_only`] is for previews and probes (`--dry-run`, `check`): it never creates
+//! anything — a `file://` folder that does not exist reads as an empty store — and every write
+//! through it fails with [`StorageError::ReadOnly`]. [`local::writable_folder`] tells whether a
+//! local folder could be created or written, without creating anything.
 
 pub mod config;
 pub mod conformance;
+pub mod local;
 mod publish;
 mod runtime;
 mod s3;
@@ -43,6 +49,12 @@ pub enum StorageError {
         #[source]
         source: object_store::Error,
     },
+    #[error("{store} is opened read-only (a dry run or a probe): {op} {key} refused")]
+    ReadOnly {
+        store: String,
+        op: &'static str,
+        key: String,
+    },
     #[error("publication to {store} failed at {key} and was rolled back: {reason}")]
     Publish {
         store: String,
@@ -63,6 +75,7 @@ pub struct ObjectInfo {
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
     url: String,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -94,7 +107,43 @@ impl Store {
         Ok(Store {
             inner,
             url: parsed.display(),
+            read_only: false,
         })
+    }
+
+    /// Opens the store named by `url` for reading only, creating nothing: a `file://` folder
+    /// that does not exist reads as an empty store (listings are empty, reads are
+    /// [`StorageError::NotFound`]), and every write (`put`, `delete`, `copy`, `publish`) fails
+    /// with [`StorageError::ReadOnly`]. For previews (`--dry-run`) and probes.
+    pub fn open_read_only(url: &str, s3: &S3Settings) -> Result<Store, StorageError> {
+        let parsed = StoreUrl::parse(url)?;
+        let inner: Arc<dyn ObjectStore> = match &parsed {
+            StoreUrl::File(path) if !path.exists() => {
+                Arc::new(object_store::memory::InMemory::new())
+            }
+            _ => parsed.build(s3)?,
+        };
+        Ok(Store {
+            inner,
+            url: parsed.display(),
+            read_only: true,
+        })
+    }
+
+    /// Whether writes through this handle are refused ([`Store::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn writable(&self, op: &'static str, key: &str) -> Result<(), StorageError> {
+        if self.read_only {
+            return Err(StorageError::ReadOnly {
+                store: self.url.clone(),
+                op,
+                key: key.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The store's URL as shown in messages.
@@ -132,6 +181,7 @@ impl Store {
 
     /// Writes one object, replacing any previous one atomically.
     pub fn put(&self, key: &str, bytes: impl Into<Bytes>) -> Result<(), StorageError> {
+        self.writable("put", key)?;
         let path = self.path(key)?;
         let payload = PutPayload::from_bytes(bytes.into());
         runtime::block_on(self.inner.put(&path, payload))
@@ -178,6 +228,7 @@ impl Store {
 
     /// Deletes one object; deleting a missing object is not an error.
     pub fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.writable("delete", key)?;
         let path = self.path(key)?;
         match runtime::block_on(self.inner.delete(&path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -187,6 +238,7 @@ impl Store {
 
     /// Server-side copy of one object (replacing the destination).
     pub fn copy(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        self.writable("copy", to)?;
         let (f, t) = (self.path(from)?, self.path(to)?);
         runtime::block_on(self.inner.copy(&f, &t)).map_err(|e| self.backend("copy", from, e))
     }
@@ -207,6 +259,9 @@ impl Store {
 
     /// Publishes a set of objects atomically as a set: see the `publish` module.
     pub fn publish(&self, set: &[(String, Bytes)]) -> Result<(), StorageError> {
+        if let Some((key, _)) = set.first() {
+            self.writable("publish", key)?;
+        }
         publish::publish(self, set)
     }
 }

@@ -107,6 +107,7 @@ fn failed_swap_rolls_back_to_the_previous_set() {
     let store = Store {
         inner: backend.clone(),
         url: "test://failing".into(),
+        read_only: false,
     };
     store.put("a.csv", Bytes::from_static(b"old a")).unwrap();
     store.put("b.csv", Bytes::from_static(b"old b")).unwrap();
@@ -149,4 +150,50 @@ fn s3_stores_need_explicit_settings_and_keys() {
         e.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         "{e}"
     );
+}
+
+#[test]
+fn read_only_stores_create_nothing_and_refuse_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("data/misc");
+    let url = format!("file://{}", missing.display());
+    let s = Store::open_read_only(&url, &S3Settings::default()).unwrap();
+    assert!(s.is_read_only());
+    assert_eq!(s.list(None).unwrap().count(), 0);
+    assert!(matches!(s.get("a"), Err(StorageError::NotFound { .. })));
+    assert!(!dir.path().join("data").exists(), "nothing created");
+    // An existing folder is read as it is, and never written.
+    let writable = Store::open(&url).unwrap();
+    writable.put("a.csv", Bytes::from_static(b"x")).unwrap();
+    let s = Store::open_read_only(&url, &S3Settings::default()).unwrap();
+    assert_eq!(&s.get("a.csv").unwrap()[..], b"x");
+    for e in [
+        s.put("b.csv", Bytes::from_static(b"y")).unwrap_err(),
+        s.delete("a.csv").unwrap_err(),
+        s.copy("a.csv", "c.csv").unwrap_err(),
+        s.publish(&[("a.csv".into(), Bytes::from_static(b"z"))])
+            .unwrap_err(),
+    ] {
+        assert!(matches!(e, StorageError::ReadOnly { .. }), "{e}");
+    }
+    assert_eq!(&s.get("a.csv").unwrap()[..], b"x");
+    assert_eq!(s.list(None).unwrap().count(), 1);
+}
+
+#[test]
+fn plain_http_endpoints_name_aws_allow_http() {
+    let env = crate::secrets::Env::from_pairs([
+        ("AWS_ENDPOINT", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "k"),
+        ("AWS_SECRET_ACCESS_KEY", "s"),
+    ]);
+    let settings = S3Settings::from_env(
+        &env,
+        config::S3Credentials::Env,
+        &crate::config::HttpConfig::default(),
+    );
+    let e = Store::open_with("s3://misc", &settings)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("set AWS_ALLOW_HTTP=true"), "{e}");
 }

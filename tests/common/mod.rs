@@ -65,12 +65,29 @@ pub fn data_tasks(args: &[&str], env: &[(String, String)]) -> Output {
     output_with(cmd, env)
 }
 
-/// Runs `cmd` with `OMP_THREAD_LIMIT=1`, without the `DATA_TASKS_*` variables of this process,
-/// and with `env`.
+/// [`data_tasks`] run from the folder `dir` (relative store URLs resolve there).
+pub fn data_tasks_in(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
+    cmd.args(args).current_dir(dir);
+    output_with(cmd, env)
+}
+
+/// Variables of the test process a child must not inherit: settings, and the services and
+/// secrets `scripts/test.sh` exports (a test passes the ones it wants explicitly).
+fn inherited_but_not_passed(name: &str) -> bool {
+    name.starts_with("DATA_TASKS_")
+        || name.starts_with("AWS_")
+        || name.ends_with("DATABASE_URL")
+        || name == "SLACK_WEBHOOK_URL"
+        || name == "SMTP_URL"
+}
+
+/// Runs `cmd` with `OMP_THREAD_LIMIT=1`, without the settings, service addresses and secrets of
+/// this process, and with `env`.
 fn output_with(mut cmd: Command, env: &[(String, String)]) -> Output {
     cmd.env("OMP_THREAD_LIMIT", "1");
     for (k, _) in std::env::vars() {
-        if k.starts_with("DATA_TASKS_") {
+        if inherited_but_not_passed(&k) {
             cmd.env_remove(k);
         }
     }
@@ -98,6 +115,47 @@ pub fn gunzip(path: &std::path::Path) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap();
     out
+}
+
+/// Recreates the golden `ap` bucket listing in `dir` as sparse files.
+pub fn fill_ap_store(dir: &std::path::Path) {
+    let listing = gunzip(&golden().join("sources/ap_bucket_listing.csv.gz"));
+    let text = String::from_utf8(listing).unwrap();
+    for line in text.lines().skip(1) {
+        let (name, size) = line.rsplit_once(',').unwrap();
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(size.parse().unwrap()).unwrap();
+    }
+}
+
+/// A fresh `misc` store in `dir/misc` holding the golden installations files and the previous
+/// `aps_all.csv`: what `aps` reads. Returns its URL.
+pub fn golden_misc_store(dir: &std::path::Path) -> String {
+    let misc = dir.join("misc");
+    std::fs::create_dir_all(&misc).unwrap();
+    for ds in ["all", "idf", "sample"] {
+        let name = format!("installations_{ds}.csv");
+        std::fs::write(misc.join(&name), golden_expected(&name)).unwrap();
+    }
+    std::fs::write(misc.join("aps_all.csv"), previous_aps_all()).unwrap();
+    format!("file://{}", misc.display())
+}
+
+/// The golden run's previous `aps_all.csv`.
+pub fn previous_aps_all() -> Vec<u8> {
+    gunzip(&golden().join("sources/previous_aps_all.csv.gz"))
+}
+
+/// The golden Géorisques dump (tar.gz).
+pub fn golden_dump() -> Vec<u8> {
+    std::fs::read(golden().join("sources/georisques_data.tar.gz")).unwrap()
+}
+
+/// A golden output of the original pipeline, decompressed.
+pub fn golden_expected(name: &str) -> Vec<u8> {
+    gunzip(&golden().join("expected").join(format!("{name}.gz")))
 }
 
 /// [`data_tasks`] with its address space capped at `max_vm_kib` KiB (`ulimit -v`): what a memory

@@ -335,22 +335,16 @@ pub fn export_files(
 /// `AM_DATABASE_URL` is set (connected, and its three tables checked).
 pub fn probes(config: &crate::config::Config, env: &crate::secrets::Env) -> Vec<Box<dyn Probe>> {
     let mut probes = vec![StoreProbe::boxed("storage.am", &config.storage.am)];
-    match crate::pg::DbUrl::from_env(env, &["AM_DATABASE_URL"]) {
-        Ok(db) => probes.push(crate::probe::probe(
-            format!("AM_DATABASE_URL (back-office PostgreSQL {})", db.server()),
-            move |_| {
-                check_database(&db)
-                    .map(|()| "tables present".into())
-                    .map_err(|e| ProbeError::of(&e))
-            },
-        )),
-        Err(crate::pg::PgError::NotConfigured { .. }) => {}
-        Err(e) => {
-            let e = ProbeError::of(&e);
-            probes.push(crate::probe::probe("AM_DATABASE_URL", move |_| {
-                Err(e.clone())
-            }));
-        }
-    }
+    probes.extend(crate::probe::database(
+        "back-office PostgreSQL",
+        env,
+        &["AM_DATABASE_URL"],
+        crate::probe::Needed::IfSet,
+        |db| {
+            check_database(db)
+                .map(|()| "tables present".into())
+                .map_err(|e| ProbeError::of(&e))
+        },
+    ));
     probes
 }

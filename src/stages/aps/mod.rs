@@ -10,12 +10,14 @@
 //! set published atomically. Any failure is an [`ApsError`] naming file, line and id, and nothing
 //! is published. [`run`] never reports ([`daily`](crate::stages::daily) composes two runs into
 //! one report); the `aps` command is [`run_and_report`], which delivers the Slack text through
-//! [`crate::report`].
+//! [`crate::report`]. [`dry_run`] (`aps --dry-run`) reads and builds like [`run`] ([`prepare`])
+//! and prints what would be published, without publishing or posting anything.
 
 pub mod documents;
 pub mod dump;
 mod error;
 pub mod ids;
+mod preview;
 pub mod selection;
 pub mod slack;
 #[cfg(test)]
@@ -35,6 +37,7 @@ use crate::storage::Store;
 use crate::tabular::{read_table, Header, Table};
 
 pub use self::error::ApsError;
+pub use self::preview::{dry_run, files_preview};
 pub use self::selection::{ApIndex, OcrStatus};
 pub use crate::report::ApsReport;
 
@@ -162,15 +165,15 @@ fn at_least(file: &str, what: &'static str, rows: usize) -> Result<(), ApsError>
     Ok(())
 }
 
-/// Runs the task: download the dump with `dump_client` (make it with [`dump::client`]: the
-/// configured policy with the long dump timeout), read `misc` and the `ap` listing, build,
-/// validate, publish atomically to `misc`. Does not post to Slack.
-pub fn run(
+/// Reads and builds: downloads the dump with `dump_client` (make it with [`dump::client`]: the
+/// configured policy with the long dump timeout), reads `misc` and the `ap` listing, builds and
+/// validates every output. Writes nothing.
+pub fn prepare(
     config: &Config,
     misc: &Store,
     ap: &Store,
     dump_client: &HttpClient,
-) -> Result<(Summary, ApsReport), ApsError> {
+) -> Result<Outputs, ApsError> {
     let url = config.georisques_dump()?;
     let installations: Vec<Bytes> = DATASETS
         .iter()
@@ -202,14 +205,24 @@ pub fn run(
     let (dump, ap_index) = (dump?, ap_index?);
     tracing::info!(ids = ap_index.len(), "listed the ap store");
 
-    let outputs = build(&Inputs {
+    build(&Inputs {
         documents: &dump.documents,
         types: &dump.types,
         installations: [&installations[0], &installations[1], &installations[2]],
         ap_index: &ap_index,
         previous_aps_all: previous.as_deref(),
-    })?;
-    drop(dump);
+    })
+}
+
+/// Runs the task: [`prepare`], then publish the set atomically to `misc`. Does not post to
+/// Slack.
+pub fn run(
+    config: &Config,
+    misc: &Store,
+    ap: &Store,
+    dump_client: &HttpClient,
+) -> Result<(Summary, ApsReport), ApsError> {
+    let outputs = prepare(config, misc, ap, dump_client)?;
     misc.publish(&outputs.files)?;
 
     let mut summary = Summary::new("aps");

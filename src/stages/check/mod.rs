@@ -4,13 +4,15 @@
 //! `am_export::probes` — stores, sources, the OCR engine, the Slack webhook, the back-office
 //! database), and a dependency several stages share is probed once. Any failure makes the run
 //! fatal (exit 2), so a scheduler can run `check` before the real job. Syncs add theirs the same
-//! way (`syncs::<name>::probes`, gathered in [`probes`]).
+//! way, once configured (`syncs::<name>::probes`: their database and schema, and one
+//! authenticated call per source or site, in a single attempt), gathered in [`probes`].
 
 use crate::config::Config;
 use crate::outcome::{ExitStatus, Summary};
 use crate::probe::{Probe, ProbeContext, ProbeError};
 use crate::secrets::Env;
 use crate::stages::{am_export, aps, daily, installations, ocr};
+use crate::syncs;
 
 /// Every stage's probes, each dependency once, in the order the stages name them.
 pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
@@ -20,6 +22,9 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
         ocr::probes(config),
         daily::probes(config, env),
         am_export::probes(config, env),
+        syncs::gn2pg::probes::probes(config, env),
+        syncs::visionature::probes::probes(config, env),
+        syncs::ecospheres::probes::probes(config, env),
     ];
     let mut seen = std::collections::HashSet::new();
     all.into_iter()
@@ -50,7 +55,9 @@ pub fn run(config: &Config, env: &Env, ctx: &ProbeContext<'_>) -> Summary {
     summarize(&run_probes(&probes(config, env), ctx))
 }
 
-/// Turns results into the command's summary: exit 2 if any failed.
+/// Turns results into the command's summary: exit 2 if any failed. Each dependency that is ok
+/// is logged here; each failure only becomes a problem of the summary, which the binary logs
+/// once (as an error, the summary being fatal).
 pub fn summarize(checked: &[Checked]) -> Summary {
     let mut summary = Summary::new("check");
     let mut failed = 0;
@@ -59,7 +66,6 @@ pub fn summarize(checked: &[Checked]) -> Summary {
             Ok(detail) => tracing::info!(dependency = %p.name, %detail, "ok"),
             Err(reason) => {
                 failed += 1;
-                tracing::error!(dependency = %p.name, %reason, "failed");
                 summary.problems.push(format!("{}: {reason}", p.name));
             }
         }
@@ -73,11 +79,7 @@ pub fn summarize(checked: &[Checked]) -> Summary {
         "check: {} of {} dependencies ok{}",
         checked.len() - failed,
         checked.len(),
-        if failed > 0 {
-            "; see failures above"
-        } else {
-            ""
-        }
+        if failed > 0 { "; failures above" } else { "" }
     );
     summary
 }

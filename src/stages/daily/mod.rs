@@ -8,12 +8,18 @@
 //! failure. A post that fails after the retries undoes nothing. Exit status: 0 all done; 1 some
 //! documents failed transiently, a step failed or the report was not posted; 2 nothing could be
 //! published at all.
+//!
+//! [`dry_run`] (`daily --dry-run`) previews the day without changing anything: the first `aps`
+//! is read and built (the dump is downloaded) but not published, the OCR's selection is made
+//! from the id list that `aps` would publish, and nothing is downloaded from the AP origin,
+//! stored, published or posted.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::fetch::http::HttpClient;
-use crate::outcome::{ExitStatus, Summary};
+use crate::outcome::{error_chain, ExitStatus, Summary};
 use crate::probe::{Probe, ProbeError};
 use crate::report::{self, ApsReport, DailyReport, Delivery, StepError};
 use crate::secrets::Env;
@@ -91,6 +97,7 @@ pub fn run(
         summary.count("ocr_errors", o.permanent_errors);
         summary.count("ocr_transient_failures", o.transient_failures);
         summary.count("pages_ocred", o.pages_ocred);
+        summary.count("ocr_already_done", o.already_done);
     }
     if let Some(r) = run.combined() {
         summary.count("new_aps", r.new);
@@ -106,7 +113,12 @@ pub fn run(
             "FAILED"
         },
         match &run.ocr {
-            Ok(o) => format!("{} documents", o.succeeded + o.permanent_errors),
+            Ok(o) => format!(
+                "{} documents ({} of {} listed already done)",
+                o.succeeded + o.permanent_errors,
+                o.already_done,
+                o.listed
+            ),
             Err(_) => "FAILED".into(),
         },
         if run.aps_after.is_ok() {
@@ -115,6 +127,108 @@ pub fn run(
             "FAILED"
         },
         t1 + t2 + t3
+    );
+    summary
+}
+
+/// The command `daily --dry-run` (see the module doc); `slack` says whether
+/// `SLACK_WEBHOOK_URL` is set.
+pub fn dry_run(
+    config: &Config,
+    ocr_args: &OcrArgs,
+    misc: &Store,
+    ap: &Store,
+    slack: bool,
+) -> Summary {
+    let mut summary = Summary::new("daily");
+    let mut text = String::from("1. aps (the dump is downloaded and read, nothing published)\n");
+    let built = aps::dump::client(&config.http)
+        .and_then(|dump_client| aps::prepare(config, misc, ap, &dump_client));
+    let mut aps_line = "aps FAILED".to_string();
+    let planned = match &built {
+        Ok(outputs) => {
+            match aps::files_preview(outputs, misc) {
+                Ok(files) => {
+                    for line in files.lines() {
+                        let _ = writeln!(text, "  {line}");
+                    }
+                }
+                Err(e) => summary.problem(format!("misc: {}", error_chain(&e))),
+            }
+            summary.warnings.extend(outputs.problems.iter().cloned());
+            let r = &outputs.report;
+            aps_line = format!(
+                "aps would publish {} APs ({} new, {} deleted)",
+                r.rows("aps_all.csv"),
+                r.new,
+                r.deleted
+            );
+            let ids = outputs
+                .files
+                .iter()
+                .find(|(key, _)| key == "georisques_ids.json")
+                .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+                .unwrap_or_default();
+            let source = format!(
+                "georisques_ids.json as aps would publish it to {}",
+                misc.url()
+            );
+            ocr::parse_ids(&source, &ids)
+                .map_err(|e| StepError::of(&e))
+                .and_then(|listed| {
+                    ocr::plan_listed(listed, &source, ocr_args, ap).map_err(|e| StepError::of(&e))
+                })
+        }
+        Err(e) => {
+            let _ = writeln!(
+                text,
+                "  would fail: {}\n  (the OCR then works on the ids already in misc)",
+                error_chain(e)
+            );
+            summary.problem(format!("aps (before OCR) would fail: {}", error_chain(e)));
+            ocr::plan(config, ocr_args, misc, ap).map_err(|e| StepError::of(&e))
+        }
+    };
+    text.push_str("2. ocr (nothing downloaded, OCRed or stored)\n");
+    let ocr_line = match &planned {
+        Ok(plan) => {
+            for line in ocr::preview(config, ocr_args, plan, ap).lines() {
+                let _ = writeln!(text, "  {line}");
+            }
+            summary.warnings.extend(plan.stats.problems.iter().cloned());
+            summary.count("to_process", plan.stats.to_process);
+            summary.count("already_done", plan.stats.already_done);
+            format!(
+                "ocr would process {} of {} listed APs ({} already done)",
+                plan.stats.to_process, plan.stats.listed, plan.stats.already_done
+            )
+        }
+        Err(e) => {
+            let _ = writeln!(text, "  would fail: {e}");
+            summary.problem(format!("ocr would fail: {e}"));
+            "ocr FAILED".to_string()
+        }
+    };
+    let _ = writeln!(
+        text,
+        "3. aps again: ocr_status and size of aps_*.csv refreshed from {}",
+        ap.url()
+    );
+    let _ = writeln!(
+        text,
+        "then the French report: {}",
+        if slack {
+            "posted to Slack (SLACK_WEBHOOK_URL is set)"
+        } else {
+            "printed only (SLACK_WEBHOOK_URL is not set)"
+        }
+    );
+    if built.is_err() && planned.is_err() {
+        summary.status = ExitStatus::Fatal;
+    }
+    summary.report = Some(text);
+    summary.headline = format!(
+        "daily --dry-run: {aps_line}; {ocr_line}; nothing published, downloaded from the AP origin, OCRed or posted"
     );
     summary
 }

@@ -10,11 +10,16 @@
 //! permanent failure (404, not a PDF, too large, unreadable/encrypted PDF, recognition failure).
 //! Transient failures (5xx, timeouts, resets after the retries) write nothing and are retried by
 //! the next run. A crash loses only the documents in flight.
+//!
+//! [`dry_run`] (`ocr --dry-run`) stops after the selection: it prints how many ids are listed,
+//! already done and left, with the first ids, their source URLs and target keys, and downloads,
+//! OCRs and stores nothing (the stores are opened read-only).
 
 pub mod config;
 mod download;
 mod ids;
 mod pipeline;
+mod preview;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +31,8 @@ use crate::outcome::Summary;
 use crate::probe::{Probe, ProbeError, StoreProbe};
 use crate::storage::{StorageError, Store};
 
-pub use self::ids::{parse_ids, IdsError, Shard};
+pub use self::ids::{parse_ids, IdsError, Listed, Shard};
+pub use self::preview::{dry_run, preview};
 
 /// Options of one run (the command line's flags).
 #[derive(Debug, Clone, Default)]
@@ -78,6 +84,54 @@ impl OcrStats {
     }
 }
 
+/// What a run would process: the selected ids, in order, and the counts of the selection
+/// (`listed`, `already_done`, `to_process`; rejected entries as `problems`).
+#[derive(Debug, Clone, Default)]
+pub struct OcrPlan {
+    pub todo: Vec<String>,
+    pub stats: OcrStats,
+    /// Where the ids came from (`file://…/georisques_ids.json` or the `--ids` file).
+    pub ids_source: String,
+}
+
+/// Reads the id list (`--ids FILE` or `misc/georisques_ids.json`) and selects what a run
+/// processes (shard, minus what the `ap` store holds, `--limit`). Reads only.
+pub fn plan(
+    config: &Config,
+    args: &OcrArgs,
+    misc: &Store,
+    ap: &Store,
+) -> Result<OcrPlan, OcrStageError> {
+    let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+    let listed = ids::load(args.ids_file.as_deref(), misc, max_bytes)?;
+    let ids_source = match &args.ids_file {
+        Some(path) => path.display().to_string(),
+        None => format!("{}/georisques_ids.json", misc.url()),
+    };
+    Ok(plan_listed(listed, &ids_source, args, ap)?)
+}
+
+/// [`plan`] for ids already read (`daily --dry-run`: the list `aps` would publish).
+pub fn plan_listed(
+    listed: Listed,
+    ids_source: &str,
+    args: &OcrArgs,
+    ap: &Store,
+) -> Result<OcrPlan, StorageError> {
+    let mut stats = OcrStats {
+        listed: listed.ids.len(),
+        problems: listed.rejected,
+        ..OcrStats::default()
+    };
+    let todo = ids::select(listed.ids, args, ap, &mut stats)?;
+    stats.to_process = todo.len();
+    Ok(OcrPlan {
+        todo,
+        stats,
+        ids_source: ids_source.to_string(),
+    })
+}
+
 /// Runs the stage.
 pub fn run(
     config: &Config,
@@ -87,13 +141,9 @@ pub fn run(
     client: &HttpClient,
 ) -> Result<(Summary, OcrStats), OcrStageError> {
     let start = std::time::Instant::now();
-    let mut stats = OcrStats::default();
-    let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
-    let listed = ids::load(args.ids_file.as_deref(), misc, max_bytes)?;
-    stats.listed = listed.ids.len();
-    stats.problems.extend(listed.rejected);
-    let todo = ids::select(listed.ids, args, ap, &mut stats)?;
-    stats.to_process = todo.len();
+    let OcrPlan {
+        todo, mut stats, ..
+    } = plan(config, args, misc, ap)?;
     tracing::info!(
         already = stats.already_done,
         left = todo.len(),
@@ -135,7 +185,9 @@ pub fn run(
         summary.problem(p.clone());
     }
     summary.headline = format!(
-        "ocr: {} searchable PDFs stored ({} already searchable), {} error records, {} transient failures to retry; {} pages in {:.0} s ({:.2} pages/s)",
+        "ocr: {} of {} listed APs already done; {} searchable PDFs stored ({} already searchable), {} error records, {} transient failures to retry; {} pages in {:.0} s ({:.2} pages/s)",
+        stats.already_done,
+        stats.listed,
         stats.succeeded,
         stats.already_searchable,
         stats.permanent_errors,
@@ -145,6 +197,21 @@ pub fn run(
         stats.pages_per_second()
     );
     Ok((summary, stats))
+}
+
+/// The files a loaded engine uses, for operators: `loaded: PDFium /…/libpdfium.so, tessdata
+/// /…/tessdata (fra)`. PDFium is the first candidate present, the one the engine bound.
+fn engine_files(options: &ocr::OcrOptions) -> String {
+    let pdfium = ocr::parts::candidate_paths(options.pdfium.as_deref())
+        .into_iter()
+        .find(|p| p.is_file())
+        .map_or_else(|| "?".to_string(), |p| p.display().to_string());
+    let tessdata = ocr::parts::resolve_tessdata(options.tessdata.as_deref());
+    format!(
+        "loaded: PDFium {pdfium}, tessdata {} ({})",
+        tessdata.display(),
+        options.language
+    )
 }
 
 /// What the stage needs, for `check`: the `misc` and `ap` stores and the OCR engine (tesseract
@@ -158,7 +225,7 @@ pub fn probes(config: &Config) -> Vec<Box<dyn Probe>> {
             format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
             move |_| {
                 ocr::OcrEngine::new(options.clone())
-                    .map(|_| "loaded".into())
+                    .map(|_| engine_files(&options))
                     .map_err(|e| ProbeError::of(&e))
             },
         ),

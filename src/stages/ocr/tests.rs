@@ -1,7 +1,7 @@
 //! Unit tests of id selection and download classification; the end-to-end runs (real origin
 //! server, SeaweedFS, kill and rerun, shards) are in `tests/ocr.rs`.
 
-use super::download::looks_like_pdf;
+use super::download::{looks_like_pdf, not_a_pdf};
 use super::*;
 
 #[test]
@@ -76,4 +76,26 @@ fn id_lists_larger_than_the_cap_are_refused_before_reading() {
     let e = ids::load(Some(&p), &misc, 1000).err().unwrap();
     assert!(e.to_string().contains("sources.max_source_mib"), "{e}");
     assert!(ids::load(Some(&p), &misc, 4000).is_ok());
+}
+
+#[test]
+fn error_records_of_html_answers_are_short() {
+    let page = format!(
+        "<!DOCTYPE html><html><head><style>body {{ color: red }}</style></head><body><h1>Erreur 500</h1><p>{}</p></body></html>",
+        "Le service est momentanément indisponible. ".repeat(200)
+    );
+    let m = not_a_pdf(200, Some("text/html; charset=utf-8"), page.as_bytes());
+    assert!(
+        m.starts_with(&format!(
+            "HTTP 200, text/html; charset=utf-8, {} bytes, not a PDF: ",
+            page.len()
+        )),
+        "{m}"
+    );
+    assert!(m.contains("Erreur 500 Le service"), "{m}");
+    assert!(!m.contains('<') && m.chars().count() < 300, "{m}");
+    assert_eq!(
+        not_a_pdf(200, None, b""),
+        "HTTP 200, no content type, 0 bytes, not a PDF"
+    );
 }

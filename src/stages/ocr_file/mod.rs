@@ -5,7 +5,9 @@
 //! says why nothing was needed: pages with text, or blank/vector-only pages with nothing to OCR.
 //! Pages are shown as they are done (a progress bar, or with `-v` a debug line per page). Exit
 //! status: 0 done, 1 document error (the message names the kind), 2 fatal (tessdata or PDFium
-//! missing, unreadable input, unwritable output).
+//! missing, unreadable input, unwritable output). The folders of OUT and of the sidecar are
+//! checked first — they must exist and be writable — so a run never OCRs to find it cannot
+//! write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,8 +38,24 @@ pub enum OcrFileError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    Folder {
+        path: PathBuf,
+        source: crate::storage::local::FolderError,
+    },
     #[error("OCR engine unavailable")]
     Engine(#[from] ocr::SetupError),
+}
+
+/// Checks, before any work, that `path` can be written: its folder exists and is writable.
+fn check_writable(path: &Path) -> Result<(), OcrFileError> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    crate::storage::local::writable_folder(folder, false)
+        .map(|_| ())
+        .map_err(|source| OcrFileError::Folder {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), OcrFileError> {
@@ -92,6 +110,10 @@ fn why_nothing_to_do(kept: &ocr::KeptPages, pages: usize) -> String {
 }
 
 pub fn run(args: &OcrFileArgs, cfg: &OcrConfig) -> Result<Summary, OcrFileError> {
+    check_writable(&args.output)?;
+    if let Some(sidecar) = &args.sidecar {
+        check_writable(sidecar)?;
+    }
     let input = std::fs::read(&args.input).map_err(|source| OcrFileError::Read {
         path: args.input.clone(),
         source,

@@ -25,6 +25,7 @@ mod dates;
 mod jsonld;
 mod load;
 mod pipeline;
+pub mod probes;
 mod source;
 
 use std::time::{Duration, Instant};

@@ -72,7 +72,7 @@ pub struct Gn2pgConfig {
     /// Wait after a 503 instead of the backoff; `0s` = use the backoff.
     #[serde(with = "crate::config::duration")]
     pub unavailable_delay: Duration,
-    #[serde(rename = "source", skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
 }
 

@@ -19,6 +19,7 @@ pub mod config;
 pub mod legacy;
 pub mod page;
 pub mod pipeline;
+pub mod probes;
 pub mod schema;
 pub mod store;
 pub mod sync;

@@ -21,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
+pub mod probes;
 pub mod proj;
 pub mod schema;
 pub mod store;
