@@ -139,6 +139,10 @@ impl DbUrl {
             .parse()
             .map_err(|e: postgres::Error| invalid(describe(&e)))?;
         config.ssl_mode(tls.mode.driver_mode());
+        // Server notices (`… already exists, skipping` of idempotent DDL) are for -v only.
+        config.notice_callback(|n| {
+            tracing::debug!(severity = n.severity(), "server notice: {}", n.message())
+        });
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
