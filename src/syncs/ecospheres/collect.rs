@@ -183,19 +183,20 @@ impl Collector {
             self.stats.datasets += 1;
             let iri = &computed.row.dataset;
             for note in &computed.notes {
-                let example = || {
+                // Fields borrowed apart: the example is only formatted while it is kept.
+                let g = self.notes.entry(note.kind()).or_default();
+                g.count += 1;
+                if g.examples.len() < EXAMPLES {
                     let value = note
                         .value()
                         .map(|v| format!(" ({v:?})"))
                         .unwrap_or_default();
-                    format!(
+                    g.examples.push(format!(
                         "{}{value} on {}",
                         short(iri, 160),
                         self.page_names[page_no as usize]
-                    )
-                };
-                let example = example();
-                self.note(note.kind(), || example);
+                    ));
+                }
             }
             let h = self.hash(iri);
             let previous = self.seen.get(&h).map(|s| (s.key, s.row, s.page));
