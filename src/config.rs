@@ -48,6 +48,20 @@ pub enum ConfigError {
     Missing { key: String, hint: String },
 }
 
+/// Checks that the schema named by the setting `key` (`gn2pg.schema`) is a plain lower-case
+/// identifier, the only kind the syncs interpolate into SQL.
+pub fn check_schema(key: &str, schema: &str) -> Result<(), ConfigError> {
+    if crate::pg::is_plain_ident(schema) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key: key.to_string(),
+        reason: format!(
+            "{schema:?} is not a plain lower-case identifier (letters, digits, _; at most 63 bytes)"
+        ),
+    })
+}
+
 /// The validated configuration of one run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

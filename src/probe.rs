@@ -203,17 +203,17 @@ pub enum Needed {
     Always,
 }
 
-/// The probe of the database whose URL is the first set variable of `vars` (`what` names it:
-/// `gn2pg database`), touched by `check` — a connection, then whatever `check` looks at (the
-/// schema a sync needs). An invalid URL fails the probe without connecting.
+/// The probe of the database at `url` as the stage or sync resolved it (`what` names it:
+/// `gn2pg database`), touched by `check` — whatever `check` does with it (connect, then look at
+/// the schema a sync needs). An invalid or missing URL fails the probe without connecting
+/// (missing and [`Needed::IfSet`]: no probe).
 pub fn database(
     what: &str,
-    env: &crate::secrets::Env,
-    vars: &[&str],
+    url: Result<crate::pg::DbUrl, crate::pg::PgError>,
     needed: Needed,
     check: impl Fn(&crate::pg::DbUrl) -> Result<String, ProbeError> + Send + Sync + 'static,
 ) -> Option<Box<dyn Probe>> {
-    match crate::pg::DbUrl::from_env(env, vars) {
+    match url {
         Ok(db) => Some(probe(
             format!("{what} ({} from {})", db.server(), db.var()),
             move |_| check(&db),

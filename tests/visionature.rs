@@ -38,6 +38,20 @@ impl H {
         Some(h)
     }
 
+    /// A harness on `n` generated sightings with its schema initialised.
+    fn initialised(prefix: &str, n: u32, toml: &str) -> Option<H> {
+        let h = H::new(
+            prefix,
+            Gen {
+                n,
+                ..Gen::default()
+            },
+            toml,
+        )?;
+        h.ok(&["visionature", "init-db"], 0);
+        Some(h)
+    }
+
     fn config(&self, toml: &str, site: &str) {
         let text = format!(
             "[visionature]\nretry_delay = \"10ms\"\nunavailable_delay = \"10ms\"\nmax_retry = 2\nhttp_timeout = \"30s\"\n{toml}\n\
@@ -204,17 +218,9 @@ fn acceptance_full_update_check_and_fix_sync() {
 
 #[test]
 fn fault_1_wrong_secret_is_fatal_and_writes_nothing() {
-    let Some(mut h) = H::new(
-        "vn_f1",
-        Gen {
-            n: 40,
-            ..Gen::default()
-        },
-        "",
-    ) else {
+    let Some(mut h) = H::initialised("vn_f1", 40, "") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.extra_env
         .push(("VN_FF_CLIENT_SECRET".into(), "another-secret".into()));
     let t = h.ok(&["visionature", "transfer", "--full"], 2);
@@ -230,17 +236,9 @@ fn fault_1_wrong_secret_is_fatal_and_writes_nothing() {
 
 #[test]
 fn faults_2_4_5_unavailable_empty_wrapped_and_chunks() {
-    let Some(h) = H::new(
-        "vn_f2",
-        Gen {
-            n: 200,
-            ..Gen::default()
-        },
-        "max_chunks = 100",
-    ) else {
+    let Some(h) = H::initialised("vn_f2", 200, "max_chunks = 100") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.fake.with(|s| {
         s.page_size = 7;
         s.faults.push(Fault::status("observations/search", 503, 1));
@@ -288,17 +286,9 @@ fn faults_2_4_5_unavailable_empty_wrapped_and_chunks() {
 
 #[test]
 fn fault_3_and_the_original_lost_update_failed_chunk_keeps_the_watermark() {
-    let Some(h) = H::new(
-        "vn_f3",
-        Gen {
-            n: 200,
-            ..Gen::default()
-        },
-        "max_list_length = 2",
-    ) else {
+    let Some(h) = H::initialised("vn_f3", 200, "max_list_length = 2") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.ok(&["visionature", "transfer", "--full"], 0);
     // Age the watermarks so that the new ones are visibly different.
     h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '1 hour'");
@@ -357,17 +347,9 @@ fn fault_3_and_the_original_lost_update_failed_chunk_keeps_the_watermark() {
 
 #[test]
 fn fault_6_restricted_group_is_skipped_and_named() {
-    let Some(h) = H::new(
-        "vn_f6",
-        Gen {
-            n: 100,
-            ..Gen::default()
-        },
-        "",
-    ) else {
+    let Some(h) = H::initialised("vn_f6", 100, "") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.fake.with(|s| {
         s.restricted.insert(2);
     });
@@ -434,17 +416,9 @@ fn fault_7_only_strictly_newer_wins() {
 
 #[test]
 fn fault_8_old_watermark_uses_a_windowed_search() {
-    let Some(h) = H::new(
-        "vn_f8",
-        Gen {
-            n: 60,
-            ..Gen::default()
-        },
-        "",
-    ) else {
+    let Some(h) = H::initialised("vn_f8", 60, "") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.ok(&["visionature", "transfer", "--full"], 0);
     h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '90 days'");
     h.fake.with(|s| s.seen.clear());
@@ -460,17 +434,9 @@ fn fault_8_old_watermark_uses_a_windowed_search() {
 
 #[test]
 fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
-    let Some(mut h) = H::new(
-        "vn_f9",
-        Gen {
-            n: 100,
-            ..Gen::default()
-        },
-        "",
-    ) else {
+    let Some(mut h) = H::initialised("vn_f9", 100, "") else {
         return;
     };
-    h.ok(&["visionature", "init-db"], 0);
     h.ok(&["visionature", "transfer", "--full"], 0);
     h.exec("UPDATE src_vn_json.increment_log SET last_ts = last_ts - interval '1 hour'");
     let g1 = h.ids(|s| s.group == 1);

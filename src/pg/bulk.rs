@@ -39,6 +39,28 @@ pub struct Upsert<'a> {
     pub computed: &'a [(&'a str, &'a str)],
 }
 
+impl<'a> Upsert<'a> {
+    /// The common case: `columns` into `table`, de-duplicated on `key`, `conflict` updating
+    /// `set` unconditionally, nothing computed on insert.
+    pub fn new(
+        table: &'a str,
+        columns: &'a [&'a str],
+        key: &'a [&'a str],
+        conflict: &'a str,
+        set: &'a str,
+    ) -> Upsert<'a> {
+        Upsert {
+            table,
+            columns,
+            key,
+            conflict,
+            set,
+            only_if: None,
+            computed: &[],
+        }
+    }
+}
+
 fn stage_name(table: &str) -> String {
     let clean: String = table
         .chars()

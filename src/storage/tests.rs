@@ -130,22 +130,27 @@ fn failed_swap_rolls_back_to_the_previous_set() {
     assert_eq!(store.list(Some("_staging")).unwrap().count(), 0);
 }
 
-#[test]
-fn s3_stores_need_explicit_settings_and_keys() {
-    let e = Store::open("s3://misc").unwrap_err();
-    assert!(e.to_string().contains("Store::open_with"), "{e}");
-    let env = crate::secrets::Env::from_pairs([
-        ("AWS_ENDPOINT", "http://127.0.0.1:9"),
-        ("AWS_ALLOW_HTTP", "true"),
-    ]);
+/// Why `s3://misc` cannot be opened with the S3 settings of `pairs`.
+fn s3_open_error(pairs: &[(&str, &str)]) -> String {
+    let env = crate::secrets::Env::from_pairs(pairs.iter().copied());
     let settings = S3Settings::from_env(
         &env,
         config::S3Credentials::Env,
         &crate::config::HttpConfig::default(),
     );
-    let e = Store::open_with("s3://misc", &settings)
+    Store::open_with("s3://misc", &settings)
         .unwrap_err()
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn s3_stores_need_explicit_settings_and_keys() {
+    let e = Store::open("s3://misc").unwrap_err();
+    assert!(e.to_string().contains("Store::open_with"), "{e}");
+    let e = s3_open_error(&[
+        ("AWS_ENDPOINT", "http://127.0.0.1:9"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]);
     assert!(
         e.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         "{e}"
@@ -182,18 +187,10 @@ fn read_only_stores_create_nothing_and_refuse_writes() {
 
 #[test]
 fn plain_http_endpoints_name_aws_allow_http() {
-    let env = crate::secrets::Env::from_pairs([
+    let e = s3_open_error(&[
         ("AWS_ENDPOINT", "http://127.0.0.1:9"),
         ("AWS_ACCESS_KEY_ID", "k"),
         ("AWS_SECRET_ACCESS_KEY", "s"),
     ]);
-    let settings = S3Settings::from_env(
-        &env,
-        config::S3Credentials::Env,
-        &crate::config::HttpConfig::default(),
-    );
-    let e = Store::open_with("s3://misc", &settings)
-        .unwrap_err()
-        .to_string();
     assert!(e.contains("set AWS_ALLOW_HTTP=true"), "{e}");
 }

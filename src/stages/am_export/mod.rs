@@ -337,8 +337,7 @@ pub fn probes(config: &crate::config::Config, env: &crate::secrets::Env) -> Vec<
     let mut probes = vec![StoreProbe::boxed("storage.am", &config.storage.am)];
     probes.extend(crate::probe::database(
         "back-office PostgreSQL",
-        env,
-        &["AM_DATABASE_URL"],
+        crate::pg::DbUrl::from_env(env, &["AM_DATABASE_URL"]),
         crate::probe::Needed::IfSet,
         |db| {
             check_database(db)

@@ -78,15 +78,7 @@ impl EcospheresConfig {
             key: format!("ecospheres.{key}"),
             reason,
         };
-        if !crate::pg::is_plain_ident(&self.schema) {
-            return Err(invalid(
-                "schema",
-                format!(
-                    "{:?} is not a plain lower-case identifier (letters, digits, _)",
-                    self.schema
-                ),
-            ));
-        }
+        crate::config::check_schema("ecospheres.schema", &self.schema)?;
         if !(0.0..=1.0).contains(&self.max_shrink) {
             return Err(invalid(
                 "max_shrink",

@@ -5,7 +5,7 @@
 //! `<schema>.datasets` exists yet is reported — the first run creates it).
 
 use crate::config::Config;
-use crate::probe::{self, Probe, ProbeError};
+use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
 use super::source::{SourceUrl, StorePages};
@@ -48,28 +48,21 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
         }
     }
     let schema = config.ecospheres.schema.clone();
-    let db = match super::database_url(env) {
-        Ok(db) => {
-            probe::probe(
-                format!("ecospheres database ({} from {})", db.server(), db.var()),
-                move |_| {
-                    let pe = |e: crate::pg::PgError| ProbeError::of(&e);
-                    let mut client = db.connect().map_err(pe)?;
-                    let present = crate::pg::schema::table_exists(&mut client, &schema, "datasets")
-                        .map_err(pe)?;
-                    Ok(if present {
-                        format!("connected, {schema}.datasets present")
-                    } else {
-                        format!("connected, {schema}.datasets not created yet (the first run creates it)")
-                    })
-                },
-            )
-        }
-        Err(e) => {
-            let e = ProbeError::of(&e);
-            probe::probe("ecospheres database", move |_| Err(e.clone()))
-        }
-    };
-    probes.push(db);
+    probes.extend(probe::database(
+        "ecospheres database",
+        super::database_url(env),
+        Needed::Always,
+        move |db| {
+            let pe = |e: crate::pg::PgError| ProbeError::of(&e);
+            let mut client = db.connect().map_err(pe)?;
+            let present =
+                crate::pg::schema::table_exists(&mut client, &schema, "datasets").map_err(pe)?;
+            Ok(if present {
+                format!("connected, {schema}.datasets present")
+            } else {
+                format!("connected, {schema}.datasets not created yet (the first run creates it)")
+            })
+        },
+    ));
     probes
 }

@@ -242,15 +242,7 @@ impl Gn2pgConfig {
             key: format!("gn2pg.{key}"),
             reason,
         };
-        if !crate::pg::is_plain_ident(&self.schema) {
-            return Err(invalid(
-                "schema",
-                format!(
-                    "{:?} is not a plain lower-case identifier (letters, digits, _)",
-                    self.schema
-                ),
-            ));
-        }
+        crate::config::check_schema("gn2pg.schema", &self.schema)?;
         if self.page_size == 0 || self.page_size > 100_000 {
             return Err(invalid("page_size", "must be within 1..=100000".into()));
         }

@@ -5,6 +5,7 @@
 //! `GN2PG_<SOURCE>_PASSWORD`, as for the syncs; `--gn2pg-config` files are not read by `check`.
 
 use crate::config::Config;
+use crate::pg::DbUrl;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
@@ -20,8 +21,7 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     let schema_name = cfg.schema.clone();
     let mut probes: Vec<Box<dyn Probe>> = probe::database(
         "gn2pg database",
-        env,
-        &["GN2PG_DATABASE_URL", "DATABASE_URL"],
+        DbUrl::from_env(env, &["GN2PG_DATABASE_URL", "DATABASE_URL"]),
         Needed::Always,
         move |db| {
             let mut client = db.connect().map_err(|e| ProbeError::of(&e))?;

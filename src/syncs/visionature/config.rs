@@ -217,17 +217,8 @@ impl RefreshConfig {
 impl VisionatureConfig {
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, schema) in [
-            ("schema_import", &self.schema_import),
-            ("check_schema", &self.check_schema),
-        ] {
-            if !crate::pg::is_plain_ident(schema) {
-                return Err(invalid(
-                    key,
-                    format!("{schema:?} is not a plain lower-case identifier"),
-                ));
-            }
-        }
+        crate::config::check_schema("visionature.schema_import", &self.schema_import)?;
+        crate::config::check_schema("visionature.check_schema", &self.check_schema)?;
         if self.schema_import == self.check_schema {
             return Err(invalid(
                 "check_schema",

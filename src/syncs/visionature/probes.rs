@@ -19,8 +19,7 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     let schema = cfg.schema_import.clone();
     let mut probes: Vec<Box<dyn Probe>> = probe::database(
         "visionature database",
-        env,
-        &["VISIONATURE_DATABASE_URL", "DATABASE_URL"],
+        super::database(env),
         Needed::Always,
         move |db| {
             let pe = |e: crate::pg::PgError| ProbeError::of(&e);

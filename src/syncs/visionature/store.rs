@@ -167,6 +167,11 @@ fn table(schema: &str, t: &str) -> String {
     format!("{}.{}", ident(schema), ident(t))
 }
 
+/// A form's update: the new item, keeping the widest dates of what is stored and what arrives.
+const FORMS_SET: &str = "item = EXCLUDED.item || jsonb_strip_nulls(jsonb_build_object(
+     'date_start', LEAST(forms_json.item->>'date_start', EXCLUDED.item->>'date_start'),
+     'date_stop', GREATEST(forms_json.item->>'date_stop', EXCLUDED.item->>'date_stop')))";
+
 /// Writes prepared rows (forms first); returns the observations inserted or updated.
 pub fn write_prepared(
     tx: &mut Transaction<'_>,
@@ -177,17 +182,13 @@ pub fn write_prepared(
     let forms_t = table(schema, "forms_json");
     bulk::upsert(
         tx,
-        &Upsert {
-            table: &forms_t,
-            columns: &["id", "site", "item"],
-            key: &["id", "site"],
-            conflict: "(id, site)",
-            set: "item = EXCLUDED.item || jsonb_strip_nulls(jsonb_build_object(
-                    'date_start', LEAST(forms_json.item->>'date_start', EXCLUDED.item->>'date_start'),
-                    'date_stop', GREATEST(forms_json.item->>'date_stop', EXCLUDED.item->>'date_stop')))",
-            only_if: None,
-            computed: &[],
-        },
+        &Upsert::new(
+            &forms_t,
+            &["id", "site", "item"],
+            &["id", "site"],
+            "(id, site)",
+            FORMS_SET,
+        ),
         &p.forms,
         |r, emit| emit(&[&r.id, &site, &JsonbText(&r.item)]),
     )?;
@@ -258,15 +259,7 @@ pub fn write_reference(
                 .collect();
             bulk::upsert(
                 tx,
-                &Upsert {
-                    table: &t,
-                    columns: &["id", "item"],
-                    key: &["id"],
-                    conflict: "(id)",
-                    set: "item = EXCLUDED.item",
-                    only_if: None,
-                    computed: &[],
-                },
+                &Upsert::new(&t, &["id", "item"], &["id"], "(id)", "item = EXCLUDED.item"),
                 &rows,
                 |r, emit| emit(&[&r.0, &JsonbText(&r.1)]),
             )?
@@ -291,43 +284,31 @@ pub fn write_reference(
             match target {
                 "observers_json" => bulk::upsert(
                     tx,
-                    &Upsert {
-                        table: &t,
-                        columns: &["id", "site", "id_universal", "item"],
-                        key: &["id", "site"],
-                        conflict: "(id, site)",
-                        set: "id_universal = EXCLUDED.id_universal, item = EXCLUDED.item",
-                        only_if: None,
-                        computed: &[],
-                    },
+                    &Upsert::new(
+                        &t,
+                        &["id", "site", "id_universal", "item"],
+                        &["id", "site"],
+                        "(id, site)",
+                        "id_universal = EXCLUDED.id_universal, item = EXCLUDED.item",
+                    ),
                     &rows,
                     |r, emit| emit(&[&r.0, &site, &r.1, &JsonbText(&r.2)]),
                 )?,
                 "field_groups_json" => bulk::upsert(
                     tx,
-                    &Upsert {
-                        table: &t,
-                        columns: &["id", "item"],
-                        key: &["id"],
-                        conflict: "(id)",
-                        set: "item = EXCLUDED.item",
-                        only_if: None,
-                        computed: &[],
-                    },
+                    &Upsert::new(&t, &["id", "item"], &["id"], "(id)", "item = EXCLUDED.item"),
                     &rows,
                     |r, emit| emit(&[&r.0, &JsonbText(&r.2)]),
                 )?,
                 _ => bulk::upsert(
                     tx,
-                    &Upsert {
-                        table: &t,
-                        columns: &["id", "site", "item"],
-                        key: &["id", "site"],
-                        conflict: "(id, site)",
-                        set: "item = EXCLUDED.item",
-                        only_if: None,
-                        computed: &[],
-                    },
+                    &Upsert::new(
+                        &t,
+                        &["id", "site", "item"],
+                        &["id", "site"],
+                        "(id, site)",
+                        "item = EXCLUDED.item",
+                    ),
                     &rows,
                     |r, emit| emit(&[&r.0, &site, &JsonbText(&r.2)]),
                 )?,
