@@ -15,7 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::config::OnBadPage;
-use super::load::{Spill, SpillReader};
+use super::store::{Spill, SpillReader};
 use super::pipeline::{Page, PageData};
 
 /// Where a dataset's current row is.

@@ -98,7 +98,7 @@ impl EcospheresConfig {
             return Err(invalid("max_pages", "must be at least 1".into()));
         }
         if let Some(source) = &self.source {
-            super::source::SourceUrl::parse(source)
+            super::remote::SourceUrl::parse(source)
                 .map_err(|e| invalid("source", e.to_string()))?;
         }
         Ok(())

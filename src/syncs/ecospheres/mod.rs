@@ -5,10 +5,10 @@
 //! `datasets_history` with `--keep-history`), the scope's advisory lock (another run at work →
 //! `skipped`, exit 0), then the catalogue is read page by page (`pipeline`: JSON-LD of
 //! `jsonld`, the 19 columns of `columns`), de-duplicated into a temporary file
-//! (`collect`), and published in one transaction (`load`). `--dry-run` reads and scores the
+//! (`collect`), and published in one transaction (`store`). `--dry-run` reads and scores the
 //! catalogue, prints the summary and touches no database.
 //!
-//! Sources (`source`): `s3://` (the `AWS_*` variables, or the original's `S3_ENDPOINT_URL`,
+//! Sources (`remote`): `s3://` (the `AWS_*` variables, or the original's `S3_ENDPOINT_URL`,
 //! `ACCESS_KEY`, `SECRET_KEY`, `BUCKET_NAME`), `file://` or a plain folder, or the CKAN export
 //! over HTTP(S). Database: `ECOSPHERES_DATABASE_URL`, else `DATABASE_URL`, else the original's
 //! `POSTGRES_USER`, `POSTGRES_PASSWORD`, `POSTGRES_URL` (host), `POSTGRES_PORT`, `POSTGRES_DB`.
@@ -23,10 +23,10 @@ mod columns;
 pub mod config;
 mod dates;
 mod jsonld;
-mod load;
+mod store;
 mod pipeline;
 pub mod probes;
-mod source;
+mod remote;
 
 use std::time::{Duration, Instant};
 
@@ -40,9 +40,9 @@ use crate::secrets::{Env, Secret};
 use crate::storage::S3Settings;
 
 use collect::{CollectError, Collector};
-use load::{LoadError, Published};
+use store::{LoadError, Published};
 use pipeline::{Next, WalkError};
-use source::{SourceError, SourceUrl, StorePages};
+use remote::{SourceError, SourceUrl, StorePages};
 
 /// The command line of `data-tasks ecospheres`.
 #[derive(Debug, clap::Args)]
@@ -118,7 +118,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
             crate::pg::ident(&cfg.schema)
         ));
         if args.keep_history {
-            statements.push(load::history_ddl(&cfg.schema));
+            statements.push(store::history_ddl(&cfg.schema));
         }
         schema::apply(&mut pg, "ecospheres schema", &statements)?;
     }
@@ -155,9 +155,9 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
         let load_started = Instant::now();
         let rows = c.take_rows().map_err(LoadError::Spill)?;
         let mut pg = db.connect()?;
-        let published = load::publish(
+        let published = store::publish(
             &mut pg,
-            &load::Publish {
+            &store::Publish {
                 schema: &cfg.schema,
                 max_shrink: cfg.max_shrink,
                 keep_history: args.keep_history,
@@ -218,7 +218,7 @@ impl SourceUrl {
     fn shown(&self) -> String {
         match self {
             SourceUrl::Store(url) => url.clone(),
-            SourceUrl::Http(url) => source::shown_url(url),
+            SourceUrl::Http(url) => remote::shown_url(url),
         }
     }
 }
@@ -336,23 +336,23 @@ fn read(
                 progress.set_message(format!("{} datasets", c.stats.datasets));
                 let Some(links) = links else {
                     // Skipped: its nextPage is unknown, but CKAN numbers its pages.
-                    return Ok(match (source::page_number(url), last_number) {
+                    return Ok(match (remote::page_number(url), last_number) {
                         (Some(n), Some(last)) if n >= last => Next::Stop,
-                        (Some(n), Some(_)) => source::with_page(url, n + 1)
+                        (Some(n), Some(_)) => remote::with_page(url, n + 1)
                             .map(Next::Url)
                             .unwrap_or(Next::Stop),
                         _ => {
-                            stopped_after = Some(source::shown_url(url));
+                            stopped_after = Some(remote::shown_url(url));
                             Next::Stop
                         }
                     });
                 };
-                if let Some(n) = links.last.as_deref().and_then(source::page_number) {
+                if let Some(n) = links.last.as_deref().and_then(remote::page_number) {
                     last_number = Some(n);
                     progress.set_total(n);
                 }
                 Ok::<Next, CollectError>(
-                    match links.next.as_deref().and_then(|n| source::resolve(url, n)) {
+                    match links.next.as_deref().and_then(|n| remote::resolve(url, n)) {
                         Some(next) => Next::Url(next),
                         None => Next::Stop,
                     },
@@ -372,7 +372,7 @@ fn read(
     }
     progress.finish();
     let read = c.stats.pages + c.stats.pages_skipped;
-    if let Some(last) = c.stats.last_page.as_deref().and_then(source::page_number) {
+    if let Some(last) = c.stats.last_page.as_deref().and_then(remote::page_number) {
         if read < last {
             problems.push(format!(
                 "the catalogue announces {last} pages (hydra:lastPage) but {read} were read"

@@ -14,7 +14,7 @@ use std::sync::{Condvar, Mutex};
 
 use super::columns::{self, Computed};
 use super::jsonld::{self, kind, Graph, PageError, Pred};
-use super::source::{self, StorePages};
+use super::remote::{self, StorePages};
 use crate::fetch::http::HttpClient;
 
 /// What one page holds.
@@ -185,15 +185,15 @@ pub fn http_pages<E>(
             .unwrap_or_else(|_| url.clone());
         if !seen.insert(canonical) {
             return Err(WalkError::Loop {
-                url: source::shown_url(&url),
+                url: remote::shown_url(&url),
             });
         }
-        let result = source::fetch_page(client, &url)
+        let result = remote::fetch_page(client, &url)
             .map_err(|e| PageFailure::Fetch(e.to_string()))
             .and_then(|bytes| process(&bytes).map_err(PageFailure::Read));
         let page = Page {
             index,
-            name: source::shown_url(&url),
+            name: remote::shown_url(&url),
             result,
         };
         index += 1;

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
-use super::source::{SourceUrl, StorePages};
+use super::remote::{SourceUrl, StorePages};
 
 /// Whether the operator configured this sync (it has a default source, so a set source is not
 /// the only sign).

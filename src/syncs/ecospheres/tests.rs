@@ -8,9 +8,9 @@ use super::columns::{self, Note, Row};
 use super::config::{EcospheresConfig, OnBadPage};
 use super::dates;
 use super::jsonld::{self, kind, Graph, PageError, Pred, Term};
-use super::load::Spill;
+use super::store::Spill;
 use super::pipeline::{self, Page, PageFailure};
-use super::source::{self, SourceUrl};
+use super::remote::{self, SourceUrl};
 use super::*;
 
 const DS: &str = "http://example.org/ds/1";
@@ -673,20 +673,20 @@ fn sources_parse_and_show_no_secret() {
         assert!(SourceUrl::parse(bad).is_err(), "{bad}");
     }
     assert_eq!(
-        source::shown_url("https://ckan.example/dcat/catalog/jsonld?page=3&token=s3cr3t"),
+        remote::shown_url("https://ckan.example/dcat/catalog/jsonld?page=3&token=s3cr3t"),
         "https://ckan.example/dcat/catalog/jsonld?page=3"
     );
     assert_eq!(
-        source::shown_url("http://127.0.0.1:8080/c?key=x"),
+        remote::shown_url("http://127.0.0.1:8080/c?key=x"),
         "http://127.0.0.1:8080/c?…"
     );
-    assert_eq!(source::page_number("https://h/j?page=12"), Some(12));
+    assert_eq!(remote::page_number("https://h/j?page=12"), Some(12));
     assert_eq!(
-        source::with_page("https://h/j?a=1&page=12", 13).as_deref(),
+        remote::with_page("https://h/j?a=1&page=12", 13).as_deref(),
         Some("https://h/j?a=1&page=13")
     );
     assert_eq!(
-        source::resolve("https://h/dcat/j?page=1", "/dcat/j?page=2").as_deref(),
+        remote::resolve("https://h/dcat/j?page=1", "/dcat/j?page=2").as_deref(),
         Some("https://h/dcat/j?page=2")
     );
     let mut keys = [
@@ -696,7 +696,7 @@ fn sources_parse_and_show_no_secret() {
         "p-02b.json",
         "a.json",
     ];
-    keys.sort_by(|a, b| source::natural_cmp(a, b));
+    keys.sort_by(|a, b| remote::natural_cmp(a, b));
     assert_eq!(
         keys,
         [

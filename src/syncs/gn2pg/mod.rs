@@ -3,26 +3,26 @@
 //! Alembic-stamped), same `source` names, without its failure modes.
 //!
 //! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
-//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`sync`]): one source
+//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
-//! - `--gn2pg-config FILE` ([`legacy`]): reads an operator's gn2pg-client TOML unchanged.
+//! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged.
 //!
-//! The work: [`api`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
+//! The work: [`remote`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
 //! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
 //! [`store`] (COPY + upsert, checkpoint and counters in one transaction per page).
 //!
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
-pub mod api;
+pub mod remote;
 pub mod config;
-pub mod legacy;
+pub mod compat;
 pub mod page;
 pub mod pipeline;
 pub mod probes;
 pub mod schema;
 pub mod store;
-pub mod sync;
+pub mod run;
 
 #[cfg(test)]
 mod tests;
@@ -83,7 +83,7 @@ pub enum SourceError {
     #[error("no password: set {var}")]
     NoPassword { var: String },
     #[error(transparent)]
-    Api(#[from] api::ApiError),
+    Api(#[from] remote::ApiError),
     #[error("{what}: protocol error: {reason}")]
     Protocol { what: String, reason: String },
     #[error(transparent)]
@@ -105,8 +105,8 @@ pub enum Gn2pgError {
 pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Gn2pgError> {
     let mut cfg: Gn2pgConfig = config.gn2pg.clone();
     let legacy = match &args.gn2pg_config {
-        Some(path) => legacy::apply(path, &mut cfg)?,
-        None => legacy::Legacy::default(),
+        Some(path) => compat::apply(path, &mut cfg)?,
+        None => compat::Legacy::default(),
     };
     let mut warnings = legacy.warnings.clone();
     warnings.extend(cfg.check()?);
@@ -231,7 +231,7 @@ fn run_sources(
         .iter()
         .map(|src| {
             tracing::info!(source = %src.name, "starting");
-            let o = sync::run_source(&ctx, src, req);
+            let o = run::run_source(&ctx, src, req);
             tracing::info!(source = %o.name, status = o.status.as_str(), fetched = o.counts.fetched,
                 upserted = o.counts.upserted, deleted = o.counts.deleted, errors = o.counts.errors,
                 retries = o.counts.http_retries, "done");

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::api::ExportPage;
+use super::remote::ExportPage;
 
 /// A row for `data_json`.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,7 +21,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::api::{Api, ExportPage};
+use super::remote::{Api, ExportPage};
 use super::config::Paging;
 use super::page::{self, ParsedPage};
 use super::SourceError;

@@ -9,7 +9,7 @@ use crate::pg::DbUrl;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
-use super::api::Api;
+use super::remote::Api;
 use super::schema;
 
 /// The probes of the configured gn2pg sync (none when no source is configured).

@@ -1,10 +1,10 @@
 //! Unit tests of the gn2pg sync: names, configuration, item parsing. The protocol, the database
 //! and the differential tests live in `tests/gn2pg*.rs` (a fake GeoNature and a real PostgreSQL).
 
-use super::api::ExportPage;
+use super::remote::ExportPage;
 use super::config::{std_name, Gn2pgConfig, QueryValue, SourceConfig};
 use super::page::{parse, parse_uuid, Level};
-use super::sync::python_dumps;
+use super::run::python_dumps;
 
 #[test]
 fn std_names_match_gn2pg_client_byte_for_byte() {
@@ -322,7 +322,7 @@ nb_threads = 2
     )
     .unwrap();
     let mut c = Gn2pgConfig::default();
-    let l = super::legacy::apply(&path, &mut c).unwrap();
+    let l = super::compat::apply(&path, &mut c).unwrap();
     assert_eq!(c.schema, "gn2pg_lpo");
     assert_eq!(c.page_size, 500);
     assert_eq!(c.max_retry, 3);
@@ -344,7 +344,7 @@ nb_threads = 2
         "[[source]]\nname='a'\nuser_name='u'\nurl='https://x.org/'\ndata_export_id=1\nlast_action_date='2024-01-01'\n",
     )
     .unwrap();
-    let e = super::legacy::apply(&path, &mut Gn2pgConfig::default())
+    let e = super::compat::apply(&path, &mut Gn2pgConfig::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -352,9 +352,9 @@ nb_threads = 2
         "{e}"
     );
     std::fs::write(&path, "[tuning]\nmax_requests = 10\n").unwrap();
-    assert!(super::legacy::apply(&path, &mut Gn2pgConfig::default()).is_err());
+    assert!(super::compat::apply(&path, &mut Gn2pgConfig::default()).is_err());
     std::fs::write(&path, "[tuning]\nmystery = 10\n").unwrap();
-    let e = super::legacy::apply(&path, &mut Gn2pgConfig::default())
+    let e = super::compat::apply(&path, &mut Gn2pgConfig::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("mystery"), "{e}");

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use super::config::VisionatureConfig;
-use super::transfer::{self, Ctx, FullOptions, Outcome};
+use super::run::{self, Ctx, FullOptions, Outcome};
 use super::{mail, schema, store, VisionatureError};
 use crate::pg::{ident, lock, Client, DbUrl, PgError};
 use crate::secrets::Secret;
@@ -116,10 +116,10 @@ pub fn run(
         let since = window_start.and_hms_opt(0, 0, 0).unwrap_or_default();
         for ctx in ctxs.iter().filter(|c| both.contains(&c.site.name)) {
             let mut ids = Vec::new();
-            match transfer::healthcheck(ctx) {
+            match run::healthcheck(ctx) {
                 Ok(taxo) => {
-                    for g in transfer::groups(ctx, &taxo) {
-                        match transfer::diff(ctx, &g, since, "only_deleted") {
+                    for g in run::groups(ctx, &taxo) {
+                        match run::diff(ctx, &g, since, "only_deleted") {
                             Ok((_, d, _, _)) => ids.extend(d),
                             Err(e) => {
                                 report.failed_requests += 1;
@@ -219,7 +219,7 @@ fn download(
     cfg: &VisionatureConfig,
     out: &mut Outcome,
 ) -> Result<(), VisionatureError> {
-    let taxo = match transfer::healthcheck(ctx) {
+    let taxo = match run::healthcheck(ctx) {
         Ok(t) => t,
         Err(e) => {
             out.failed_requests += 1;
@@ -228,15 +228,15 @@ fn download(
             return Ok(());
         }
     };
-    transfer::references(ctx, client, &taxo, false, out)?;
+    run::references(ctx, client, &taxo, false, out)?;
     let opts = FullOptions {
         from: Some(from),
         to: None,
         type_date: cfg.fix_sync.type_date,
         watermarks: false,
     };
-    for g in transfer::groups(ctx, &taxo) {
-        transfer::full_group(ctx, client, &g, &opts, out)?;
+    for g in run::groups(ctx, &taxo) {
+        run::full_group(ctx, client, &g, &opts, out)?;
     }
     Ok(())
 }

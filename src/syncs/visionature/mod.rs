@@ -4,20 +4,20 @@
 //!
 //! - `init-db [--schema S]` ([`schema`]): the tables, idempotently, also on a schema the client
 //!   created.
-//! - `transfer --full|--update [--site N] [--schema S]` ([`transfer`]): per site, healthcheck
+//! - `transfer --full|--update [--site N] [--schema S]` ([`run`]): per site, healthcheck
 //!   (one authenticated call; refused → fatal), reference lists, then each taxo group with its own
 //!   watermark. Each site × schema holds an advisory lock (held → skipped, exit 0) and a
 //!   `data_tasks.sync_run` row.
 //! - `fix-sync` ([`fixsync`]): re-download the window into the check schema, reconcile production
 //!   in one transaction, mail the summary ([`mail`]).
-//! - `--vn-config FILE` ([`vnconfig`]): reads the client's YAML configuration instead of
+//! - `--vn-config FILE` ([`compat`]): reads the client's YAML configuration instead of
 //!   `[visionature]`.
 //!
 //! Secrets: `VN_<SITE>_USER_EMAIL`, `…_USER_PW`, `…_CLIENT_KEY`, `…_CLIENT_SECRET`,
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod api;
+pub mod remote;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
@@ -25,8 +25,8 @@ pub mod probes;
 pub mod proj;
 pub mod schema;
 pub mod store;
-pub mod transfer;
-pub mod vnconfig;
+pub mod run;
+pub mod compat;
 
 #[cfg(test)]
 mod tests;
@@ -36,9 +36,9 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use self::api::{Api, ApiError, Credentials};
+use self::remote::{Api, ApiError, Credentials};
 use self::config::{SiteConfig, VisionatureConfig};
-use self::transfer::{Ctx, FullOptions, Outcome};
+use self::run::{Ctx, FullOptions, Outcome};
 use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
 use crate::outcome::{ExitStatus, Summary};
@@ -229,12 +229,12 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
         .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
         .and_then(|v| v.parse::<u64>().ok())
     {
-        let _ = transfer::PAUSE_BEFORE_DELETES.set(Duration::from_millis(ms));
+        let _ = run::PAUSE_BEFORE_DELETES.set(Duration::from_millis(ms));
     }
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
         Some(path) => {
-            let (cfg, w) = vnconfig::load(path, &config.visionature)?;
+            let (cfg, w) = compat::load(path, &config.visionature)?;
             warnings.extend(w);
             cfg
         }
@@ -292,7 +292,7 @@ fn transfer_cmd(
             }
         };
         // Healthcheck before anything is written.
-        let taxo = match transfer::healthcheck(&ctx) {
+        let taxo = match run::healthcheck(&ctx) {
             Ok(t) => t,
             Err(e) => {
                 if sites.len() == 1 {
@@ -363,22 +363,22 @@ fn transfer_cmd(
 fn site_transfer(
     ctx: &Ctx<'_>,
     client: &mut crate::pg::Client,
-    taxo: &api::Fetched,
+    taxo: &remote::Fetched,
     t: &TransferArgs,
     out: &mut Outcome,
 ) -> Result<(), PgError> {
-    transfer::references(ctx, client, taxo, !t.full, out)?;
+    run::references(ctx, client, taxo, !t.full, out)?;
     let opts = FullOptions {
         from: t.from,
         to: t.to,
         type_date: ctx.cfg.filter.type_date,
         watermarks: true,
     };
-    for g in transfer::groups(ctx, taxo) {
+    for g in run::groups(ctx, taxo) {
         if t.full {
-            transfer::full_group(ctx, client, &g, &opts, out)?;
+            run::full_group(ctx, client, &g, &opts, out)?;
         } else {
-            transfer::update_group(ctx, client, &g, out)?;
+            run::update_group(ctx, client, &g, out)?;
         }
     }
     Ok(())

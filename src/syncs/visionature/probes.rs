@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
-use super::api::{Api, Credentials};
+use super::remote::{Api, Credentials};
 
 /// The probes of the configured visionature sync (none when no site is configured).
 pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {

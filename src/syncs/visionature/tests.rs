@@ -1,11 +1,11 @@
 //! Unit tests of the visionature sync: body quirks, row preparation, the search window, diff
 //! parsing, the projection against PROJ reference points, the Client-API-VN YAML mapping.
 
-use super::api::extract_json;
+use super::remote::extract_json;
 use super::config::{TypeDate, VisionatureConfig};
 use super::proj::Projector;
 use super::store::prepare;
-use super::transfer::{next_delta, window_start};
+use super::run::{next_delta, window_start};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -159,7 +159,7 @@ database:\n  enabled: true\n  db_host: localhost\n  db_name: faune\n  db_schema_
 tuning:\n  max_list_length: 50\n  max_chunks: 10\n  unavailable_delay: 60\n  pid_setpoint: 5000\n  sched_executors: 2\n",
     )
     .unwrap();
-    let (cfg, warnings) = super::vnconfig::load(&path, &VisionatureConfig::default()).unwrap();
+    let (cfg, warnings) = super::compat::load(&path, &VisionatureConfig::default()).unwrap();
     assert_eq!(cfg.site.len(), 1);
     assert_eq!(cfg.site[0].name, "ff");
     assert_eq!(cfg.site[0].url, "https://www.faune-france.org/");
@@ -180,7 +180,7 @@ tuning:\n  max_list_length: 50\n  max_chunks: 10\n  unavailable_delay: 60\n  pid
         "site:\n  ff:\n    enabled: true\n    site: https://x.org/\n    colour: red\n",
     )
     .unwrap();
-    let e = super::vnconfig::load(&path, &VisionatureConfig::default())
+    let e = super::compat::load(&path, &VisionatureConfig::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("site.ff.colour"), "{e}");

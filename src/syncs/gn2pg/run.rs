@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::api::Api;
+use super::remote::Api;
 use super::config::{Gn2pgConfig, SourceConfig};
 use super::page::ParsedPage;
 use super::pipeline::{self, Plan};

@@ -25,7 +25,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::api::{Api, ApiError, Fetched};
+use super::remote::{Api, ApiError, Fetched};
 use super::config::{SiteConfig, TypeDate, VisionatureConfig};
 use super::proj::Projector;
 use super::store::{self, LogRow, Prepared};
