@@ -51,15 +51,33 @@ pub enum ConfigError {
 /// Checks that the schema named by the setting `key` (`gn2pg.schema`) is a plain lower-case
 /// identifier, the only kind the syncs interpolate into SQL.
 pub fn check_schema(key: &str, schema: &str) -> Result<(), ConfigError> {
-    if crate::pg::is_plain_ident(schema) {
-        return Ok(());
+    if !crate::pg::is_plain_ident(schema) {
+        return Err(ConfigError::Invalid {
+            key: key.to_string(),
+            reason: format!(
+                "{schema:?} is not a plain lower-case identifier (letters, digits, _; at most 63 bytes)"
+            ),
+        });
     }
-    Err(ConfigError::Invalid {
-        key: key.to_string(),
-        reason: format!(
-            "{schema:?} is not a plain lower-case identifier (letters, digits, _; at most 63 bytes)"
-        ),
-    })
+    if let Some(why) = reserved_schema(schema) {
+        return Err(ConfigError::Invalid {
+            key: key.to_string(),
+            reason: format!("{schema:?} {why}: a sync's data needs a schema of its own"),
+        });
+    }
+    Ok(())
+}
+
+/// Why `schema` cannot hold a sync's data: the bookkeeping schema (`data_tasks`, whose
+/// `sync_run` every sync writes) and PostgreSQL's own schemas are refused.
+pub fn reserved_schema(schema: &str) -> Option<&'static str> {
+    if schema == "data_tasks" {
+        Some("is data-tasks' bookkeeping schema (data_tasks.sync_run)")
+    } else if schema.starts_with("pg_") || schema == "information_schema" {
+        Some("is reserved by PostgreSQL")
+    } else {
+        None
+    }
 }
 
 /// The validated configuration of one run.

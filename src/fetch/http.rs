@@ -45,8 +45,13 @@ pub enum HttpError {
     },
     #[error("{what}: unexpected response body: {reason}")]
     BadBody { what: String, reason: String },
-    #[error("{what}: larger than the {limit}-byte limit")]
-    TooLarge { what: String, limit: u64 },
+    #[error("{what}: larger than the {limit}-byte limit{}", setting.as_deref().map(|s| format!(" (raise {s} if such answers are real)")).unwrap_or_default())]
+    TooLarge {
+        what: String,
+        limit: u64,
+        /// The setting that sets the limit, when it is a client-wide one.
+        setting: Option<String>,
+    },
     #[error("{what}: invalid request: {reason}")]
     Invalid { what: String, reason: String },
     #[error("cannot build the HTTP client: {0}")]
@@ -77,12 +82,19 @@ fn transient_status(status: u16) -> bool {
     status >= 500 || status == 429 || status == 408
 }
 
-/// Timeouts and retry policy of one client.
+/// Timeouts, size cap and retry policy of one client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpPolicy {
     pub connect_timeout: Duration,
-    /// Whole-request timeout.
+    /// Deadline of one attempt: connecting, the headers and the whole body. A body still
+    /// arriving past it is a timeout (retried like one), however steadily its bytes trickle in.
     pub timeout: Duration,
+    /// Longest wait for the next bytes of a body (a stalled server fails before the deadline).
+    pub idle_timeout: Duration,
+    /// Largest body accepted from this client's requests, enforced while reading.
+    pub max_body: Option<BodyCap>,
+    /// The settings that set the limits above, named in error messages.
+    pub names: PolicyNames,
     /// Attempts after the first one on transient failures.
     pub retries: u32,
     /// First backoff delay (doubled at each retry, with jitter).
@@ -93,11 +105,43 @@ pub struct HttpPolicy {
     pub unavailable_delay: Option<Duration>,
 }
 
+/// A client-wide cap on the bytes of one response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyCap {
+    pub bytes: u64,
+    /// The setting that sets it (`gn2pg.http.max_response_mib`).
+    pub setting: String,
+}
+
+/// The names of the settings behind a policy's limits, for messages that say what to raise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyNames {
+    pub timeout: String,
+    pub idle_timeout: String,
+}
+
+impl PolicyNames {
+    /// The keys of a `[<prefix>]` settings block (`timeout`, `idle_timeout`).
+    pub fn of_block(prefix: &str) -> PolicyNames {
+        PolicyNames {
+            timeout: format!("{prefix}.timeout"),
+            idle_timeout: format!("{prefix}.idle_timeout"),
+        }
+    }
+}
+
 impl From<&HttpConfig> for HttpPolicy {
     fn from(cfg: &HttpConfig) -> Self {
         HttpPolicy {
             connect_timeout: Duration::from_secs(cfg.connect_timeout_s),
             timeout: Duration::from_secs(cfg.timeout_s),
+            // `[http]` has one timeout: the whole request, with no separate idle limit.
+            idle_timeout: Duration::from_secs(cfg.timeout_s),
+            max_body: None,
+            names: PolicyNames {
+                timeout: "http.timeout_s".into(),
+                idle_timeout: "http.timeout_s".into(),
+            },
             retries: cfg.retries,
             backoff: Duration::from_millis(cfg.backoff_ms),
             backoff_cap: Duration::from_millis(cfg.backoff_ms.saturating_mul(16)),
@@ -207,6 +251,11 @@ impl HttpClient {
     pub fn with_timeout(cfg: &HttpConfig, timeout: Duration) -> Result<HttpClient, HttpError> {
         let mut policy = HttpPolicy::from(cfg);
         policy.timeout = timeout;
+        policy.idle_timeout = timeout;
+        policy.names = PolicyNames {
+            timeout: "http.dump_timeout_s".into(),
+            idle_timeout: "http.dump_timeout_s".into(),
+        };
         Self::with_policy(&policy)
     }
 
@@ -488,47 +537,25 @@ impl<'a> ApiRequest<'a> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let final_url = resp.url().to_string();
-        let limit = self.max_bytes.unwrap_or(u64::MAX);
-        if let (Some(limit), Some(len)) = (self.max_bytes, resp.content_length()) {
-            if len > limit && (200..300).contains(&status) {
-                return Err(HttpError::TooLarge {
-                    what: self.what.clone(),
-                    limit,
-                });
-            }
-        }
-        let announced = resp.content_length();
-        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(limit).min(64 << 20) as usize);
-        let interrupted = |e: std::io::Error| HttpError::Transport {
-            what: self.what.clone(),
-            reason: format!("body interrupted: {}", io_reason(&e)),
-            timeout: e.kind() == std::io::ErrorKind::TimedOut,
+        let policy = &self.client.policy;
+        let cap = policy.max_body.as_ref();
+        let (limit, setting) = match (self.max_bytes, cap) {
+            (Some(own), Some(c)) if c.bytes < own => (c.bytes, Some(c.setting.clone())),
+            (Some(own), _) => (own, None),
+            (None, Some(c)) => (c.bytes, Some(c.setting.clone())),
+            (None, None) => (u64::MAX, None),
         };
-        let mut reader = resp.take(limit.saturating_add(1));
-        match self.progress {
-            None => {
-                reader.read_to_end(&mut body).map_err(interrupted)?;
-            }
-            Some(on_progress) => {
-                let mut chunk = vec![0u8; 256 << 10];
-                loop {
-                    let n = match reader.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(interrupted(e)),
-                    };
-                    body.extend_from_slice(&chunk[..n]);
-                    on_progress(body.len() as u64, announced);
-                }
+        let too_large = || HttpError::TooLarge {
+            what: self.what.clone(),
+            limit,
+            setting: setting.clone(),
+        };
+        if let Some(len) = resp.content_length() {
+            if len > limit && (200..300).contains(&status) {
+                return Err(too_large());
             }
         }
-        if body.len() as u64 > limit {
-            return Err(HttpError::TooLarge {
-                what: self.what.clone(),
-                limit,
-            });
-        }
+        let body = self.read_body(resp, start + policy.timeout, limit, &too_large)?;
         tracing::debug!(
             method = %self.method,
             url = %self.shown_url(),
@@ -543,6 +570,104 @@ impl<'a> ApiRequest<'a> {
             body: Bytes::from(body),
             final_url,
         })
+    }
+
+    /// Reads the body within the attempt's `deadline`, waiting at most the idle limit for each
+    /// chunk, and never holding more than `limit` bytes. The blocking reads happen on a helper
+    /// thread, so a server that trickles bytes or stalls cannot hold the caller past either
+    /// limit; when the caller gives up, the helper stops at its next read and the connection is
+    /// dropped.
+    fn read_body(
+        &self,
+        resp: reqwest::blocking::Response,
+        deadline: Instant,
+        limit: u64,
+        too_large: &dyn Fn() -> HttpError,
+    ) -> Result<Vec<u8>, HttpError> {
+        use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+        let policy = &self.client.policy;
+        let announced = resp.content_length();
+        let (tx, rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
+        std::thread::Builder::new()
+            .name("http-body".into())
+            .spawn(move || {
+                let mut resp = resp;
+                loop {
+                    let mut chunk = vec![0u8; 64 << 10];
+                    let read = match resp.read(&mut chunk) {
+                        Ok(n) => {
+                            chunk.truncate(n);
+                            Ok(chunk)
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => Err(e),
+                    };
+                    let last = !matches!(&read, Ok(c) if !c.is_empty());
+                    if tx.send(read).is_err() || last {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| HttpError::Client(format!("cannot start the body reader: {e}")))?;
+        let timed_out = |reason: String| HttpError::Transport {
+            what: self.what.clone(),
+            reason,
+            timeout: true,
+        };
+        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(limit).min(64 << 20) as usize);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait = left.min(policy.idle_timeout);
+            if wait.is_zero() {
+                return Err(timed_out(self.deadline_reason(body.len())));
+            }
+            match rx.recv_timeout(wait) {
+                Ok(Ok(chunk)) if chunk.is_empty() => return Ok(body),
+                Ok(Ok(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                    if let Some(on_progress) = self.progress {
+                        on_progress(body.len() as u64, announced);
+                    }
+                }
+                Ok(Err(e)) => {
+                    return Err(HttpError::Transport {
+                        what: self.what.clone(),
+                        reason: format!("body interrupted: {}", io_reason(&e)),
+                        timeout: e.kind() == std::io::ErrorKind::TimedOut,
+                    })
+                }
+                Err(RecvTimeoutError::Timeout) if wait < left => {
+                    return Err(timed_out(format!(
+                        "no data for {} while reading the body ({} bytes received; {})",
+                        humantime::format_duration(policy.idle_timeout),
+                        body.len(),
+                        policy.names.idle_timeout
+                    )))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(timed_out(self.deadline_reason(body.len())))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(HttpError::Transport {
+                        what: self.what.clone(),
+                        reason: "body interrupted: the reader stopped".into(),
+                        timeout: false,
+                    })
+                }
+            }
+        }
+    }
+
+    fn deadline_reason(&self, received: usize) -> String {
+        let policy = &self.client.policy;
+        format!(
+            "no complete answer within {} ({received} bytes of the body received; {})",
+            humantime::format_duration(policy.timeout),
+            policy.names.timeout
+        )
     }
 }
 

@@ -40,11 +40,13 @@ pub enum FetchError {
     NoKey { src: String },
     #[error("{src}: invalid gzip content")]
     Gzip { src: String, source: std::io::Error },
-    #[error("{src}: larger than {max_mib} MiB{} (raise sources.max_source_mib, DATA_TASKS_SOURCES_MAX_SOURCE_MIB, if the input really is that big)", if *.decompressed { " once decompressed" } else { "" })]
+    #[error("{src}: larger than {max_mib} MiB{} (raise {setting}, if the input really is that big)", if *.decompressed { " once decompressed" } else { "" })]
     TooLarge {
         src: String,
         max_mib: u64,
         decompressed: bool,
+        /// The setting (and its variable) that sets the cap.
+        setting: &'static str,
     },
     #[error("{src}: not enough memory to read it whole")]
     Memory { src: String },
@@ -63,7 +65,12 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Longest line (between `\n` or `\r`), for CSV sources; `None` for other content.
     pub max_line_bytes: Option<u64>,
+    /// The setting behind `max_bytes`, named when it is exceeded.
+    pub setting: &'static str,
 }
+
+/// The setting of the `[sources]` caps, with its environment variable.
+pub const SOURCES_SETTING: &str = "sources.max_source_mib, DATA_TASKS_SOURCES_MAX_SOURCE_MIB";
 
 impl Limits {
     /// The caps of `[sources]` for a CSV source.
@@ -71,6 +78,7 @@ impl Limits {
         Limits {
             max_bytes: sources.max_source_mib.saturating_mul(1 << 20),
             max_line_bytes: Some(crate::tabular::MAX_LINE_BYTES as u64),
+            setting: SOURCES_SETTING,
         }
     }
 
@@ -79,6 +87,7 @@ impl Limits {
         Limits {
             max_bytes: sources.max_source_mib.saturating_mul(1 << 20),
             max_line_bytes: None,
+            setting: SOURCES_SETTING,
         }
     }
 
@@ -114,6 +123,7 @@ pub fn read_source(
         src: shown.clone(),
         max_mib: limits.max_mib(),
         decompressed,
+        setting: limits.setting,
     };
     let announced_too_large = |hint: Option<u64>| hint.is_some_and(|size| size > limits.max_bytes);
     let progress = Progress::new(&format!("reading {shown}"), None, Unit::Bytes);
@@ -189,6 +199,7 @@ pub fn decompress(src: &str, raw: Bytes, limits: &Limits) -> Result<Bytes, Fetch
                 src: shown,
                 max_mib: limits.max_mib(),
                 decompressed: false,
+                setting: limits.setting,
             });
         }
         return Ok(raw);
@@ -198,6 +209,7 @@ pub fn decompress(src: &str, raw: Bytes, limits: &Limits) -> Result<Bytes, Fetch
             src: shown,
             max_mib: limits.max_mib(),
             decompressed: true,
+            setting: limits.setting,
         });
     }
     collect(&shown, raw.len(), &raw[..], limits)
@@ -295,6 +307,7 @@ fn read_capped(
                 src: src.into(),
                 max_mib: limits.max_mib(),
                 decompressed: gzip,
+                setting: limits.setting,
             });
         }
         if let Some(max) = limits.max_line_bytes {
@@ -401,6 +414,7 @@ mod tests {
         Limits {
             max_bytes,
             max_line_bytes: line,
+            setting: SOURCES_SETTING,
         }
     }
 

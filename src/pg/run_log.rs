@@ -114,6 +114,8 @@ pub enum Begin {
 /// A running scope: the lock, and the `sync_run` row being written.
 pub struct RunScope {
     lock: LockGuard,
+    /// The run's time limit, kept in its counts as `max_run_s` (see [`RunScope::set_max_run`]).
+    max_run: Option<Duration>,
     pub id: i64,
     pub sync: String,
     pub scope: String,
@@ -182,6 +184,7 @@ pub fn begin(
         .get(0);
     Ok(Begin::Run(Box::new(RunScope {
         lock,
+        max_run: None,
         id,
         sync: sync.to_string(),
         scope: scope.to_string(),
@@ -193,15 +196,34 @@ fn counts_json(c: &RunCounts) -> serde_json::Value {
     serde_json::to_value(c).unwrap_or(serde_json::Value::Null)
 }
 
+/// The key of a run's time limit (seconds) in its `counts`: `status` flags a `running` row older
+/// than it as hung, even while its lock is held.
+pub const MAX_RUN_KEY: &str = "max_run_s";
+
 impl RunScope {
+    /// Records the run's time limit in its row (and in every later update of its counts).
+    pub fn set_max_run(&mut self, max_run: Duration) -> Result<(), PgError> {
+        self.max_run = Some(max_run);
+        self.progress(&RunCounts::default())
+    }
+
+    fn counts(&self, counts: &RunCounts) -> serde_json::Value {
+        let mut v = counts_json(counts);
+        if let (Some(d), Some(map)) = (self.max_run, v.as_object_mut()) {
+            map.insert(MAX_RUN_KEY.into(), serde_json::json!(d.as_secs()));
+        }
+        v
+    }
+
     /// Updates the row's counts while the run goes on (progress for the dashboard).
     pub fn progress(&mut self, counts: &RunCounts) -> Result<(), PgError> {
         let id = self.id;
+        let counts = self.counts(counts);
         self.lock
             .client()
             .execute(
                 "UPDATE data_tasks.sync_run SET counts = $2 WHERE id = $1",
-                &[&id, &counts_json(counts)],
+                &[&id, &counts],
             )
             .map_err(|e| PgError::query("update the run in data_tasks.sync_run", &e))?;
         Ok(())
@@ -221,12 +243,13 @@ impl RunScope {
     ) -> Result<(), PgError> {
         let id = self.id;
         let error = error.map(scrub);
+        let counts = self.counts(counts);
         self.lock
             .client()
             .execute(
                 "UPDATE data_tasks.sync_run SET status = $2, counts = $3, error = $4, finished_at = now()
                  WHERE id = $1",
-                &[&id, &status.as_str(), &counts_json(counts), &error],
+                &[&id, &status.as_str(), &counts, &error],
             )
             .map_err(|e| PgError::query("close the run in data_tasks.sync_run", &e))?;
         Ok(())

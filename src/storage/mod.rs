@@ -55,6 +55,13 @@ pub enum StorageError {
         op: &'static str,
         key: String,
     },
+    #[error("{key} in {store} is larger than the {limit}-byte limit (raise {setting} if such objects are real)")]
+    TooLarge {
+        store: String,
+        key: String,
+        limit: u64,
+        setting: String,
+    },
     #[error("publication to {store} failed at {key} and was rolled back: {reason}")]
     Publish {
         store: String,
@@ -197,6 +204,38 @@ impl Store {
             r.bytes().await
         })
         .map_err(|e| self.backend("get", key, e))
+    }
+
+    /// Reads one object of at most `limit` bytes, refused as soon as it is known to be larger
+    /// (from its size, or while its bytes arrive): memory never holds more than the limit.
+    /// `setting` names the limit in the error.
+    pub fn get_capped(&self, key: &str, limit: u64, setting: &str) -> Result<Bytes, StorageError> {
+        use futures::StreamExt;
+        let path = self.path(key)?;
+        let too_large = || StorageError::TooLarge {
+            store: self.url.clone(),
+            key: key.to_string(),
+            limit,
+            setting: setting.to_string(),
+        };
+        let got = runtime::block_on(async {
+            let r = self.inner.get(&path).await?;
+            if r.meta.size > limit {
+                return Ok(None);
+            }
+            let mut body = Vec::with_capacity(r.meta.size as usize);
+            let mut stream = r.into_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Ok(None);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Some(Bytes::from(body)))
+        })
+        .map_err(|e| self.backend("get", key, e))?;
+        got.ok_or_else(too_large)
     }
 
     /// Reads one object, `None` when it does not exist.

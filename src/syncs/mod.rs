@@ -8,4 +8,6 @@
 
 pub mod ecospheres;
 pub mod gn2pg;
+pub mod http;
+pub mod protocol;
 pub mod visionature;

@@ -73,6 +73,11 @@ pub enum Action {
     Truncate,
     /// Sleep before answering.
     Stall(Duration),
+    /// Send the headers (announcing 100 MB), then one byte of the page at this interval: a body
+    /// that never ends.
+    Trickle(Duration),
+    /// A 200 page holding one item with a string of this many bytes (streamed, never held).
+    Huge(usize),
     /// Serve the previous page again (ignoring the cursor or the offset).
     RepeatPrevious,
     /// Serve only the first half of the page's rows.

@@ -20,7 +20,13 @@ struct Reply {
     headers: Vec<(String, String)>,
     truncate: bool,
     delay: Duration,
+    /// Send the body one byte at this interval after announcing 100 MB.
+    trickle: Option<Duration>,
+    /// Stream this many `x` bytes, then `filler_suffix`, after the body.
+    filler: usize,
 }
+
+const FILLER_SUFFIX: &[u8] = b"\"}]}";
 
 impl Reply {
     fn json(status: u16, body: impl Into<Vec<u8>>) -> Reply {
@@ -31,6 +37,8 @@ impl Reply {
             headers: Vec::new(),
             truncate: false,
             delay: Duration::ZERO,
+            trickle: None,
+            filler: 0,
         }
     }
 
@@ -105,8 +113,12 @@ pub(super) fn serve(
     while let Some(req) = read_request(&mut reader)? {
         let (reply, logged) = handle(&req, state, tokens);
         std::thread::sleep(reply.delay);
-        let announced = if reply.truncate {
+        let announced = if reply.trickle.is_some() {
+            100_000_000
+        } else if reply.truncate {
             reply.body.len() + 64
+        } else if reply.filler > 0 {
+            reply.body.len() + reply.filler + FILLER_SUFFIX.len()
         } else {
             reply.body.len()
         };
@@ -124,14 +136,40 @@ pub(super) fn serve(
         for (k, v) in &reply.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        let close = req.close || reply.truncate;
+        let close = req.close || reply.truncate || reply.trickle.is_some() || reply.filler > 0;
         if close {
             head.push_str("Connection: close\r\n");
         }
         head.push_str("\r\n");
         state.lock().unwrap().log.push(logged);
         out.write_all(head.as_bytes())?;
+        if let Some(every) = reply.trickle {
+            // One byte at a time, bounded (10 minutes at most), until the client gives up.
+            for b in sent.iter().cycle().take(600) {
+                if out
+                    .write_all(std::slice::from_ref(b))
+                    .and_then(|_| out.flush())
+                    .is_err()
+                {
+                    return Ok(());
+                }
+                std::thread::sleep(every);
+            }
+            return Ok(());
+        }
         out.write_all(sent)?;
+        if reply.filler > 0 {
+            let chunk = vec![b'x'; 1 << 20];
+            let mut left = reply.filler;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                if out.write_all(&chunk[..k]).is_err() {
+                    return Ok(());
+                }
+                left -= k;
+            }
+            out.write_all(FILLER_SUFFIX)?;
+        }
         out.flush()?;
         if close {
             let _ = out.shutdown(std::net::Shutdown::Both);
@@ -283,6 +321,8 @@ fn endpoint(
         break;
     }
     let mut delay = Duration::ZERO;
+    let mut trickle = None;
+    let mut huge = 0usize;
     let mut truncate = false;
     let mut repeat = false;
     let mut short = false;
@@ -293,6 +333,8 @@ fn endpoint(
         }
         match action {
             Action::Stall(d) => delay = *d,
+            Action::Trickle(d) => trickle = Some(*d),
+            Action::Huge(n) => huge = *n,
             Action::Truncate => truncate = true,
             Action::RepeatPrevious => repeat = true,
             Action::Short => short = true,
@@ -353,6 +395,14 @@ fn endpoint(
             let mut r = r;
             r.delay = delay;
             r.truncate = truncate;
+            r.trickle = trickle;
+            if huge > 0 {
+                r = Reply::json(
+                    200,
+                    r#"{"total":1,"total_filtered":1,"limit":1000,"page":0,"items":[{"id_synthese":1,"huge":""#,
+                );
+                r.filler = huge;
+            }
             return r;
         }
         Target::Log => deletions(&st, req),
@@ -360,6 +410,7 @@ fn endpoint(
     };
     reply.delay = delay;
     reply.truncate = truncate;
+    reply.trickle = trickle;
     reply
 }
 

@@ -24,6 +24,11 @@ pub struct Response {
     pub truncate_by: usize,
     /// Extra response headers (`Retry-After`, `Location`, `Set-Cookie`…).
     pub headers: Vec<(String, String)>,
+    /// Send the body one byte at a time, this long apart (a server that trickles).
+    pub trickle: Option<Duration>,
+    /// After the body, this many filler bytes (`x`), then this suffix (a huge answer streamed
+    /// without being held in memory).
+    pub filler: Option<(usize, Vec<u8>)>,
 }
 
 impl Response {
@@ -39,6 +44,8 @@ impl Response {
             delay: Duration::ZERO,
             truncate_by: 0,
             headers: Vec::new(),
+            trickle: None,
+            filler: None,
         }
     }
 
@@ -69,6 +76,20 @@ impl Response {
 
     pub fn truncated(mut self, missing_bytes: usize) -> Response {
         self.truncate_by = missing_bytes;
+        self
+    }
+
+    /// Headers announcing `announced` bytes, then the body one byte every `every`: a body that
+    /// never ends for a client (the connection stays open until the client gives up).
+    pub fn trickling(mut self, announced: usize, every: Duration) -> Response {
+        self.truncate_by = announced.saturating_sub(self.body.len());
+        self.trickle = Some(every);
+        self
+    }
+
+    /// The body, then `n` bytes of `x`, then `suffix`: e.g. a JSON page holding one huge string.
+    pub fn with_filler(mut self, n: usize, suffix: &str) -> Response {
+        self.filler = Some((n, suffix.as_bytes().to_vec()));
         self
     }
 
@@ -219,18 +240,49 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     };
     std::thread::sleep(response.delay);
     let mut out = conn;
+    let filler = response
+        .filler
+        .as_ref()
+        .map(|(n, suffix)| n + suffix.len())
+        .unwrap_or(0);
     let mut head = format!(
         "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
         response.content_type,
-        response.body.len() + response.truncate_by
+        response.body.len() + response.truncate_by + filler
     );
     for (k, v) in &response.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
-    out.write_all(&response.body)?;
+    match response.trickle {
+        Some(every) => {
+            for b in &response.body {
+                out.write_all(std::slice::from_ref(b))?;
+                out.flush()?;
+                std::thread::sleep(every);
+            }
+            // Then silence until the client gives up (bounded: a test never waits this long).
+            for _ in 0..600 {
+                std::thread::sleep(every.max(Duration::from_millis(100)));
+                if out.write_all(b" ").and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
+        }
+        None => out.write_all(&response.body)?,
+    }
+    if let Some((n, suffix)) = &response.filler {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut left = *n;
+        while left > 0 {
+            let k = left.min(chunk.len());
+            out.write_all(&chunk[..k])?;
+            left -= k;
+        }
+        out.write_all(suffix)?;
+    }
     out.flush()?;
     out.shutdown(std::net::Shutdown::Both)
 }

@@ -7,6 +7,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::syncs::http::{HttpSettings, Key, Value};
+
+/// The defaults of `[ecospheres.http]` (CKAN needs 30–40 s a page: 3 minutes each).
+fn default_http() -> HttpSettings {
+    HttpSettings {
+        timeout: Duration::from_secs(180),
+        ..HttpSettings::default()
+    }
+}
+
+fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
+    HttpSettings::deserialize_over(d, default_http())
+}
 
 /// Where the catalogue is read when neither `--source`, `ecospheres.source` nor the legacy
 /// `BUCKET_NAME` says otherwise (the original's hand-uploaded dump).
@@ -37,13 +50,20 @@ pub struct EcospheresConfig {
     pub on_bad_page: OnBadPage,
     /// Refuse the swap when the new table would hold fewer than `max_shrink` × the current rows.
     pub max_shrink: f64,
-    /// Whole-request timeout of one catalogue page (CKAN needs 30–40 s a page).
+    /// `[ecospheres.http]`: timeouts, size cap (also of a page read from a store) and retries
+    /// ([`HttpSettings`]).
+    #[serde(deserialize_with = "http_block")]
+    pub http: HttpSettings,
+    /// Longest a run may last before it stops itself (`failed`, nothing published).
+    #[serde(with = "crate::config::duration")]
+    pub max_run: Duration,
+    /// Old name of `http.timeout`.
     #[serde(with = "crate::config::duration")]
     pub http_timeout: Duration,
-    /// First retry delay of a page (doubled at each retry, with jitter, capped at 300 s).
+    /// Old name of `http.retry_delay`.
     #[serde(with = "crate::config::duration")]
     pub retry_delay: Duration,
-    /// Retries of a page after the first attempt (timeouts, resets, 429, 5xx, non-JSON bodies).
+    /// Old name of `http.retries`.
     pub max_retry: u32,
     /// Longest the swap waits for readers of the current table (`lock_timeout`) before failing.
     #[serde(with = "crate::config::duration")]
@@ -61,6 +81,8 @@ impl Default for EcospheresConfig {
             schema: "public".into(),
             on_bad_page: OnBadPage::Fail,
             max_shrink: 0.5,
+            http: default_http(),
+            max_run: Duration::from_secs(2 * 3600),
             http_timeout: Duration::from_secs(180),
             retry_delay: Duration::from_secs(5),
             max_retry: 5,
@@ -72,8 +94,55 @@ impl Default for EcospheresConfig {
 }
 
 impl EcospheresConfig {
+    /// `[ecospheres.http]` with the old flat keys folded in.
+    pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
+        let d = EcospheresConfig::default();
+        let dur = Value::Duration;
+        let aliases = [
+            (
+                "http_timeout",
+                dur(self.http_timeout),
+                dur(d.http_timeout),
+                Key::Timeout,
+            ),
+            (
+                "max_retry",
+                Value::Count(self.max_retry),
+                Value::Count(d.max_retry),
+                Key::Retries,
+            ),
+            (
+                "retry_delay",
+                dur(self.retry_delay),
+                dur(d.retry_delay),
+                Key::RetryDelay,
+            ),
+        ];
+        let base = default_http();
+        let mut http = self.http.clone();
+        for (old, value, default, key) in aliases {
+            http = http.with_alias(
+                "ecospheres.http",
+                &base,
+                &format!("ecospheres.{old}"),
+                value,
+                default,
+                key,
+            )?;
+        }
+        http.validate("ecospheres.http")?;
+        Ok(http)
+    }
+
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.http_settings()?;
+        if self.max_run.is_zero() {
+            return Err(ConfigError::Invalid {
+                key: "ecospheres.max_run".into(),
+                reason: "must be positive".into(),
+            });
+        }
         let invalid = |key: &str, reason: String| ConfigError::Invalid {
             key: format!("ecospheres.{key}"),
             reason,

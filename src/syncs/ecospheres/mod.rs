@@ -20,29 +20,30 @@
 
 mod collect;
 mod columns;
+mod compat;
 pub mod config;
 mod dates;
 mod jsonld;
-mod store;
 mod pipeline;
 pub mod probes;
 mod remote;
+mod store;
 
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError};
-use crate::fetch::http::{HttpClient, HttpError, HttpPolicy};
+use crate::fetch::http::{HttpClient, HttpError};
 use crate::outcome::Summary;
-use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
+use crate::pg::run_log::{self, LockPolicy, RunCounts};
 use crate::pg::{schema, DbUrl, PgError};
 use crate::progress::{Progress, Unit};
-use crate::secrets::{Env, Secret};
-use crate::storage::S3Settings;
+use crate::secrets::Env;
+use crate::syncs::protocol::{self, Deadline, Overrun, Scope, Scoped};
 
 use collect::{CollectError, Collector};
-use store::{LoadError, Published};
 use pipeline::{Next, WalkError};
 use remote::{SourceError, SourceUrl, StorePages};
+use store::{LoadError, Published};
 
 /// The command line of `data-tasks ecospheres`.
 #[derive(Debug, clap::Args)]
@@ -79,19 +80,33 @@ pub enum EcospheresError {
     Loop { url: String },
     #[error("no dcat:Dataset in the {pages} page(s) of {src}")]
     NoDatasets { src: String, pages: u64 },
+    #[error(transparent)]
+    Overrun(#[from] Overrun),
 }
 
 const SYNC: &str = "ecospheres";
 
-/// Runs the command.
+/// Runs the command under the sync protocol ([`protocol::run_scope`]): the source is opened
+/// and the database reached before anything is written.
 pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, EcospheresError> {
     let cfg = &config.ecospheres;
-    let source = resolve_source(args.source.as_deref(), cfg, env)?;
-    let client = http_client(config)?;
+    let http = cfg.http_settings()?;
+    let source = compat::resolve_source(args.source.as_deref(), cfg, env)?;
+    let client = HttpClient::with_policy(&http.policy("ecospheres.http"))?;
+    // A store source is opened and listed first: its credentials are checked before any write.
+    let pages = match &source {
+        SourceUrl::Store(url) => Some(StorePages::open(
+            url,
+            &compat::s3_settings(config, env),
+            http.max_response_bytes(),
+        )?),
+        SourceUrl::Http(_) => None,
+    };
     let started = Instant::now();
     let mut c = Collector::new(cfg.on_bad_page).map_err(CollectError::from)?;
     if args.dry_run {
-        let problems = read(&source, config, env, &client, &mut c)?;
+        let deadline = Deadline::new(cfg.max_run, "ecospheres.max_run");
+        let problems = read(&source, pages.as_ref(), cfg, &client, &mut c, &deadline)?;
         if c.rows() == 0 {
             return Err(EcospheresError::NoDatasets {
                 src: source.shown(),
@@ -109,7 +124,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
         }));
     }
 
-    let db = database_url(env)?;
+    let db = compat::database_url(env)?;
     {
         let mut pg = db.connect()?;
         let mut statements = run_log::schema_sql();
@@ -127,90 +142,110 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
     } else {
         "full"
     };
-    let scope = match run_log::begin(&db, SYNC, &cfg.schema, mode, LockPolicy::Try)? {
-        Begin::Run(scope) => scope,
-        Begin::Skipped => {
+    let scope = Scope {
+        sync: SYNC,
+        scope: &cfg.schema,
+        mode,
+        lock: LockPolicy::Try,
+        max_run: cfg.max_run,
+        max_run_setting: "ecospheres.max_run",
+    };
+    let ran = protocol::run_scope(&db, &scope, |w| {
+        let outcome = publish(
+            &source,
+            pages.as_ref(),
+            cfg,
+            args.keep_history,
+            &db,
+            &client,
+            &mut c,
+            &w.deadline,
+        );
+        w.counts = RunCounts {
+            fetched: c.stats.datasets,
+            errors: c.stats.pages_skipped,
+            http_retries: client.retries(),
+            ..RunCounts::default()
+        };
+        let (problems, p) = outcome?;
+        w.counts.upserted = p.rows;
+        w.counts.deleted = p.gone.unwrap_or(0).max(0) as u64;
+        let s = summary(&Report {
+            cfg,
+            source: &source,
+            collector: &c,
+            problems,
+            published: Some(&p),
+            retries: client.retries(),
+            elapsed: started.elapsed(),
+        });
+        w.problems = s.problems.clone();
+        Ok::<Summary, EcospheresError>(s)
+    })?;
+    match ran {
+        Scoped::Skipped => {
             let mut s = Summary::new(SYNC);
             s.headline = format!(
                 "{SYNC}: skipped, another run is publishing {}.datasets",
                 cfg.schema
             );
-            return Ok(s);
+            Ok(s)
         }
-    };
-
-    let outcome = read(&source, config, env, &client, &mut c).and_then(|problems| {
-        if c.rows() == 0 {
-            return Err(EcospheresError::NoDatasets {
-                src: source.shown(),
-                pages: c.stats.pages,
-            });
-        }
-        tracing::info!(
-            pages = c.stats.pages,
-            rows = c.rows(),
-            seconds = started.elapsed().as_secs_f64(),
-            "catalogue read; publishing"
-        );
-        let load_started = Instant::now();
-        let rows = c.take_rows().map_err(LoadError::Spill)?;
-        let mut pg = db.connect()?;
-        let published = store::publish(
-            &mut pg,
-            &store::Publish {
-                schema: &cfg.schema,
-                max_shrink: cfg.max_shrink,
-                keep_history: args.keep_history,
-                lock_timeout: cfg.lock_timeout,
-            },
-            rows,
-        )?;
-        tracing::info!(
-            rows = published.rows,
-            seconds = load_started.elapsed().as_secs_f64(),
-            "published"
-        );
-        Ok((problems, published))
-    });
-    let mut counts = RunCounts {
-        fetched: c.stats.datasets,
-        errors: c.stats.pages_skipped,
-        http_retries: client.retries(),
-        ..RunCounts::default()
-    };
-    match outcome {
-        Ok((problems, published)) => {
-            counts.upserted = published.rows;
-            counts.deleted = published.gone.unwrap_or(0).max(0) as u64;
-            let s = summary(&Report {
-                cfg,
-                source: &source,
-                collector: &c,
-                problems,
-                published: Some(&published),
-                retries: client.retries(),
-                elapsed: started.elapsed(),
-            });
-            let status = if s.problems.is_empty() {
-                RunStatus::Ok
-            } else {
-                RunStatus::Partial
-            };
-            let problems = (!s.problems.is_empty()).then(|| s.problems.join("; "));
-            if let Err(e) = scope.finish(status, &counts, problems.as_deref()) {
-                tracing::warn!(
-                    "the run is published but its sync_run row could not be closed: {e}"
-                );
+        Scoped::Ran(ran) => {
+            let mut s = ran.result?;
+            if let Some(e) = ran.close_error {
+                s.problem(format!("published, but {e}"));
             }
             Ok(s)
         }
-        Err(e) => {
-            if let Err(f) = scope.finish(RunStatus::Failed, &counts, Some(&chain(&e))) {
-                tracing::warn!("cannot record the failure in data_tasks.sync_run: {f}");
-            }
-            Err(e)
-        }
     }
+}
+
+/// Reads the catalogue and publishes it; returns the problems that did not stop the run.
+fn publish(
+    source: &SourceUrl,
+    pages: Option<&StorePages>,
+    cfg: &config::EcospheresConfig,
+    keep_history: bool,
+    db: &DbUrl,
+    client: &HttpClient,
+    c: &mut Collector,
+    deadline: &Deadline,
+) -> Result<(Vec<String>, Published), EcospheresError> {
+    let started = Instant::now();
+    let problems = read(source, pages, cfg, client, c, deadline)?;
+    if c.rows() == 0 {
+        return Err(EcospheresError::NoDatasets {
+            src: source.shown(),
+            pages: c.stats.pages,
+        });
+    }
+    tracing::info!(
+        pages = c.stats.pages,
+        rows = c.rows(),
+        seconds = started.elapsed().as_secs_f64(),
+        "catalogue read; publishing"
+    );
+    deadline.check()?;
+    let load_started = Instant::now();
+    let rows = c.take_rows().map_err(LoadError::Spill)?;
+    let mut pg = db.connect()?;
+    let published = store::publish(
+        &mut pg,
+        &store::Publish {
+            schema: &cfg.schema,
+            max_shrink: cfg.max_shrink,
+            keep_history,
+            lock_timeout: cfg.lock_timeout,
+        },
+        rows,
+    )?;
+    tracing::info!(
+        rows = published.rows,
+        seconds = load_started.elapsed().as_secs_f64(),
+        "published"
+    );
+    Ok((problems, published))
 }
 
 impl SourceUrl {
@@ -223,114 +258,38 @@ impl SourceUrl {
     }
 }
 
-/// `--source`, else `ecospheres.source`, else the legacy `BUCKET_NAME`'s dump folder, else the
-/// default dump.
-fn resolve_source(
-    arg: Option<&str>,
-    cfg: &config::EcospheresConfig,
-    env: &Env,
-) -> Result<SourceUrl, SourceError> {
-    let raw = match (arg, &cfg.source, env.get("BUCKET_NAME")) {
-        (Some(a), _, _) => a.to_string(),
-        (None, Some(s), _) => s.clone(),
-        (None, None, Some(bucket)) => format!("s3://{bucket}/DUMP_INTEGRATION_JSON/"),
-        (None, None, None) => config::DEFAULT_SOURCE.to_string(),
-    };
-    SourceUrl::parse(&raw)
-}
-
-fn http_client(config: &Config) -> Result<HttpClient, HttpError> {
-    let cfg = &config.ecospheres;
-    HttpClient::with_policy(&HttpPolicy {
-        connect_timeout: Duration::from_secs(config.http.connect_timeout_s),
-        timeout: cfg.http_timeout,
-        retries: cfg.max_retry,
-        backoff: cfg.retry_delay,
-        backoff_cap: Duration::from_secs(300),
-        unavailable_delay: None,
-    })
-}
-
-/// S3 settings from the `AWS_*` variables, the original's `S3_ENDPOINT_URL`, `ACCESS_KEY` and
-/// `SECRET_KEY` filling in for missing ones.
-fn s3_settings(config: &Config, env: &Env) -> S3Settings {
-    let mut env = env.clone();
-    if env.get("AWS_ENDPOINT").is_none() && env.get("AWS_ENDPOINT_URL").is_none() {
-        if let Some(endpoint) = env.get("S3_ENDPOINT_URL").map(str::to_string) {
-            env = env.with("AWS_ENDPOINT", &endpoint);
-        }
-    }
-    if env.get("AWS_ACCESS_KEY_ID").is_none() && env.get("AWS_SECRET_ACCESS_KEY").is_none() {
-        if let (Some(id), Some(secret)) = (env.secret("ACCESS_KEY"), env.secret("SECRET_KEY")) {
-            env = env
-                .with("AWS_ACCESS_KEY_ID", id.expose())
-                .with("AWS_SECRET_ACCESS_KEY", secret.expose());
-        }
-    }
-    S3Settings::from_env(&env, config.storage.s3_credentials, &config.http)
-}
-
-/// `ECOSPHERES_DATABASE_URL`, else `DATABASE_URL`, else the original's `POSTGRES_*` variables.
-fn database_url(env: &Env) -> Result<DbUrl, PgError> {
-    if let Some((var, url)) = env.first_secret(&["ECOSPHERES_DATABASE_URL", "DATABASE_URL"]) {
-        return DbUrl::parse(var, url);
-    }
-    let Some(host) = env.get("POSTGRES_URL") else {
-        return Err(PgError::NotConfigured {
-            vars: "ECOSPHERES_DATABASE_URL or DATABASE_URL (or the original's POSTGRES_URL, \
-                   POSTGRES_PORT, POSTGRES_DB, POSTGRES_USER, POSTGRES_PASSWORD)"
-                .into(),
-        });
-    };
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
-    let user = env.get("POSTGRES_USER").unwrap_or("postgres");
-    let password = env
-        .secret("POSTGRES_PASSWORD")
-        .map(|p| format!(":{}", enc(p.expose())))
-        .unwrap_or_default();
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    let port = env.get("POSTGRES_PORT").unwrap_or("5432");
-    let db = env.get("POSTGRES_DB").unwrap_or("postgres");
-    let url = format!(
-        "postgresql://{}{password}@{host}:{port}/{}",
-        enc(user),
-        enc(db)
-    );
-    DbUrl::parse("POSTGRES_URL", Secret::new(url))
-}
-
 /// Reads the whole catalogue into `c`; returns the problems that do not stop the run.
 fn read(
     source: &SourceUrl,
-    config: &Config,
-    env: &Env,
+    pages: Option<&StorePages>,
+    cfg: &config::EcospheresConfig,
     client: &HttpClient,
     c: &mut Collector,
+    deadline: &Deadline,
 ) -> Result<Vec<String>, EcospheresError> {
-    let cfg = &config.ecospheres;
     tracing::info!(source = %source.shown(), "reading the catalogue");
     let mut problems = Vec::new();
     let progress = Progress::new(SYNC, None, Unit::Items("pages"));
     match source {
         SourceUrl::Store(url) => {
-            let pages = StorePages::open(url, &s3_settings(config, env))?;
+            let pages = pages.ok_or_else(|| SourceError::Invalid {
+                url: url.clone(),
+                reason: "the store was not opened".into(),
+            })?;
             progress.set_total(pages.keys.len() as u64);
-            pipeline::store_pages(&pages, cfg.parallel_pages, |page| {
+            pipeline::store_pages(pages, cfg.parallel_pages, |page| {
+                deadline.check()?;
                 c.page(page)?;
                 progress.inc(1);
                 progress.set_message(format!("{} datasets", c.stats.datasets));
-                Ok::<(), CollectError>(())
+                Ok::<(), EcospheresError>(())
             })?;
         }
         SourceUrl::Http(first) => {
             let mut last_number: Option<u64> = None;
             let mut stopped_after: Option<String> = None;
             let walk = pipeline::http_pages(client, first, cfg.max_pages, |page, url| {
+                deadline.check()?;
                 let links = c.page(page)?;
                 progress.inc(1);
                 progress.set_message(format!("{} datasets", c.stats.datasets));
@@ -351,7 +310,7 @@ fn read(
                     last_number = Some(n);
                     progress.set_total(n);
                 }
-                Ok::<Next, CollectError>(
+                Ok::<Next, EcospheresError>(
                     match links.next.as_deref().and_then(|n| remote::resolve(url, n)) {
                         Some(next) => Next::Url(next),
                         None => Next::Stop,
@@ -360,7 +319,7 @@ fn read(
             });
             match walk {
                 Ok(_) => {}
-                Err(WalkError::Sink(e)) => return Err(e.into()),
+                Err(WalkError::Sink(e)) => return Err(e),
                 Err(WalkError::Loop { url }) => return Err(EcospheresError::Loop { url }),
             }
             if let Some(after) = stopped_after {
@@ -381,21 +340,6 @@ fn read(
     }
     problems.extend(c.bad_pages.iter().map(|p| format!("skipped page {p}")));
     Ok(problems)
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 struct Report<'a> {

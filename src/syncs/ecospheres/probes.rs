@@ -25,18 +25,19 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
         return Vec::new();
     }
     let mut probes = Vec::new();
-    match super::resolve_source(None, &config.ecospheres, env) {
+    match super::compat::resolve_source(None, &config.ecospheres, env) {
         Err(e) => {
             let e = ProbeError::of(&e);
             probes.push(probe::probe("ecospheres.source", move |_| Err(e.clone())));
         }
         Ok(source) => {
             let name = format!("ecospheres.source ({})", source.shown());
-            let s3 = super::s3_settings(config, env);
+            let s3 = super::compat::s3_settings(config, env);
             probes.push(probe::probe(name, move |ctx| match &source {
                 SourceUrl::Store(url) => {
                     // An empty folder is already an error of `open`.
-                    let pages = StorePages::open(url, &s3).map_err(|e| ProbeError::of(&e))?;
+                    let pages =
+                        StorePages::open(url, &s3, u64::MAX).map_err(|e| ProbeError::of(&e))?;
                     Ok(format!("{} catalogue page(s)", pages.keys.len()))
                 }
                 SourceUrl::Http(url) => ctx
@@ -50,7 +51,7 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     let schema = config.ecospheres.schema.clone();
     probes.extend(probe::database(
         "ecospheres database",
-        super::database_url(env),
+        super::compat::database_url(env),
         Needed::Always,
         move |db| {
             let pe = |e: crate::pg::PgError| ProbeError::of(&e);

@@ -30,8 +30,8 @@ pub enum SourceError {
     Content(#[from] crate::fetch::FetchError),
 }
 
-/// Largest page accepted, once decompressed (CKAN pages of 100 datasets weigh a few MB).
-const MAX_PAGE_BYTES: u64 = 512 << 20;
+/// The setting that caps a page's bytes (as read, and once decompressed).
+const MAX_PAGE_SETTING: &str = "ecospheres.http.max_response_mib";
 
 /// A parsed catalogue source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +102,17 @@ pub struct StorePages {
     pub store: Store,
     /// Keys holding `.json`, in natural order.
     pub keys: Vec<String>,
+    /// Largest page accepted, as stored and once decompressed.
+    pub max_page_bytes: u64,
 }
 
 impl StorePages {
     /// Opens the store and lists its pages.
-    pub fn open(url: &str, s3: &S3Settings) -> Result<StorePages, SourceError> {
+    pub fn open(
+        url: &str,
+        s3: &S3Settings,
+        max_page_bytes: u64,
+    ) -> Result<StorePages, SourceError> {
         let store = Store::open_with(url, s3)?;
         let mut keys = Vec::new();
         for item in store.list(None)? {
@@ -121,15 +127,23 @@ impl StorePages {
             });
         }
         keys.sort_by(|a, b| natural_cmp(a, b));
-        Ok(StorePages { store, keys })
+        Ok(StorePages {
+            store,
+            keys,
+            max_page_bytes,
+        })
     }
 
     /// Reads one page (decompressed when gzip).
     pub fn fetch(&self, key: &str) -> Result<Bytes, SourceError> {
-        let raw = self.store.get(key)?;
+        let raw = self
+            .store
+            .get_capped(key, self.max_page_bytes, MAX_PAGE_SETTING)?;
         let limits = crate::fetch::Limits {
-            max_bytes: MAX_PAGE_BYTES,
+            max_bytes: self.max_page_bytes,
             max_line_bytes: None,
+            setting:
+                "ecospheres.http.max_response_mib, DATA_TASKS_ECOSPHERES_HTTP_MAX_RESPONSE_MIB",
         };
         Ok(crate::fetch::decompress(key, raw, &limits)?)
     }

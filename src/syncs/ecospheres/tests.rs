@@ -5,12 +5,13 @@ use serde_json::json;
 
 use super::collect::{CollectError, Collector};
 use super::columns::{self, Note, Row};
+use super::compat::{database_url, resolve_source, s3_settings};
 use super::config::{EcospheresConfig, OnBadPage};
 use super::dates;
 use super::jsonld::{self, kind, Graph, PageError, Pred, Term};
-use super::store::Spill;
 use super::pipeline::{self, Page, PageFailure};
 use super::remote::{self, SourceUrl};
+use super::store::Spill;
 use super::*;
 
 const DS: &str = "http://example.org/ds/1";

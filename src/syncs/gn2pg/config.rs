@@ -12,6 +12,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::syncs::http::{HttpSettings, Key, Value};
+
+/// The defaults of `[gn2pg.http]`.
+fn default_http() -> HttpSettings {
+    HttpSettings::default()
+}
+
+fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
+    HttpSettings::deserialize_over(d, default_http())
+}
 
 /// Query parameters the sync sends itself; an export filter may not use them.
 pub const RESERVED_PARAMS: &[&str] = &[
@@ -57,19 +67,27 @@ pub struct Gn2pgConfig {
     /// PostgreSQL connections writing a source: 2 = one COPYs page k + 1 into a staging table
     /// while the other upserts page k; 1 = one does both.
     pub writer_connections: u32,
+    /// `[gn2pg.http]`: timeouts, size cap and retries of every request ([`HttpSettings`]).
+    #[serde(deserialize_with = "http_block")]
+    pub http: HttpSettings,
+    /// Longest a source's run may last before it stops itself (`failed`, lock released).
+    #[serde(with = "crate::config::duration")]
+    pub max_run: Duration,
+    /// Old name of `http.timeout`.
     #[serde(with = "crate::config::duration")]
     pub http_timeout: Duration,
+    /// Old name of `http.connect_timeout`.
     #[serde(with = "crate::config::duration")]
     pub http_connect_timeout: Duration,
-    /// Retries of a transient failure (after the first attempt).
+    /// Old name of `http.retries`.
     pub max_retry: u32,
-    /// First backoff delay, doubled at each retry (with jitter).
+    /// Old name of `http.retry_delay`.
     #[serde(with = "crate::config::duration")]
     pub retry_delay: Duration,
-    /// Longest backoff delay (and longest `Retry-After` honoured).
+    /// Old name of `http.retry_delay_cap`.
     #[serde(with = "crate::config::duration")]
     pub retry_delay_cap: Duration,
-    /// Wait after a 503 instead of the backoff; `0s` = use the backoff.
+    /// Old name of `http.unavailable_delay`.
     #[serde(with = "crate::config::duration")]
     pub unavailable_delay: Duration,
     #[serde(rename = "source")]
@@ -87,6 +105,8 @@ impl Default for Gn2pgConfig {
             jobs: 2,
             prefetch: 4,
             writer_connections: 2,
+            http: default_http(),
+            max_run: Duration::from_secs(12 * 3600),
             http_timeout: Duration::from_secs(120),
             http_connect_timeout: Duration::from_secs(10),
             max_retry: 5,
@@ -231,6 +251,64 @@ fn is_template_orderby(key: &str, value: &QueryValue) -> bool {
 }
 
 impl Gn2pgConfig {
+    /// `[gn2pg.http]` with the old flat keys folded in (see [`HttpSettings::with_alias`]).
+    pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
+        let d = Gn2pgConfig::default();
+        let base = default_http();
+        let dur = Value::Duration;
+        let aliases = [
+            (
+                "http_timeout",
+                dur(self.http_timeout),
+                dur(d.http_timeout),
+                Key::Timeout,
+            ),
+            (
+                "http_connect_timeout",
+                dur(self.http_connect_timeout),
+                dur(d.http_connect_timeout),
+                Key::ConnectTimeout,
+            ),
+            (
+                "max_retry",
+                Value::Count(self.max_retry),
+                Value::Count(d.max_retry),
+                Key::Retries,
+            ),
+            (
+                "retry_delay",
+                dur(self.retry_delay),
+                dur(d.retry_delay),
+                Key::RetryDelay,
+            ),
+            (
+                "retry_delay_cap",
+                dur(self.retry_delay_cap),
+                dur(d.retry_delay_cap),
+                Key::RetryDelayCap,
+            ),
+            (
+                "unavailable_delay",
+                dur(self.unavailable_delay),
+                dur(d.unavailable_delay),
+                Key::UnavailableDelay,
+            ),
+        ];
+        let mut http = self.http.clone();
+        for (old, value, default, key) in aliases {
+            http = http.with_alias(
+                "gn2pg.http",
+                &base,
+                &format!("gn2pg.{old}"),
+                value,
+                default,
+                key,
+            )?;
+        }
+        http.validate("gn2pg.http")?;
+        Ok(http)
+    }
+
     /// Checks what can be checked without the network (warnings are returned, errors fail).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.check().map(|_| ())
@@ -257,6 +335,10 @@ impl Gn2pgConfig {
         }
         if self.http_timeout.is_zero() || self.http_connect_timeout.is_zero() {
             return Err(invalid("http_timeout", "timeouts must be positive".into()));
+        }
+        self.http_settings()?;
+        if self.max_run.is_zero() {
+            return Err(invalid("max_run", "must be positive".into()));
         }
         let tz = &self.source_timezone;
         if tz.is_empty()
@@ -320,6 +402,21 @@ impl Gn2pgConfig {
                     s.name
                 )),
                 _ => {}
+            }
+            for (k, id) in [
+                ("data_export_id", s.data_export_id),
+                ("export_id", s.export_id),
+                ("metadata_export_id", s.metadata_export_id),
+            ] {
+                if let Some(id) = id.filter(|id| *id <= 0) {
+                    return Err(invalid(
+                        &key(k),
+                        format!(
+                            "source {:?}: {id} is not an export id (ids are positive)",
+                            s.name
+                        ),
+                    ));
+                }
             }
             let kind = s.kind();
             if UNSUPPORTED_DATA_TYPES.contains(&kind.as_str()) {

@@ -14,15 +14,15 @@
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
-pub mod remote;
-pub mod config;
 pub mod compat;
+pub mod config;
 pub mod page;
 pub mod pipeline;
 pub mod probes;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
 
 #[cfg(test)]
 mod tests;
@@ -35,10 +35,10 @@ use crate::fetch::http::HttpPolicy;
 use crate::outcome::{ExitStatus, Summary};
 use crate::pg::run_log::RunStatus;
 use crate::pg::{DbUrl, PgError};
-use crate::secrets::Env;
+use crate::secrets::{Env, Secret};
 
 use self::config::Gn2pgConfig;
-use self::sync::{Ctx, Outcome, Requested};
+use self::run::{Ctx, Outcome, Requested};
 
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]
@@ -88,6 +88,8 @@ pub enum SourceError {
     Protocol { what: String, reason: String },
     #[error(transparent)]
     Pg(#[from] PgError),
+    #[error(transparent)]
+    Overrun(#[from] crate::syncs::protocol::Overrun),
 }
 
 /// Fatal errors of the command (exit 2).
@@ -99,6 +101,8 @@ pub enum Gn2pgError {
     Pg(#[from] PgError),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+    #[error("source {source_name:?} has no password: set {var} (or give it in the --gn2pg-config file); nothing was written")]
+    NoPassword { source_name: String, var: String },
 }
 
 /// Runs the command.
@@ -170,22 +174,40 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Gn2pgErro
     }
 }
 
-fn policy(cfg: &Gn2pgConfig) -> HttpPolicy {
-    HttpPolicy {
-        connect_timeout: cfg.http_connect_timeout,
-        timeout: cfg.http_timeout,
-        retries: cfg.max_retry,
-        backoff: cfg.retry_delay,
-        backoff_cap: cfg.retry_delay_cap,
-        unavailable_delay: (!cfg.unavailable_delay.is_zero()).then_some(cfg.unavailable_delay),
+/// The HTTP policy of every request (`[gn2pg.http]`, old keys folded in).
+pub fn policy(cfg: &Gn2pgConfig) -> Result<HttpPolicy, ConfigError> {
+    Ok(cfg.http_settings()?.policy("gn2pg.http"))
+}
+
+/// Each selected source's password, from `GN2PG_<NAME>_PASSWORD` or the gn2pg-client file:
+/// all of them are read before anything is written, so a missing one leaves every table as it
+/// was.
+fn passwords(
+    selected: &[&config::SourceConfig],
+    env: &Env,
+    file: &HashMap<String, Secret>,
+) -> Result<HashMap<String, Secret>, Gn2pgError> {
+    let mut out = HashMap::new();
+    for src in selected {
+        let std = src.std_name();
+        let var = src.password_var();
+        let pw = env
+            .secret(&var)
+            .or_else(|| file.get(&std).cloned())
+            .ok_or_else(|| Gn2pgError::NoPassword {
+                source_name: src.name.clone(),
+                var,
+            })?;
+        out.insert(std, pw);
     }
+    Ok(out)
 }
 
 fn run_sources(
     cfg: &Gn2pgConfig,
     db: &DbUrl,
     env: &Env,
-    passwords: &HashMap<String, crate::secrets::Secret>,
+    file_passwords: &HashMap<String, Secret>,
     names: &[String],
     req: Requested,
     warnings: Vec<String>,
@@ -195,6 +217,8 @@ fn run_sources(
         Requested::Update => "gn2pg update",
     };
     let selected = cfg.selected(names)?;
+    let policy = policy(cfg)?;
+    let passwords = passwords(&selected, env, file_passwords)?;
     let pool = db.pool(cfg.writer_connections + 1)?;
     {
         let mut client = pool.get()?;
@@ -214,9 +238,8 @@ fn run_sources(
         cfg,
         db,
         pool: &pool,
-        env,
-        file_passwords: passwords,
-        policy: policy(cfg),
+        passwords: &passwords,
+        policy,
     };
     let mut summary = Summary::new(command);
     summary.warnings = warnings;
@@ -244,13 +267,9 @@ fn run_sources(
 /// The command's summary from the sources' outcomes.
 pub fn summarize(mut summary: Summary, outcomes: &[Outcome]) -> Summary {
     let mut parts = Vec::new();
-    let (mut fetched, mut upserted, mut deleted, mut errors, mut retries) = (0, 0, 0, 0, 0);
+    let mut total = crate::pg::run_log::RunCounts::default();
     for o in outcomes {
-        fetched += o.counts.fetched;
-        upserted += o.counts.upserted;
-        deleted += o.counts.deleted;
-        errors += o.counts.errors;
-        retries += o.counts.http_retries;
+        total.add(&o.counts);
         let ids = match (o.import_id, o.sync_run_id) {
             (Some(i), Some(r)) => format!(" [import_log {i}, sync_run {r}]"),
             _ => String::new(),
@@ -266,6 +285,9 @@ pub fn summarize(mut summary: Summary, outcomes: &[Outcome]) -> Summary {
             o.counts.errors,
             o.counts.http_retries
         );
+        if let Some(e) = &o.close_error {
+            summary.problem(e.clone());
+        }
         match o.status {
             RunStatus::Failed => summary.problem(format!(
                 "{detail} — {}",
@@ -293,15 +315,7 @@ pub fn summarize(mut summary: Summary, outcomes: &[Outcome]) -> Summary {
     }
     summary.count("sources", outcomes.len());
     summary.count("sources_failed", failed);
-    for (k, v) in [
-        ("fetched", fetched),
-        ("upserted", upserted),
-        ("deleted", deleted),
-        ("errors", errors),
-        ("http_retries", retries),
-    ] {
-        summary.counts.insert(k.into(), v);
-    }
+    crate::syncs::protocol::summary_counts(&mut summary, &total);
     summary.headline = if parts.is_empty() {
         format!("{}: no enabled source", summary.command)
     } else {

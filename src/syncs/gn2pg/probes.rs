@@ -31,7 +31,14 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     )
     .into_iter()
     .collect();
-    let policy = probe::single_attempt(super::policy(cfg));
+    let policy = match super::policy(cfg) {
+        Ok(p) => probe::single_attempt(p),
+        Err(e) => {
+            let e = ProbeError::of(&e);
+            probes.push(probe::probe("gn2pg settings", move |_| Err(e.clone())));
+            return probes;
+        }
+    };
     for src in cfg.sources.iter().filter(|s| s.enable) {
         let src = src.clone();
         let password = env.secret(&src.password_var());

@@ -17,17 +17,19 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::remote::Api;
 use super::config::{Gn2pgConfig, SourceConfig};
 use super::page::ParsedPage;
 use super::pipeline::{self, Plan};
+use super::remote::Api;
 use super::store::{self, PageCounts, Stager, Writer};
 use super::SourceError;
 use crate::fetch::http::HttpPolicy;
-use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunScope, RunStatus};
+use crate::outcome::error_chain;
+use crate::pg::run_log::{LockPolicy, RunCounts, RunStatus};
 use crate::pg::{ident, DbUrl, GenericClient, PgError, Pool};
 use crate::progress::{Progress, Unit};
-use crate::secrets::{scrub, Env, Secret};
+use crate::secrets::{scrub, Secret};
+use crate::syncs::protocol::{self, Scope, Scoped, Work};
 
 /// What the operator asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +43,8 @@ pub struct Ctx<'a> {
     pub cfg: &'a Gn2pgConfig,
     pub db: &'a DbUrl,
     pub pool: &'a Pool,
-    pub env: &'a Env,
-    /// Passwords from a gn2pg-client file, by std_name.
-    pub file_passwords: &'a HashMap<String, Secret>,
+    /// Each selected source's password, by std_name (read before anything is written).
+    pub passwords: &'a HashMap<String, Secret>,
     pub policy: HttpPolicy,
 }
 
@@ -59,6 +60,8 @@ pub struct Outcome {
     pub import_id: Option<i32>,
     pub sync_run_id: Option<i64>,
     pub error: Option<String>,
+    /// Why the `sync_run` row could not be closed (the run itself ended as `status` says).
+    pub close_error: Option<String>,
 }
 
 /// A leftover checkpoint.
@@ -168,7 +171,8 @@ pub fn python_dumps(pairs: &[(String, Value)]) -> String {
     format!("{{{body}}}")
 }
 
-/// Runs one source; never fails as a whole (the failure is in the outcome).
+/// Runs one source under the sync protocol ([`protocol::run_scope`]); never fails as a whole
+/// (the failure is in the outcome).
 pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome {
     let std = src.std_name();
     let mut out = Outcome {
@@ -183,6 +187,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
         import_id: None,
         sync_run_id: None,
         error: None,
+        close_error: None,
     };
     let mode = match ctx
         .pool
@@ -191,7 +196,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
     {
         Ok(m) => m,
         Err(e) => {
-            out.error = Some(e.to_string());
+            out.error = Some(scrub(&error_chain(&e)));
             return out;
         }
     };
@@ -201,43 +206,43 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
     } else {
         "full"
     };
-    let mut scope = match run_log::begin(ctx.db, "gn2pg", &std, mode_col, LockPolicy::Try) {
-        Ok(Begin::Run(scope)) => scope,
-        Ok(Begin::Skipped) => {
+    let scope = Scope {
+        sync: "gn2pg",
+        scope: &std,
+        mode: mode_col,
+        lock: LockPolicy::Try,
+        max_run: ctx.cfg.max_run,
+        max_run_setting: "gn2pg.max_run",
+    };
+    let mut import_id = None;
+    let ran = protocol::run_scope(ctx.db, &scope, |w| {
+        execute(ctx, src, &std, mode, w, &mut import_id)
+    });
+    out.import_id = import_id;
+    match ran {
+        Ok(Scoped::Ran(ran)) => {
+            out.status = ran.status;
+            out.counts = ran.counts;
+            out.error = ran.error;
+            out.sync_run_id = Some(ran.run_id);
+            out.close_error = ran.close_error;
+        }
+        Ok(Scoped::Skipped) => {
             out.status = RunStatus::Skipped;
             out.error = Some("another run of this source holds its lock".into());
-            return out;
         }
-        Err(e) => {
-            out.error = Some(e.to_string());
-            return out;
-        }
-    };
-    out.sync_run_id = Some(scope.id);
-    let result = execute(ctx, src, &std, mode, &mut scope, &mut out);
-    match &result {
-        Ok(()) if out.counts.errors > 0 => out.status = RunStatus::Partial,
-        Ok(()) => out.status = RunStatus::Ok,
-        Err(e) => {
-            out.status = RunStatus::Failed;
-            out.error = Some(scrub(&e.to_string()));
-        }
-    }
-    if let Err(e) = scope.finish(out.status, &out.counts, out.error.as_deref()) {
-        tracing::error!(source = %std, error = %e, "cannot close the sync_run row");
+        Err(e) => out.error = Some(scrub(&error_chain(&e))),
     }
     out
 }
 
-fn password(ctx: &Ctx<'_>, src: &SourceConfig, std: &str) -> Result<Secret, SourceError> {
-    let var = src.password_var();
-    if let Some(p) = ctx.env.secret(&var) {
-        return Ok(p);
-    }
-    ctx.file_passwords
+fn password(ctx: &Ctx<'_>, std: &str) -> Result<Secret, SourceError> {
+    ctx.passwords
         .get(std)
         .cloned()
-        .ok_or(SourceError::NoPassword { var })
+        .ok_or_else(|| SourceError::NoPassword {
+            var: format!("the password of {std}"),
+        })
 }
 
 fn execute(
@@ -245,8 +250,8 @@ fn execute(
     src: &SourceConfig,
     std: &str,
     mode: Mode,
-    scope: &mut RunScope,
-    out: &mut Outcome,
+    w: &mut Work<'_>,
+    import_id_out: &mut Option<i32>,
 ) -> Result<(), SourceError> {
     let cfg = ctx.cfg;
     let schema = s(&cfg.schema);
@@ -285,18 +290,8 @@ fn execute(
     let import_id: i32 = row.get(0);
     let until: String = row.get(1);
     writer.import_id = import_id;
-    out.import_id = Some(import_id);
-    let result = transfer(
-        ctx,
-        src,
-        std,
-        resume,
-        since,
-        &until,
-        &mut writer,
-        scope,
-        out,
-    );
+    *import_id_out = Some(import_id);
+    let result = transfer(ctx, src, std, resume, since, &until, &mut writer, w);
     let client = writer.client();
     match &result {
         Ok(()) => {
@@ -324,7 +319,7 @@ fn execute(
                 .map_err(|e| PgError::query("commit the end of the run", &e))?;
         }
         Err(e) => {
-            let comment: String = scrub(&e.to_string()).chars().take(2000).collect();
+            let comment: String = scrub(&error_chain(e)).chars().take(2000).collect();
             client
                 .execute(
                     &format!(
@@ -348,12 +343,11 @@ fn transfer(
     since: Option<String>,
     until: &str,
     writer: &mut Writer,
-    scope: &mut RunScope,
-    out: &mut Outcome,
+    w: &mut Work<'_>,
 ) -> Result<(), SourceError> {
     let cfg = ctx.cfg;
     let schema = s(&cfg.schema);
-    let pw = password(ctx, src, std)?;
+    let pw = password(ctx, std)?;
     let api = Api::connect(src, &pw, &ctx.policy)?;
     let mut params: Vec<(String, String)> = src.filters();
     params.push(("orderby".into(), "id_synthese".into()));
@@ -447,16 +441,17 @@ fn transfer(
         },
         stage_fn.as_mut().map(|f| f as &mut pipeline::StageFn<'_>),
         |seq, page| {
+            w.deadline.check()?;
             let slot = page.staged.then_some((seq % 2) as usize);
             let counts = writer.write_page(page, if full { page.last_id } else { None }, slot)?;
             totals.add(&counts);
             progress.inc(counts.items);
-            out.counts.fetched = totals.items;
-            out.counts.upserted = totals.upserts;
-            out.counts.errors = totals.errors + totals.meta_errors;
-            out.counts.http_retries = api.retries();
+            w.counts.fetched = totals.items;
+            w.counts.upserted = totals.upserts;
+            w.counts.errors = totals.errors + totals.meta_errors;
+            w.counts.http_retries = api.retries();
             if seq % 10 == 9 {
-                let _ = scope.progress(&out.counts);
+                w.progress();
             }
             Ok(())
         },
@@ -465,7 +460,7 @@ fn transfer(
         st.drop_tables();
     }
     writer.stages = None;
-    out.counts.http_retries = api.retries();
+    w.counts.http_retries = api.retries();
     progress.finish();
     streamed?;
     if let Some(since) = since {
@@ -480,18 +475,19 @@ fn transfer(
         let mut page = 1u64;
         let mut limit = u64::from(cfg.page_size);
         loop {
+            w.deadline.check()?;
             let log = api.deletion_page(&since, limit, page)?;
             if log.items == 0 {
                 break;
             }
-            out.counts.deleted += writer.delete(&log.ids)?;
+            w.counts.deleted += writer.delete(&log.ids)?;
             limit = log.limit;
             if page >= log.total.div_ceil(log.limit) {
                 break;
             }
             page += 1;
         }
-        out.counts.http_retries = api.retries();
+        w.counts.http_retries = api.retries();
     }
     Ok(())
 }

@@ -9,6 +9,20 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::syncs::http::{HttpSettings, Key, Value};
+
+/// The defaults of `[visionature.http]` (a 503 announces maintenance: wait 10 minutes).
+fn default_http() -> HttpSettings {
+    HttpSettings {
+        connect_timeout: Duration::from_secs(30),
+        unavailable_delay: Duration::from_secs(600),
+        ..HttpSettings::default()
+    }
+}
+
+fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
+    HttpSettings::deserialize_over(d, default_http())
+}
 
 /// Which date a search window applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -37,7 +51,13 @@ pub struct VisionatureConfig {
     pub max_list_length: usize,
     /// Most `pagination_key` chunks of one request.
     pub max_chunks: usize,
-    /// Wait after a 503 (site maintenance).
+    /// `[visionature.http]`: timeouts, size cap and retries of every request ([`HttpSettings`]).
+    #[serde(deserialize_with = "http_block")]
+    pub http: HttpSettings,
+    /// Longest a site's run (or a fix-sync) may last before it stops itself.
+    #[serde(with = "crate::config::duration")]
+    pub max_run: Duration,
+    /// Old name of `http.unavailable_delay`.
     #[serde(with = "crate::config::duration")]
     pub unavailable_delay: Duration,
     /// Watermarks are `now − diff_overlap`.
@@ -46,13 +66,13 @@ pub struct VisionatureConfig {
     /// Older watermarks use a windowed search instead of the diff endpoint (≤ 10 weeks back).
     #[serde(with = "crate::config::duration")]
     pub diff_max_age: Duration,
-    /// Whole-request timeout.
+    /// Old name of `http.timeout`.
     #[serde(with = "crate::config::duration")]
     pub http_timeout: Duration,
-    /// First backoff delay (doubled at each retry, with jitter, capped at 300 s).
+    /// Old name of `http.retry_delay`.
     #[serde(with = "crate::config::duration")]
     pub retry_delay: Duration,
-    /// Retries of a transient failure.
+    /// Old name of `http.retries`.
     pub max_retry: u32,
     /// How long fix-sync waits for the production lock.
     #[serde(with = "crate::config::duration")]
@@ -136,6 +156,8 @@ impl Default for VisionatureConfig {
             out_proj: 2154,
             max_list_length: 100,
             max_chunks: 1000,
+            http: default_http(),
+            max_run: Duration::from_secs(48 * 3600),
             unavailable_delay: Duration::from_secs(600),
             diff_overlap: Duration::from_secs(15 * 60),
             diff_max_age: Duration::from_secs(70 * 86400),
@@ -215,8 +237,58 @@ impl RefreshConfig {
 }
 
 impl VisionatureConfig {
+    /// `[visionature.http]` with the old flat keys folded in.
+    pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
+        let d = VisionatureConfig::default();
+        let dur = Value::Duration;
+        let aliases = [
+            (
+                "http_timeout",
+                dur(self.http_timeout),
+                dur(d.http_timeout),
+                Key::Timeout,
+            ),
+            (
+                "max_retry",
+                Value::Count(self.max_retry),
+                Value::Count(d.max_retry),
+                Key::Retries,
+            ),
+            (
+                "retry_delay",
+                dur(self.retry_delay),
+                dur(d.retry_delay),
+                Key::RetryDelay,
+            ),
+            (
+                "unavailable_delay",
+                dur(self.unavailable_delay),
+                dur(d.unavailable_delay),
+                Key::UnavailableDelay,
+            ),
+        ];
+        let base = default_http();
+        let mut http = self.http.clone();
+        for (old, value, default, key) in aliases {
+            http = http.with_alias(
+                "visionature.http",
+                &base,
+                &format!("visionature.{old}"),
+                value,
+                default,
+                key,
+            )?;
+        }
+        http.validate("visionature.http")?;
+        Ok(http)
+    }
+
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.http_settings()?;
+        if self.max_run.is_zero() {
+            return Err(invalid("max_run", "must be positive"));
+        }
         crate::config::check_schema("visionature.schema_import", &self.schema_import)?;
         crate::config::check_schema("visionature.check_schema", &self.check_schema)?;
         if self.schema_import == self.check_schema {

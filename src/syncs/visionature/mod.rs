@@ -17,34 +17,34 @@
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod remote;
+pub mod compat;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
 pub mod probes;
 pub mod proj;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
-pub mod compat;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use self::remote::{Api, ApiError, Credentials};
 use self::config::{SiteConfig, VisionatureConfig};
+use self::remote::{Api, ApiError, Credentials};
 use self::run::{Ctx, FullOptions, Outcome};
 use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
-use crate::outcome::{ExitStatus, Summary};
-use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
+use crate::outcome::{error_chain, Summary};
+use crate::pg::run_log::{self, LockPolicy, RunCounts};
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
+use crate::syncs::protocol::{self, Ran, Scope, Scoped};
 
 /// The command line of `data-tasks visionature`.
 #[derive(Debug, clap::Args)]
@@ -135,17 +135,19 @@ pub enum VisionatureError {
     SiteMismatch { prod: String, check: String },
     #[error("schema {0:?} is not a plain lower-case identifier")]
     BadSchema(String),
+    #[error("--schema {schema}: {why}")]
+    ReservedSchema { schema: String, why: &'static str },
+    #[error("site {site}: cannot use its credentials; nothing was written")]
+    Credentials { site: String, source: ApiError },
+    #[error("visionature.out_proj: cannot project to EPSG:{epsg}: {reason}")]
+    Projection { epsg: u16, reason: String },
+    #[error("fix-sync mails its summary to visionature.fix_sync.notify_email: set SMTP_URL (or pass --no-notify); nothing was written")]
+    NoSmtp,
 }
 
-fn policy(cfg: &VisionatureConfig) -> HttpPolicy {
-    HttpPolicy {
-        connect_timeout: Duration::from_secs(30).min(cfg.http_timeout),
-        timeout: cfg.http_timeout,
-        retries: cfg.max_retry,
-        backoff: cfg.retry_delay,
-        backoff_cap: Duration::from_secs(300),
-        unavailable_delay: Some(cfg.unavailable_delay),
-    }
+/// The HTTP policy of every request (`[visionature.http]`, old keys folded in).
+pub fn policy(cfg: &VisionatureConfig) -> Result<HttpPolicy, ConfigError> {
+    Ok(cfg.http_settings()?.policy("visionature.http"))
 }
 
 fn database(env: &Env) -> Result<DbUrl, PgError> {
@@ -167,6 +169,9 @@ fn chosen_schema(
     let s = schema.clone().unwrap_or_else(|| cfg.schema_import.clone());
     if !crate::pg::is_plain_ident(&s) {
         return Err(VisionatureError::BadSchema(s));
+    }
+    if let Some(why) = crate::config::reserved_schema(&s) {
+        return Err(VisionatureError::ReservedSchema { schema: s, why });
     }
     Ok(s)
 }
@@ -197,30 +202,40 @@ fn sites<'a>(
     }
 }
 
-fn context<'a>(
+/// Each site's client, built before anything is written: a missing credential or an unusable
+/// setting fails the command (exit 2) with every table as it was.
+fn contexts<'a>(
     cfg: &'a VisionatureConfig,
     env: &Env,
-    site: &'a SiteConfig,
+    sites: &[&'a SiteConfig],
     schema: &str,
-) -> Result<Ctx<'a>, ApiError> {
-    let creds = Credentials::from_env(env, &site.name)?;
-    Ok(Ctx {
-        cfg,
-        site,
-        api: Api::new(&site.url, creds, &policy(cfg), cfg.max_chunks)?,
-        schema: schema.to_string(),
-        tz: cfg.timezone().unwrap_or(chrono_tz::Europe::Paris),
-        proj: proj::Projector::new(cfg.out_proj)
-            .map_err(|e| ApiError::MissingSecret { var: e.to_string() })?,
-    })
+) -> Result<Vec<Ctx<'a>>, VisionatureError> {
+    let policy = policy(cfg)?;
+    let mut out = Vec::new();
+    for site in sites {
+        let credentials = |e| VisionatureError::Credentials {
+            site: site.name.clone(),
+            source: e,
+        };
+        let creds = Credentials::from_env(env, &site.name).map_err(credentials)?;
+        out.push(Ctx {
+            cfg,
+            site,
+            api: Api::new(&site.url, creds, &policy, cfg.max_chunks).map_err(credentials)?,
+            schema: schema.to_string(),
+            tz: cfg.timezone().unwrap_or(chrono_tz::Europe::Paris),
+            proj: proj::Projector::new(cfg.out_proj).map_err(|e| VisionatureError::Projection {
+                epsg: cfg.out_proj,
+                reason: e.to_string(),
+            })?,
+        });
+    }
+    Ok(out)
 }
 
-fn summary_counts(s: &mut Summary, c: &RunCounts) {
-    s.count("fetched", c.fetched as usize);
-    s.count("upserted", c.upserted as usize);
-    s.count("deleted", c.deleted as usize);
-    s.count("errors", c.errors as usize);
-    s.count("http_retries", c.http_retries as usize);
+/// The `data_tasks.sync_run` scope of a site in a schema.
+fn scope_name(schema: &str, site: &str) -> String {
+    format!("{schema}/{site}")
 }
 
 /// Runs the command.
@@ -229,7 +244,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
         .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
         .and_then(|v| v.parse::<u64>().ok())
     {
-        let _ = run::PAUSE_BEFORE_DELETES.set(Duration::from_millis(ms));
+        let _ = run::PAUSE_BEFORE_DELETES.set(std::time::Duration::from_millis(ms));
     }
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
@@ -272,6 +287,7 @@ fn transfer_cmd(
     let mode = if t.full { "full" } else { "update" };
     let schema = chosen_schema(cfg, &t.schema)?;
     let sites = sites(cfg, &t.site)?;
+    let ctxs = contexts(cfg, env, &sites, &schema)?;
     let db = database(env)?;
     let mut client = quiet(db.connect()?)?;
     if !crate::pg::schema::table_exists(&mut client, &schema, "observations_json")?
@@ -283,16 +299,10 @@ fn transfer_cmd(
     let mut total = RunCounts::default();
     let mut lines = Vec::new();
     let mut failed_sites = Vec::new();
-    for site in &sites {
-        let ctx = match context(cfg, env, site, &schema) {
-            Ok(c) => c,
-            Err(e) => {
-                failed_sites.push(format!("{}: {e}", site.name));
-                continue;
-            }
-        };
+    for ctx in &ctxs {
+        let site = ctx.site;
         // Healthcheck before anything is written.
-        let taxo = match run::healthcheck(&ctx) {
+        let taxo = match run::healthcheck(ctx) {
             Ok(t) => t,
             Err(e) => {
                 if sites.len() == 1 {
@@ -301,36 +311,44 @@ fn transfer_cmd(
                         source: e,
                     });
                 }
-                failed_sites.push(format!("{}: healthcheck: {e}", site.name));
+                failed_sites.push(format!("{}: healthcheck: {}", site.name, error_chain(&e)));
                 continue;
             }
         };
-        let scope_name = format!("{schema}/{}", site.name);
-        let scope = match run_log::begin(&db, "visionature", &scope_name, mode, LockPolicy::Try)? {
-            Begin::Skipped => {
+        let scope = scope_name(&schema, &site.name);
+        let spec = Scope {
+            sync: "visionature",
+            scope: &scope,
+            mode,
+            lock: LockPolicy::Try,
+            max_run: cfg.max_run,
+            max_run_setting: "visionature.max_run",
+        };
+        let mut out = Outcome::default();
+        let ran = protocol::run_scope(&db, &spec, |w| {
+            let r = site_transfer(ctx, &mut client, &taxo, t, &mut out, &w.deadline);
+            out.counts.http_retries = ctx.api.retries();
+            w.counts = out.counts;
+            w.problems = out.problems.clone();
+            r
+        })?;
+        let ran = match ran {
+            Scoped::Skipped => {
                 summary
                     .warnings
-                    .push(format!("{scope_name}: another run holds the lock: skipped"));
+                    .push(format!("{scope}: another run holds the lock: skipped"));
                 lines.push(format!("{}: skipped (locked)", site.name));
                 continue;
             }
-            Begin::Run(s) => s,
+            Scoped::Ran(ran) => ran,
         };
-        let mut out = Outcome::default();
-        let r = site_transfer(&ctx, &mut client, &taxo, t, &mut out);
-        out.counts.http_retries = ctx.api.retries();
-        let status = match (&r, out.problems.is_empty()) {
-            (Err(_), _) => RunStatus::Failed,
-            (Ok(()), true) => RunStatus::Ok,
-            (Ok(()), false) => RunStatus::Partial,
-        };
-        let error = match &r {
-            Err(e) => Some(e.to_string()),
-            Ok(()) if !out.problems.is_empty() => Some(out.problems.join("; ")),
-            Ok(()) => None,
-        };
-        scope.finish(status, &out.counts, error.as_deref())?;
-        r?;
+        if let Some(e) = &ran.close_error {
+            summary.problem(e.clone());
+        }
+        if let Err(e) = &ran.result {
+            failed_sites.push(format!("{}: {}", site.name, error_chain(e)));
+            continue;
+        }
         total.add(&out.counts);
         lines.push(format!(
             "{}: {} fetched, {} upserted, {} deleted ({} orphan forms), {} errors",
@@ -346,18 +364,27 @@ fn transfer_cmd(
         }
         summary.warnings.extend(out.warnings);
     }
-    if failed_sites.len() == sites.len() {
+    if !failed_sites.is_empty() && failed_sites.len() == sites.len() {
         return Err(VisionatureError::AllFailed(failed_sites.join("; ")));
     }
     for f in failed_sites {
         summary.problem(f);
     }
-    summary_counts(&mut summary, &total);
+    protocol::summary_counts(&mut summary, &total);
     summary.headline = format!(
         "visionature transfer --{mode} into {schema}: {}",
         lines.join("; ")
     );
     Ok(summary)
+}
+
+/// Errors that stop a site's transfer.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Db(#[from] PgError),
+    #[error(transparent)]
+    Overrun(#[from] protocol::Overrun),
 }
 
 fn site_transfer(
@@ -366,7 +393,8 @@ fn site_transfer(
     taxo: &remote::Fetched,
     t: &TransferArgs,
     out: &mut Outcome,
-) -> Result<(), PgError> {
+    deadline: &protocol::Deadline,
+) -> Result<(), SiteError> {
     run::references(ctx, client, taxo, !t.full, out)?;
     let opts = FullOptions {
         from: t.from,
@@ -375,6 +403,7 @@ fn site_transfer(
         watermarks: true,
     };
     for g in run::groups(ctx, taxo) {
+        deadline.check()?;
         if t.full {
             run::full_group(ctx, client, &g, &opts, out)?;
         } else {
@@ -389,12 +418,6 @@ fn fix_sync_cmd(
     env: &Env,
     f: &FixSyncArgs,
 ) -> Result<Summary, VisionatureError> {
-    let db = database(env)?;
-    let mut client = quiet(db.connect()?)?;
-    let both = fixsync::overlap(&mut client, cfg)?;
-    for schema in [&cfg.schema_import, &cfg.check_schema] {
-        schema::init(&mut client, schema)?;
-    }
     let opts = fixsync::FixOptions {
         window_days: f.window_days.unwrap_or(cfg.fix_sync.window_days),
         skip_download: f.skip_download,
@@ -402,72 +425,69 @@ fn fix_sync_cmd(
         no_notify: f.no_notify,
         dry_run: f.dry_run,
     };
-    let mut ctxs = Vec::new();
-    let mut summary = Summary::new("visionature fix-sync");
-    let needs_api = !opts.skip_download || !opts.no_deletes;
-    for site in cfg.site.iter().filter(|s| both.contains(&s.name)) {
-        match context(cfg, env, site, &cfg.schema_import) {
-            Ok(c) => ctxs.push(c),
-            Err(e) if needs_api => summary.problem(format!("{}: {e}", site.name)),
-            Err(_) => {}
-        }
+    let smtp = env.secret("SMTP_URL");
+    if !opts.no_notify && !cfg.fix_sync.notify_email.is_empty() && smtp.is_none() {
+        return Err(VisionatureError::NoSmtp);
     }
-    let scope_name = format!("fix-sync/{}", cfg.schema_import);
-    let scope = match run_log::begin(&db, "visionature", &scope_name, "fix-sync", LockPolicy::Try)?
-    {
-        Begin::Skipped => {
+    let needs_api = !opts.skip_download || !opts.no_deletes;
+    let db = database(env)?;
+    let mut client = quiet(db.connect()?)?;
+    let both = fixsync::overlap(&mut client, cfg)?;
+    // The clients of the sites both schemas hold, before anything is written.
+    let repaired: Vec<&SiteConfig> = cfg.site.iter().filter(|s| both.contains(&s.name)).collect();
+    let mut ctxs = if needs_api {
+        contexts(cfg, env, &repaired, &cfg.schema_import)?
+    } else {
+        Vec::new()
+    };
+    for schema in [&cfg.schema_import, &cfg.check_schema] {
+        schema::init(&mut client, schema)?;
+    }
+    let mut summary = Summary::new("visionature fix-sync");
+    let scope = format!("fix-sync/{}", cfg.schema_import);
+    let spec = Scope {
+        sync: "visionature",
+        scope: &scope,
+        mode: "fix-sync",
+        lock: LockPolicy::Try,
+        max_run: cfg.max_run,
+        max_run_setting: "visionature.max_run",
+    };
+    let mut report = None;
+    let ran = protocol::run_scope(&db, &spec, |w| {
+        let r = fixsync::run(&db, &mut client, cfg, &mut ctxs, &both, &opts)?;
+        w.counts = RunCounts {
+            fetched: r.download.counts.fetched,
+            upserted: r.inserted + r.updated,
+            deleted: r.deleted,
+            errors: r.failed_requests,
+            http_retries: ctxs.iter().map(|c| c.api.retries()).sum(),
+        };
+        w.problems = fix_sync_problems(&r, cfg, smtp.as_ref(), &opts, db.database());
+        report = Some(r);
+        Ok::<(), VisionatureError>(())
+    })?;
+    let ran = match ran {
+        Scoped::Skipped => {
             summary.headline =
                 "visionature fix-sync: another fix-sync holds the lock: skipped".into();
             return Ok(summary);
         }
-        Begin::Run(s) => s,
+        Scoped::Ran(ran) => ran,
     };
-    let report = match fixsync::run(&db, &mut client, cfg, &mut ctxs, &both, &opts) {
-        Ok(r) => r,
-        Err(e) => {
-            scope.finish(
-                RunStatus::Failed,
-                &RunCounts::default(),
-                Some(&e.to_string()),
-            )?;
-            return Err(e);
-        }
-    };
-    let counts = RunCounts {
-        fetched: report.download.counts.fetched,
-        upserted: report.inserted + report.updated,
-        deleted: report.deleted,
-        errors: report.failed_requests,
-        http_retries: ctxs.iter().map(|c| c.api.retries()).sum(),
-    };
-    for p in &report.problems {
-        summary.problem(p.clone());
+    if let Some(e) = &ran.close_error {
+        summary.problem(e.clone());
     }
-    if report.failed_requests > 0 {
-        summary.problem(format!(
-            "download incomplete: {} failed requests",
-            report.failed_requests
-        ));
-    }
-    let (subject, body) = fixsync::mail_text(db.database().unwrap_or("?"), &report, opts.dry_run);
-    if !opts.no_notify && !cfg.fix_sync.notify_email.is_empty() {
-        match fixsync::notify(cfg, env.secret("SMTP_URL").as_ref(), &subject, &body) {
-            Ok(()) => tracing::info!(to = ?cfg.fix_sync.notify_email, "summary mailed"),
-            Err(e) => summary.problem(format!("mail: {e}")),
-        }
-    }
-    let status = if summary.status == ExitStatus::Success {
-        RunStatus::Ok
-    } else {
-        RunStatus::Partial
+    let Ran {
+        result, problems, ..
+    } = *ran;
+    result?;
+    let Some(report) = report else {
+        return Ok(summary);
     };
-    scope.finish(
-        status,
-        &counts,
-        (!summary.problems.is_empty())
-            .then(|| summary.problems.join("; "))
-            .as_deref(),
-    )?;
+    for p in problems {
+        summary.problem(p);
+    }
     summary.count("inserted", report.inserted as usize);
     summary.count("updated", report.updated as usize);
     summary.count("deleted", report.deleted as usize);
@@ -485,4 +505,30 @@ fn fix_sync_cmd(
     );
     tracing::info!("{}", summary.headline);
     Ok(summary)
+}
+
+/// The problems of a fix-sync (exit 1, run `partial`): the report's, an incomplete download, a
+/// mail that could not be sent (it is sent here, after the reconciliation committed).
+fn fix_sync_problems(
+    report: &fixsync::FixReport,
+    cfg: &VisionatureConfig,
+    smtp: Option<&crate::secrets::Secret>,
+    opts: &fixsync::FixOptions,
+    database: Option<&str>,
+) -> Vec<String> {
+    let mut problems = report.problems.clone();
+    if report.failed_requests > 0 {
+        problems.push(format!(
+            "download incomplete: {} failed requests",
+            report.failed_requests
+        ));
+    }
+    let (subject, body) = fixsync::mail_text(database.unwrap_or("?"), report, opts.dry_run);
+    if !opts.no_notify && !cfg.fix_sync.notify_email.is_empty() {
+        match fixsync::notify(cfg, smtp, &subject, &body) {
+            Ok(()) => tracing::info!(to = ?cfg.fix_sync.notify_email, "summary mailed"),
+            Err(e) => problems.push(format!("mail: {}", error_chain(&e))),
+        }
+    }
+    problems
 }

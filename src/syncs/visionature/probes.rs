@@ -37,7 +37,17 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     )
     .into_iter()
     .collect();
-    let policy = probe::single_attempt(super::policy(cfg));
+    let policy = match super::policy(cfg) {
+        Ok(p) => probe::single_attempt(p),
+        Err(e) => {
+            let e = ProbeError::of(&e);
+            probes.push(probe::probe(
+                "visionature settings",
+                move |_| Err(e.clone()),
+            ));
+            return probes;
+        }
+    };
     for site in &cfg.site {
         let site = site.clone();
         let env = env.clone();
