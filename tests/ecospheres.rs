@@ -893,3 +893,115 @@ fn check_probes_the_catalogue_and_the_database() {
     assert_eq!(code, Some(2), "{t}");
     assert!(t.contains("no object whose name contains .json"), "{t}");
 }
+
+/// A catalogue page whose body never ends: each attempt stops at `ecospheres.http.timeout`, the
+/// page fails after its retries, nothing is published and the run ends.
+#[test]
+fn a_trickling_page_ends_at_the_deadline_and_nothing_is_published() {
+    let Some(db) = TestDb::create("eco_trickle") else {
+        return;
+    };
+    let (server, base, _) = catalogue_server();
+    server.route(
+        "/dcat/catalog/jsonld?page=2",
+        vec![Response::json(200, "{\"@context\": ".as_bytes().to_vec())
+            .trickling(10_000_000, std::time::Duration::from_millis(200))],
+    );
+    let first = format!("{base}?page=1");
+    let t = std::time::Instant::now();
+    let r = run(
+        &db,
+        &["--source", &first],
+        &[
+            ("DATA_TASKS_ECOSPHERES_HTTP_TIMEOUT", "2s"),
+            ("DATA_TASKS_ECOSPHERES_MAX_RETRY", "1"),
+        ],
+    );
+    let took = t.elapsed();
+    assert_eq!(r.code, Some(2), "{}", r.out);
+    assert!(
+        r.out.contains("no complete answer within 2s") && r.out.contains("ecospheres.http.timeout"),
+        "{}",
+        r.out
+    );
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    assert_eq!(server.hits("/dcat/catalog/jsonld?page=2"), 2, "1 + 1 retry");
+    assert_eq!(relations(&db, "datasets"), 0);
+}
+
+/// A 200 MiB page over HTTP is refused while it arrives, with memory bounded by the cap; a page
+/// in a folder is refused from its size before it is read.
+#[test]
+fn a_huge_page_is_refused_at_the_size_cap_over_http_and_from_a_folder() {
+    let Some(db) = TestDb::create("eco_huge") else {
+        return;
+    };
+    let (server, base, _) = catalogue_server();
+    server.route(
+        "/dcat/catalog/jsonld?page=2",
+        vec![
+            Response::json(200, "{\"@graph\": [{\"x\": \"".as_bytes().to_vec())
+                .with_filler(200 << 20, "\"}]}"),
+        ],
+    );
+    let first = format!("{base}?page=1");
+    let (out, peak_kib) = common::data_tasks_peak_rss(
+        &["ecospheres", "--source", &first],
+        &env_for(
+            &db,
+            &[("DATA_TASKS_ECOSPHERES_HTTP_MAX_RESPONSE_MIB", "16")],
+        ),
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("larger than the 16777216-byte limit")
+            && text.contains("ecospheres.http.max_response_mib"),
+        "{text}"
+    );
+    assert!(peak_kib < 150_000, "peak RSS {peak_kib} KiB");
+    assert_eq!(server.hits("/dcat/catalog/jsonld?page=2"), 1, "not retried");
+    assert_eq!(relations(&db, "datasets"), 0);
+
+    let dir = folder(&pages().iter().map(|p| bytes(p)).collect::<Vec<_>>());
+    let big = std::fs::File::create(dir.path().join("page-00099.json")).unwrap();
+    big.set_len(200 << 20).unwrap();
+    let r = run(
+        &db,
+        &["--source", &file_source(dir.path())],
+        &[("DATA_TASKS_ECOSPHERES_HTTP_MAX_RESPONSE_MIB", "16")],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.out);
+    assert!(
+        r.out.contains("page-00099.json") && r.out.contains("ecospheres.http.max_response_mib"),
+        "{}",
+        r.out
+    );
+    assert_eq!(relations(&db, "datasets"), 0);
+}
+
+/// The store's credentials are checked before anything is written: no bookkeeping schema, no
+/// run row, no table.
+#[test]
+fn missing_s3_keys_fail_before_any_write() {
+    let Some(db) = TestDb::create("eco_early") else {
+        return;
+    };
+    let env = vec![
+        ("ECOSPHERES_DATABASE_URL".to_string(), db.url()),
+        ("AWS_ENDPOINT".to_string(), "http://127.0.0.1:9".to_string()),
+        ("AWS_ALLOW_HTTP".to_string(), "true".to_string()),
+    ];
+    let out = data_tasks(&["ecospheres", "--source", "s3://bucket/DUMP/"], &env);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'data_tasks'"
+        ),
+        0
+    );
+    assert_eq!(relations(&db, "datasets"), 0);
+}

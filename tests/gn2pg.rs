@@ -1192,3 +1192,164 @@ fn check_probes_the_database_schema_and_each_source_in_one_attempt() {
         common::text(&out)
     );
 }
+
+/// A page whose body never ends (headers announcing 100 MB, then a byte at a time) ends each
+/// attempt at the request deadline, so the run fails within (retries + 1) deadlines and its lock
+/// is free again — before, the read timeout restarted at every byte and the run hung for good.
+#[test]
+fn a_trickling_body_ends_the_run_within_retries_plus_one_deadlines() {
+    let f = fake(50);
+    // SECTION: http_timeout = 3 s, max_retry = 3 → four attempts.
+    f.add_fault(Fault::page(
+        0,
+        4,
+        Action::Trickle(Duration::from_millis(250)),
+    ));
+    let Some((h, cfg, srcs)) = setup("gn2pg_trickle", &f, "") else {
+        return;
+    };
+    let t = Instant::now();
+    let out = h.run(&cfg, &["full"], &srcs);
+    let took = t.elapsed();
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("no complete answer within 3s") && text.contains("gn2pg.http.timeout"),
+        "{text}"
+    );
+    assert!(
+        took >= Duration::from_secs(12) && took < Duration::from_secs(18),
+        "{took:?}"
+    );
+    let runs = h.sync_runs();
+    assert_eq!(runs[0].1, "failed");
+    assert_eq!(runs[0].2["http_retries"], 3);
+    // The lock is free: the next run is not skipped, and completes.
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    all_rows_match(&h, &f, "lpo_aura");
+}
+
+/// A 200 MiB page is refused while it arrives (at `[gn2pg.http] max_response_mib`, 64 MiB by
+/// default), in one attempt, with nothing of it stored and the process's peak memory bounded by
+/// the cap — not by what the server sends.
+#[test]
+fn a_huge_page_fails_at_the_size_cap_with_bounded_memory_and_nothing_stored() {
+    let f = fake(50);
+    f.add_fault(Fault::page(0, 1, Action::Huge(200 << 20)));
+    let Some((h, cfg, srcs)) = setup("gn2pg_huge", &f, "") else {
+        return;
+    };
+    let args = ["--config", cfg.to_str().unwrap(), "gn2pg", "full"];
+    let (out, peak_kib) = common::data_tasks_peak_rss(&args, &h.env(&srcs));
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("larger than the 67108864-byte limit")
+            && text.contains("gn2pg.http.max_response_mib"),
+        "{text}"
+    );
+    assert!(
+        peak_kib < 195_000,
+        "peak RSS {peak_kib} KiB with a 200 MiB page"
+    );
+    eprintln!("peak RSS with a 200 MiB page: {peak_kib} KiB");
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 0);
+    assert_eq!(
+        gn2pg_support::served(&f).len(),
+        1,
+        "a size failure is not retried"
+    );
+}
+
+/// `gn2pg.max_run`: a run past its limit stops itself between pages, records `failed` with the
+/// reason (its limit is in the row's counts, for `status`), and exits, freeing its lock.
+#[test]
+fn a_run_past_max_run_stops_itself_and_records_why() {
+    let f = fake(3000);
+    f.add_fault(Fault {
+        target: Target::Export,
+        page: None,
+        times: None,
+        action: Action::Stall(Duration::from_millis(300)),
+    });
+    let Some((h, cfg, srcs)) = setup("gn2pg_maxrun", &f, "page_size = 100\nmax_run = \"2s\"")
+    else {
+        return;
+    };
+    let t = Instant::now();
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(text.contains("longer than gn2pg.max_run (2s)"), "{text}");
+    let runs = h.sync_runs();
+    assert_eq!(runs[0].1, "failed");
+    assert!(
+        runs[0].3.as_deref().unwrap_or("").contains("gn2pg.max_run"),
+        "{runs:?}"
+    );
+    assert_eq!(runs[0].2["max_run_s"], 2);
+    let stored = h.i64(&format!("SELECT count(*) FROM {S}.data_json"));
+    assert!(stored > 0 && stored < 3000, "{stored}");
+}
+
+/// Every secret, id and schema is checked before the first write: a missing password of the
+/// second source, a negative export id or the bookkeeping schema as data schema exit 2 with
+/// every table as it was (no import_log, no sync_run row).
+#[test]
+fn settings_and_secrets_are_checked_before_anything_is_written() {
+    let a = fake(10);
+    let b = Fake::start(Settings {
+        rows: 10,
+        seed: 2,
+        ..Settings::default()
+    });
+    let Some(h) = Harness::new("gn2pg_early") else {
+        return;
+    };
+    let srcs = vec![Src::new("LPO AuRA", &a), Src::new("Flavia", &b)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    let untouched = |h: &Harness| {
+        assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.import_log")), 0);
+        assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 0);
+        assert_eq!(h.i64("SELECT count(*) FROM data_tasks.sync_run"), 0);
+    };
+    let mut env = h.env(&srcs);
+    env.retain(|(k, _)| k != "GN2PG_FLAVIA_PASSWORD");
+    let out = common::data_tasks(&["--config", cfg.to_str().unwrap(), "gn2pg", "full"], &env);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("set GN2PG_FLAVIA_PASSWORD"),
+        "{}",
+        common::text(&out)
+    );
+    untouched(&h);
+
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let id = b.settings().export_id;
+    let negative = h.dir.path().join("negative.toml");
+    std::fs::write(
+        &negative,
+        text.replace(
+            &format!("data_export_id = {id}\nuser_name = {:?}", b.settings().user),
+            &format!("data_export_id = -12\nuser_name = {:?}", b.settings().user),
+        ),
+    )
+    .unwrap();
+    let out = h.run(&negative, &["full"], &srcs);
+    assert_exit(&out, 2);
+    let t = common::text(&out);
+    assert!(t.contains("data_export_id") && t.contains("-12"), "{t}");
+    untouched(&h);
+
+    let bookkeeping = h.config("bk.toml", "schema = \"data_tasks\"", &srcs);
+    let out = h.run(&bookkeeping, &["full"], &srcs);
+    assert_exit(&out, 2);
+    let t = common::text(&out);
+    assert!(
+        t.contains("gn2pg.schema") && t.contains("bookkeeping"),
+        "{t}"
+    );
+    untouched(&h);
+}

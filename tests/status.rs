@@ -311,3 +311,56 @@ fn no_table_is_fatal_and_no_run_is_stale() {
     assert!(text(&out).contains("127.0.0.1:1/x"), "{}", text(&out));
     assert!(!text(&out).contains("Pw-unreachable-77"), "{}", text(&out));
 }
+
+/// A `running` row past the time limit it recorded (`max_run_s`) is flagged hung while its lock
+/// is still held — the case where a run cannot stop itself — and `status` exits 1.
+#[test]
+fn a_running_row_past_its_time_limit_is_flagged_hung_while_its_lock_is_held() {
+    let Some(db) = TestDb::create("ops_status_hung") else {
+        return;
+    };
+    let url = DbUrl::parse("TEST", Secret::new(db.url())).unwrap();
+    let mut c = db.client();
+    for sql in run_log::schema_sql() {
+        c.batch_execute(&sql).unwrap();
+    }
+    let mut live = match run_log::begin(&url, "gn2pg", "lpo", "full", LockPolicy::Try).unwrap() {
+        Begin::Run(live) => live,
+        Begin::Skipped => panic!("lock not taken"),
+    };
+    live.set_max_run(std::time::Duration::from_secs(60))
+        .unwrap();
+    let mut limit = |secs: i64| {
+        c.execute(
+            "UPDATE data_tasks.sync_run SET started_at = now() - make_interval(secs => $1) WHERE id = $2",
+            &[&(secs as f64), &live.id],
+        )
+        .unwrap();
+    };
+    // Within its limit: running, not hung (never succeeded, hence stale, but not hung).
+    limit(30);
+    let out = data_tasks(&["status", "--stale-after", "gn2pg=off"], &env(&db.url()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!stdout(&out).contains("hung"), "{}", stdout(&out));
+    // Past it, the lock still held: hung, exit 1, in text and JSON.
+    limit(3 * 3600);
+    let out = data_tasks(&["status", "--stale-after", "gn2pg=off"], &env(&db.url()));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains("hung: run") && report.contains("past its limit of 1m (max_run)"),
+        "{report}"
+    );
+    let out = data_tasks(
+        &["status", "--format", "json", "--stale-after", "gn2pg=off"],
+        &env(&db.url()),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json = stdout(&out);
+    assert!(
+        json.contains("\"max_run_s\"") && json.contains("hung: run"),
+        "{json}"
+    );
+    live.finish(RunStatus::Failed, &RunCounts::default(), Some("stopped"))
+        .unwrap();
+}

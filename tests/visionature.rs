@@ -729,3 +729,115 @@ fn check_probes_the_database_schema_and_each_site_in_one_signed_call() {
         "a single attempt"
     );
 }
+
+/// A config using only the `[visionature.http]` block (no old flat keys).
+fn http_block_config(h: &H, http: &str) {
+    let text = format!(
+        "[visionature]\n[visionature.http]\n{http}\n[[visionature.site]]\nname = \"ff\"\nurl = \"{}\"\n",
+        h.fake.url()
+    );
+    std::fs::write(h.dir.path().join("c.toml"), text).unwrap();
+}
+
+/// A `pagination_key` chunk whose body never ends: each attempt stops at the request deadline
+/// (`visionature.http.timeout`), the chunk fails after its retries, and the run ends instead of
+/// hanging with its lock held.
+#[test]
+fn a_trickling_chunk_ends_at_the_deadline_and_the_run_ends() {
+    use std::time::{Duration, Instant};
+    let Some(h) = H::initialised("vn_trickle", 60, "") else {
+        return;
+    };
+    http_block_config(
+        &h,
+        "timeout = \"2s\"\nretries = 1\nretry_delay = \"10ms\"\nunavailable_delay = \"10ms\"",
+    );
+    h.fake.with(|s| {
+        s.page_size = 5;
+        s.faults.push(Fault::trickle(
+            "pagination_key",
+            Duration::from_millis(200),
+            2,
+        ));
+    });
+    let t = Instant::now();
+    let out = h.run(&["visionature", "transfer", "--full"]);
+    let took = t.elapsed();
+    let text = common::text(&out);
+    assert!(
+        text.contains("no complete answer within 2s") && text.contains("visionature.http.timeout"),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    let running = h.n("SELECT count(*) FROM data_tasks.sync_run WHERE status = 'running'");
+    assert_eq!(running, 0);
+}
+
+/// A 200 MiB answer is refused at `visionature.http.max_response_mib` while it arrives.
+#[test]
+fn a_huge_answer_is_refused_at_the_size_cap() {
+    let Some(h) = H::initialised("vn_huge", 20, "") else {
+        return;
+    };
+    http_block_config(
+        &h,
+        "retries = 0\nretry_delay = \"10ms\"\nmax_response_mib = 8",
+    );
+    h.fake
+        .with(|s| s.faults.push(Fault::huge("taxo_groups", 200 << 20, 1)));
+    let cfg = h.dir.path().join("c.toml");
+    let (out, peak_kib) = common::data_tasks_peak_rss(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "visionature",
+            "transfer",
+            "--update",
+        ],
+        &h.env(),
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("larger than the 8388608-byte limit")
+            && text.contains("visionature.http.max_response_mib"),
+        "{text}"
+    );
+    assert!(peak_kib < 150_000, "peak RSS {peak_kib} KiB");
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json"), 0);
+}
+
+/// Every site's credentials are read before anything is written: a second site without its
+/// keys fails the command (exit 2) with no run row, no download.
+#[test]
+fn a_site_without_credentials_fails_before_any_write() {
+    let Some(h) = H::initialised("vn_early", 20, "") else {
+        return;
+    };
+    let text = format!(
+        "[visionature]\nretry_delay = \"10ms\"\n[[visionature.site]]\nname = \"ff\"\nurl = \"{0}\"\n\
+         [[visionature.site]]\nname = \"other\"\nurl = \"{0}\"\n",
+        h.fake.url()
+    );
+    std::fs::write(h.dir.path().join("c.toml"), text).unwrap();
+    let before = h.n("SELECT count(*) FROM data_tasks.sync_run");
+    let t = h.ok(&["visionature", "transfer", "--full"], 2);
+    assert!(t.contains("site other") && t.contains("VN_OTHER_"), "{t}");
+    assert_eq!(h.n("SELECT count(*) FROM data_tasks.sync_run"), before);
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json"), 0);
+    assert!(h.fake.seen("taxo_groups").is_empty(), "no request was sent");
+
+    // The bookkeeping schema is refused as a data schema.
+    let t = h.ok(
+        &[
+            "visionature",
+            "transfer",
+            "--update",
+            "--schema",
+            "data_tasks",
+        ],
+        2,
+    );
+    assert!(t.contains("bookkeeping"), "{t}");
+}

@@ -88,6 +88,10 @@ pub struct Run {
     pub counts: RunCounts,
     pub error: Option<String>,
     pub version: Option<String>,
+    /// The run's time limit in seconds (`max_run`), when it recorded one.
+    pub max_run_s: Option<u64>,
+    /// A `running` row past its time limit while its lock is still held: a hung run.
+    pub hung: bool,
 }
 
 impl Run {
@@ -99,11 +103,17 @@ impl Run {
         };
         let abandoned: bool = row.get("abandoned");
         let stored: String = row.get("status");
+        let running = stored == "running";
         let mut error: Option<String> = row.get("error");
         if abandoned && error.is_none() {
             error = Some("abandoned".into());
         }
         let counts: Option<serde_json::Value> = row.get("counts");
+        let max_run_s = counts
+            .as_ref()
+            .and_then(|c| c.get(crate::pg::run_log::MAX_RUN_KEY))
+            .and_then(|v| v.as_u64());
+        let duration_s = row.get::<_, Option<f64>>("duration_s").unwrap_or(0.0);
         let run = Run {
             id: row.get("id"),
             mode: row.get("mode"),
@@ -112,12 +122,14 @@ impl Run {
             started_at: row.get("started_at"),
             finished_at: row.get("finished_at"),
             started: row.get("started"),
-            duration_s: row.get::<_, Option<f64>>("duration_s").unwrap_or(0.0),
+            duration_s,
             age_s: row.get::<_, Option<f64>>("age_s").unwrap_or(0.0),
             started_epoch: row.get::<_, Option<f64>>("started_epoch").unwrap_or(0.0),
             counts: counts.as_ref().map(counts_of).unwrap_or_default(),
             error,
             version: row.get("version"),
+            max_run_s,
+            hung: !abandoned && running && max_run_s.is_some_and(|m| duration_s > m as f64),
         };
         (key, run)
     }

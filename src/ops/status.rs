@@ -132,7 +132,15 @@ pub fn report(
 fn judge(s: ScopeRuns, thresholds: &Thresholds) -> ScopeStatus {
     let track = stale::track(&s.key.sync, &s.key.scope, &s.key.kind).to_string();
     let threshold = thresholds.limit(&track, &s.key.scope);
-    let verdict = Verdict::of(threshold, s.last_success.as_ref().map(|r| r.age_s));
+    let verdict = match (&s.last.hung, s.last.max_run_s) {
+        (true, Some(max)) => Verdict::Stale(format!(
+            "hung: run {} running for {}, past its limit of {} (max_run) while still holding its lock",
+            s.last.id,
+            super::format::duration(s.last.duration_s),
+            super::format::limit(std::time::Duration::from_secs(max))
+        )),
+        _ => Verdict::of(threshold, s.last_success.as_ref().map(|r| r.age_s)),
+    };
     ScopeStatus {
         key: s.key,
         track,

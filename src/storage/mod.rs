@@ -27,7 +27,7 @@ use futures::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-pub use self::s3::S3Settings;
+pub use self::s3::{S3Settings, S3Timeouts};
 pub use self::url::StoreUrl;
 
 /// A failed storage operation; every variant names the store (its URL, never a credential).

@@ -32,6 +32,19 @@ pub struct S3Settings {
     /// Retries after the first attempt, and the first backoff delay.
     pub retries: u32,
     pub backoff: Duration,
+    /// Bounds of every request, when a caller sets them (the object store's defaults
+    /// otherwise: 5 s to connect, 30 s a request).
+    pub timeouts: Option<S3Timeouts>,
+}
+
+/// Time bounds of the S3 client's requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct S3Timeouts {
+    pub connect: Duration,
+    /// The whole request, body included.
+    pub request: Duration,
+    /// Longest wait for the next bytes of a body.
+    pub read: Duration,
 }
 
 impl S3Settings {
@@ -61,6 +74,7 @@ impl S3Settings {
             metadata_endpoint: env.get("AWS_METADATA_ENDPOINT").map(str::to_string),
             retries: http.retries,
             backoff: Duration::from_millis(http.backoff_ms),
+            timeouts: None,
         }
     }
 
@@ -82,6 +96,15 @@ impl S3Settings {
                     base: 2.0,
                 },
             });
+        if let Some(t) = self.timeouts {
+            b = b.with_client_options(
+                object_store::ClientOptions::new()
+                    .with_allow_http(self.allow_http)
+                    .with_connect_timeout(t.connect)
+                    .with_timeout(t.request)
+                    .with_read_timeout(t.read),
+            );
+        }
         if let Some(endpoint) = &self.endpoint {
             if endpoint.starts_with("http://") && !self.allow_http {
                 return Err(open_err(format!(

@@ -128,6 +128,33 @@ pub enum Value {
     Count(u32),
 }
 
+impl From<Duration> for Value {
+    fn from(d: Duration) -> Value {
+        Value::Duration(d)
+    }
+}
+
+impl From<u32> for Value {
+    fn from(n: u32) -> Value {
+        Value::Count(n)
+    }
+}
+
+/// The old flat keys of a sync config, for [`HttpSettings::resolve`]:
+/// `http_aliases!(self, defaults, http_timeout => Timeout, max_retry => Retries)` lists each
+/// field's name, its value, its default and the block key it stands for.
+macro_rules! http_aliases {
+    ($cfg:expr, $defaults:expr, $($field:ident => $key:ident),+ $(,)?) => {
+        [$((
+            stringify!($field),
+            $crate::syncs::http::Value::from($cfg.$field),
+            $crate::syncs::http::Value::from($defaults.$field),
+            $crate::syncs::http::Key::$key,
+        )),+]
+    };
+}
+pub(crate) use http_aliases;
+
 impl HttpSettings {
     /// Reads a `[<sync>.http]` table over the sync's `defaults`.
     pub fn deserialize_over<'de, D: Deserializer<'de>>(
@@ -197,6 +224,24 @@ impl HttpSettings {
         }
         self.set(key, old_value);
         Ok(self)
+    }
+
+    /// The block of sync `sync` (`gn2pg`) with its old flat keys folded in (each with its
+    /// current value and its default), then validated.
+    pub fn resolve(
+        &self,
+        sync: &str,
+        defaults: &HttpSettings,
+        aliases: &[(&str, Value, Value, Key)],
+    ) -> Result<HttpSettings, ConfigError> {
+        let prefix = format!("{sync}.http");
+        let mut http = self.clone();
+        for (old, value, default, key) in aliases {
+            let old = format!("{sync}.{old}");
+            http = http.with_alias(&prefix, defaults, &old, *value, *default, *key)?;
+        }
+        http.validate(&prefix)?;
+        Ok(http)
     }
 
     /// Checks the values (`prefix`: `gn2pg.http`).

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::outcome::{error_chain, Summary};
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunScope, RunStatus};
 use crate::pg::{DbUrl, PgError};
-use crate::secrets::scrub;
+use crate::secrets::{scrub, Env};
 
 /// How long the watchdog lets a run that passed its time limit go on before it ends the process.
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -228,6 +228,24 @@ impl Drop for Watchdog {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// The database of a sync: the first set of `vars` (`GN2PG_DATABASE_URL`, `DATABASE_URL`), else
+/// what the replaced tool's own configuration says (`legacy`: gn2pg-client's `[db]` table, the
+/// original ETL's `POSTGRES_*` variables; `Ok(None)` when it says nothing), else an error naming
+/// the variables and `legacy_hint` (where else a URL may come from).
+pub fn database_url(
+    env: &Env,
+    vars: &[&str],
+    legacy: impl FnOnce() -> Result<Option<DbUrl>, PgError>,
+    legacy_hint: &str,
+) -> Result<DbUrl, PgError> {
+    match DbUrl::from_env(env, vars) {
+        Err(PgError::NotConfigured { .. }) => legacy()?.ok_or_else(|| PgError::NotConfigured {
+            vars: format!("{}{legacy_hint}", vars.join(" or ")),
+        }),
+        found => found,
     }
 }
 

@@ -175,3 +175,27 @@ pub fn data_tasks_with_memory_limit(
         .env("RAYON_NUM_THREADS", "2");
     output_with(cmd, env)
 }
+
+/// [`data_tasks`] under `/usr/bin/time` (Debian's `time`, installed by scripts/install-deps.sh):
+/// the output without time's line, and the child's peak resident set in KiB.
+pub fn data_tasks_peak_rss(args: &[&str], env: &[(String, String)]) -> (Output, u64) {
+    const MARK: &str = "data-tasks-peak-rss-kib=";
+    let time = std::path::Path::new("/usr/bin/time");
+    assert!(
+        time.exists(),
+        "/usr/bin/time is missing: run scripts/install-deps.sh"
+    );
+    let mut cmd = Command::new(time);
+    cmd.arg("-f")
+        .arg(format!("{MARK}%M"))
+        .arg(env!("CARGO_BIN_EXE_data-tasks"))
+        .args(args);
+    let mut out = output_with(cmd, env);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (rest, kib) = match stderr.rsplit_once(MARK) {
+        Some((rest, n)) => (rest.to_string(), n.trim().parse().unwrap_or(u64::MAX)),
+        None => panic!("no peak RSS line from /usr/bin/time: {stderr}"),
+    };
+    out.stderr = rest.into_bytes();
+    (out, kib)
+}

@@ -73,7 +73,7 @@ pub enum Action {
     Truncate,
     /// Sleep before answering.
     Stall(Duration),
-    /// Send the headers (announcing 100 MB), then one byte of the page at this interval: a body
+    /// Send the headers (announcing 10 MB), then one byte of the page at this interval: a body
     /// that never ends.
     Trickle(Duration),
     /// A 200 page holding one item with a string of this many bytes (streamed, never held).

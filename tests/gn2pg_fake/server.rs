@@ -114,7 +114,7 @@ pub(super) fn serve(
         let (reply, logged) = handle(&req, state, tokens);
         std::thread::sleep(reply.delay);
         let announced = if reply.trickle.is_some() {
-            100_000_000
+            10_000_000
         } else if reply.truncate {
             reply.body.len() + 64
         } else if reply.filler > 0 {

@@ -55,6 +55,11 @@ pub struct Fault {
     pub body: Option<String>,
     /// Wrap the normal answer in this text (`Notice: …`); status ignored.
     pub wrap: Option<String>,
+    /// Answer 200, then a byte at this interval, never ending (`path = "pagination_key"`: the
+    /// next chunk requests of a chunked transfer).
+    pub trickle: Option<std::time::Duration>,
+    /// Answer 200 with a JSON body holding one string of this many bytes (streamed).
+    pub huge: Option<usize>,
     pub times: usize,
 }
 
@@ -66,7 +71,23 @@ impl Fault {
             status,
             body: None,
             wrap: None,
+            trickle: None,
+            huge: None,
             times,
+        }
+    }
+    /// A body that never ends on the requests of `path` (see [`Fault::trickle`]).
+    pub fn trickle(path: &str, every: std::time::Duration, times: usize) -> Fault {
+        Fault {
+            trickle: Some(every),
+            ..Fault::status(path, 200, times)
+        }
+    }
+    /// A 200 answer of `bytes` bytes on the requests of `path`.
+    pub fn huge(path: &str, bytes: usize, times: usize) -> Fault {
+        Fault {
+            huge: Some(bytes),
+            ..Fault::status(path, 200, times)
         }
     }
     pub fn param(mut self, k: &str, v: &str) -> Fault {
@@ -392,6 +413,37 @@ fn parse_diff_date(s: &str) -> Option<i64> {
     Some(TZ.from_local_datetime(&naive).earliest()?.timestamp())
 }
 
+/// The answer of a trickle or huge fault (see [`Fault`]), streamed.
+fn streamed_fault(f: &Fault) -> Option<Response> {
+    use futures::StreamExt;
+    let stream: futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>> =
+        if let Some(every) = f.trickle {
+            futures::stream::unfold(0u32, move |n| async move {
+                if n >= 1200 {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((Ok(bytes::Bytes::from_static(b" ")), n + 1))
+            })
+            .boxed()
+        } else if let Some(n) = f.huge {
+            let filler = bytes::Bytes::from(vec![b'x'; 1 << 20]);
+            let parts = std::iter::once(bytes::Bytes::from_static(b"{\"data\":[{\"huge\":\""))
+                .chain(std::iter::repeat_n(filler, n >> 20))
+                .chain(std::iter::once(bytes::Bytes::from_static(b"\"}]}")));
+            futures::stream::iter(parts.map(Ok)).boxed()
+        } else {
+            return None;
+        };
+    Some(
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Body::from_stream(stream))
+            .unwrap(),
+    )
+}
+
 fn respond(status: u16, body: String, page: Option<String>) -> Response {
     let mut b = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -538,6 +590,18 @@ fn handle(
     }
     // Continuation chunks.
     if let Some(key) = q.get("pagination_key") {
+        if let Some(i) = st
+            .faults
+            .iter()
+            .position(|f| f.times > 0 && f.path == "pagination_key")
+        {
+            st.faults[i].times -= 1;
+            let f = st.faults[i].clone();
+            if let Some(r) = streamed_fault(&f) {
+                record(st, 200);
+                return r;
+            }
+        }
         let (b, p) = st.next(key);
         record(st, 200);
         return respond(200, b, p);
@@ -553,6 +617,10 @@ fn handle(
     }) {
         st.faults[i].times -= 1;
         let f = st.faults[i].clone();
+        if let Some(r) = streamed_fault(&f) {
+            record(st, 200);
+            return r;
+        }
         if let Some(w) = f.wrap {
             wrap = Some(w);
         } else {

@@ -7,7 +7,7 @@
 use crate::config::Config;
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::{Env, Secret};
-use crate::storage::S3Settings;
+use crate::storage::{S3Settings, S3Timeouts};
 
 use super::config;
 use super::remote::{SourceError, SourceUrl};
@@ -44,20 +44,35 @@ pub(super) fn s3_settings(config: &Config, env: &Env) -> S3Settings {
                 .with("AWS_SECRET_ACCESS_KEY", secret.expose());
         }
     }
-    S3Settings::from_env(&env, config.storage.s3_credentials, &config.http)
+    let mut s3 = S3Settings::from_env(&env, config.storage.s3_credentials, &config.http);
+    // The catalogue's requests have the bounds of `[ecospheres.http]`, as over HTTP.
+    if let Ok(http) = config.ecospheres.http_settings() {
+        s3.timeouts = Some(S3Timeouts {
+            connect: http.connect_timeout,
+            request: http.timeout,
+            read: http.idle_timeout,
+        });
+        s3.retries = http.retries;
+        s3.backoff = http.retry_delay;
+    }
+    s3
 }
 
 /// `ECOSPHERES_DATABASE_URL`, else `DATABASE_URL`, else the original's `POSTGRES_*` variables.
 pub(super) fn database_url(env: &Env) -> Result<DbUrl, PgError> {
-    if let Some((var, url)) = env.first_secret(&["ECOSPHERES_DATABASE_URL", "DATABASE_URL"]) {
-        return DbUrl::parse(var, url);
-    }
+    crate::syncs::protocol::database_url(
+        env,
+        &["ECOSPHERES_DATABASE_URL", "DATABASE_URL"],
+        || postgres_vars(env),
+        " (or the original's POSTGRES_URL, POSTGRES_PORT, POSTGRES_DB, POSTGRES_USER, \
+         POSTGRES_PASSWORD)",
+    )
+}
+
+/// The original ETL's `POSTGRES_*` variables as a URL, when `POSTGRES_URL` (the host) is set.
+fn postgres_vars(env: &Env) -> Result<Option<DbUrl>, PgError> {
     let Some(host) = env.get("POSTGRES_URL") else {
-        return Err(PgError::NotConfigured {
-            vars: "ECOSPHERES_DATABASE_URL or DATABASE_URL (or the original's POSTGRES_URL, \
-                   POSTGRES_PORT, POSTGRES_DB, POSTGRES_USER, POSTGRES_PASSWORD)"
-                .into(),
-        });
+        return Ok(None);
     };
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
@@ -78,5 +93,5 @@ pub(super) fn database_url(env: &Env) -> Result<DbUrl, PgError> {
         enc(user),
         enc(db)
     );
-    DbUrl::parse("POSTGRES_URL", Secret::new(url))
+    DbUrl::parse("POSTGRES_URL", Secret::new(url)).map(Some)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::syncs::http::{HttpSettings, Key, Value};
+use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[ecospheres.http]` (CKAN needs 30–40 s a page: 3 minutes each).
 fn default_http() -> HttpSettings {
@@ -96,42 +96,8 @@ impl Default for EcospheresConfig {
 impl EcospheresConfig {
     /// `[ecospheres.http]` with the old flat keys folded in.
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let d = EcospheresConfig::default();
-        let dur = Value::Duration;
-        let aliases = [
-            (
-                "http_timeout",
-                dur(self.http_timeout),
-                dur(d.http_timeout),
-                Key::Timeout,
-            ),
-            (
-                "max_retry",
-                Value::Count(self.max_retry),
-                Value::Count(d.max_retry),
-                Key::Retries,
-            ),
-            (
-                "retry_delay",
-                dur(self.retry_delay),
-                dur(d.retry_delay),
-                Key::RetryDelay,
-            ),
-        ];
-        let base = default_http();
-        let mut http = self.http.clone();
-        for (old, value, default, key) in aliases {
-            http = http.with_alias(
-                "ecospheres.http",
-                &base,
-                &format!("ecospheres.{old}"),
-                value,
-                default,
-                key,
-            )?;
-        }
-        http.validate("ecospheres.http")?;
-        Ok(http)
+        let aliases = http_aliases!(self, EcospheresConfig::default(), http_timeout => Timeout, max_retry => Retries, retry_delay => RetryDelay);
+        self.http.resolve("ecospheres", &default_http(), &aliases)
     }
 
     /// Checks what can be checked without the network.

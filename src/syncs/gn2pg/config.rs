@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::syncs::http::{HttpSettings, Key, Value};
+use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[gn2pg.http]`.
 fn default_http() -> HttpSettings {
@@ -253,60 +253,8 @@ fn is_template_orderby(key: &str, value: &QueryValue) -> bool {
 impl Gn2pgConfig {
     /// `[gn2pg.http]` with the old flat keys folded in (see [`HttpSettings::with_alias`]).
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let d = Gn2pgConfig::default();
-        let base = default_http();
-        let dur = Value::Duration;
-        let aliases = [
-            (
-                "http_timeout",
-                dur(self.http_timeout),
-                dur(d.http_timeout),
-                Key::Timeout,
-            ),
-            (
-                "http_connect_timeout",
-                dur(self.http_connect_timeout),
-                dur(d.http_connect_timeout),
-                Key::ConnectTimeout,
-            ),
-            (
-                "max_retry",
-                Value::Count(self.max_retry),
-                Value::Count(d.max_retry),
-                Key::Retries,
-            ),
-            (
-                "retry_delay",
-                dur(self.retry_delay),
-                dur(d.retry_delay),
-                Key::RetryDelay,
-            ),
-            (
-                "retry_delay_cap",
-                dur(self.retry_delay_cap),
-                dur(d.retry_delay_cap),
-                Key::RetryDelayCap,
-            ),
-            (
-                "unavailable_delay",
-                dur(self.unavailable_delay),
-                dur(d.unavailable_delay),
-                Key::UnavailableDelay,
-            ),
-        ];
-        let mut http = self.http.clone();
-        for (old, value, default, key) in aliases {
-            http = http.with_alias(
-                "gn2pg.http",
-                &base,
-                &format!("gn2pg.{old}"),
-                value,
-                default,
-                key,
-            )?;
-        }
-        http.validate("gn2pg.http")?;
-        Ok(http)
+        let aliases = http_aliases!(self, Gn2pgConfig::default(), http_timeout => Timeout, http_connect_timeout => ConnectTimeout, max_retry => Retries, retry_delay => RetryDelay, retry_delay_cap => RetryDelayCap, unavailable_delay => UnavailableDelay);
+        self.http.resolve("gn2pg", &default_http(), &aliases)
     }
 
     /// Checks what can be checked without the network (warnings are returned, errors fail).

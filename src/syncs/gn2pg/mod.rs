@@ -40,6 +40,9 @@ use crate::secrets::{Env, Secret};
 use self::config::Gn2pgConfig;
 use self::run::{Ctx, Outcome, Requested};
 
+/// The variables naming the database, first set wins (then `--gn2pg-config`'s `[db]`).
+pub const DATABASE_VARS: [&str; 2] = ["GN2PG_DATABASE_URL", "DATABASE_URL"];
+
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -117,14 +120,18 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Gn2pgErro
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    let db = match DbUrl::from_env(env, &["GN2PG_DATABASE_URL", "DATABASE_URL"]) {
-        Ok(db) => db,
-        Err(PgError::NotConfigured { vars }) => match &legacy.database {
-            Some(url) => DbUrl::parse("--gn2pg-config [db]", url.clone())?,
-            None => return Err(PgError::NotConfigured { vars }.into()),
+    let db = crate::syncs::protocol::database_url(
+        env,
+        &DATABASE_VARS,
+        || {
+            legacy
+                .database
+                .clone()
+                .map(|url| DbUrl::parse("--gn2pg-config [db]", url))
+                .transpose()
         },
-        Err(e) => return Err(e.into()),
-    };
+        "",
+    )?;
     match &args.command {
         Gn2pgCommand::InitDb { custom_script } => {
             let mut client = db.connect()?;

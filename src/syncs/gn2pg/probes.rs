@@ -21,7 +21,7 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     let schema_name = cfg.schema.clone();
     let mut probes: Vec<Box<dyn Probe>> = probe::database(
         "gn2pg database",
-        DbUrl::from_env(env, &["GN2PG_DATABASE_URL", "DATABASE_URL"]),
+        DbUrl::from_env(env, &super::DATABASE_VARS),
         Needed::Always,
         move |db| {
             let mut client = db.connect().map_err(|e| ProbeError::of(&e))?;
@@ -31,14 +31,9 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     )
     .into_iter()
     .collect();
-    let policy = match super::policy(cfg) {
-        Ok(p) => probe::single_attempt(p),
-        Err(e) => {
-            let e = ProbeError::of(&e);
-            probes.push(probe::probe("gn2pg settings", move |_| Err(e.clone())));
-            return probes;
-        }
-    };
+    // The configuration was validated when it was loaded: its block resolves.
+    let settings = cfg.http_settings().unwrap_or_else(|_| cfg.http.clone());
+    let policy = probe::single_attempt(settings.policy("gn2pg.http"));
     for src in cfg.sources.iter().filter(|s| s.enable) {
         let src = src.clone();
         let password = env.secret(&src.password_var());

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::syncs::http::{HttpSettings, Key, Value};
+use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[visionature.http]` (a 503 announces maintenance: wait 10 minutes).
 fn default_http() -> HttpSettings {
@@ -239,48 +239,8 @@ impl RefreshConfig {
 impl VisionatureConfig {
     /// `[visionature.http]` with the old flat keys folded in.
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let d = VisionatureConfig::default();
-        let dur = Value::Duration;
-        let aliases = [
-            (
-                "http_timeout",
-                dur(self.http_timeout),
-                dur(d.http_timeout),
-                Key::Timeout,
-            ),
-            (
-                "max_retry",
-                Value::Count(self.max_retry),
-                Value::Count(d.max_retry),
-                Key::Retries,
-            ),
-            (
-                "retry_delay",
-                dur(self.retry_delay),
-                dur(d.retry_delay),
-                Key::RetryDelay,
-            ),
-            (
-                "unavailable_delay",
-                dur(self.unavailable_delay),
-                dur(d.unavailable_delay),
-                Key::UnavailableDelay,
-            ),
-        ];
-        let base = default_http();
-        let mut http = self.http.clone();
-        for (old, value, default, key) in aliases {
-            http = http.with_alias(
-                "visionature.http",
-                &base,
-                &format!("visionature.{old}"),
-                value,
-                default,
-                key,
-            )?;
-        }
-        http.validate("visionature.http")?;
-        Ok(http)
+        let aliases = http_aliases!(self, VisionatureConfig::default(), http_timeout => Timeout, max_retry => Retries, retry_delay => RetryDelay, unavailable_delay => UnavailableDelay);
+        self.http.resolve("visionature", &default_http(), &aliases)
     }
 
     /// Checks what can be checked without the network.

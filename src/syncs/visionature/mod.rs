@@ -150,8 +150,15 @@ pub fn policy(cfg: &VisionatureConfig) -> Result<HttpPolicy, ConfigError> {
     Ok(cfg.http_settings()?.policy("visionature.http"))
 }
 
+/// `VISIONATURE_DATABASE_URL`, else `DATABASE_URL` (Client-API-VN's `database:` connection keys
+/// are not read: see [`compat`]).
 fn database(env: &Env) -> Result<DbUrl, PgError> {
-    DbUrl::from_env(env, &["VISIONATURE_DATABASE_URL", "DATABASE_URL"])
+    protocol::database_url(
+        env,
+        &["VISIONATURE_DATABASE_URL", "DATABASE_URL"],
+        || Ok(None),
+        "",
+    )
 }
 
 /// Server notices (the staging tables' `IF NOT EXISTS`) are not worth a log line each.

@@ -37,17 +37,9 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     )
     .into_iter()
     .collect();
-    let policy = match super::policy(cfg) {
-        Ok(p) => probe::single_attempt(p),
-        Err(e) => {
-            let e = ProbeError::of(&e);
-            probes.push(probe::probe(
-                "visionature settings",
-                move |_| Err(e.clone()),
-            ));
-            return probes;
-        }
-    };
+    // The configuration was validated when it was loaded: its block resolves.
+    let settings = cfg.http_settings().unwrap_or_else(|_| cfg.http.clone());
+    let policy = probe::single_attempt(settings.policy("visionature.http"));
     for site in &cfg.site {
         let site = site.clone();
         let env = env.clone();
