@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 
 /// Where the catalogue is read when neither `--source`, `ecospheres.source` nor the legacy
 /// `BUCKET_NAME` says otherwise (the original's hand-uploaded dump).
@@ -38,15 +38,15 @@ pub struct EcospheresConfig {
     /// Refuse the swap when the new table would hold fewer than `max_shrink` × the current rows.
     pub max_shrink: f64,
     /// Whole-request timeout of one catalogue page (CKAN needs 30–40 s a page).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
     /// First retry delay of a page (doubled at each retry, with jitter, capped at 300 s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Retries of a page after the first attempt (timeouts, resets, 429, 5xx, non-JSON bodies).
     pub max_retry: u32,
     /// Longest the swap waits for readers of the current table (`lock_timeout`) before failing.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub lock_timeout: Duration,
     /// Pages read at once from an object store.
     pub parallel_pages: usize,
@@ -78,7 +78,7 @@ impl EcospheresConfig {
             key: format!("ecospheres.{key}"),
             reason,
         };
-        crate::config::check_schema("ecospheres.schema", &self.schema)?;
+        crate::settings::check_schema("ecospheres.schema", &self.schema)?;
         if !(0.0..=1.0).contains(&self.max_shrink) {
             return Err(invalid(
                 "max_shrink",

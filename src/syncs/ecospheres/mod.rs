@@ -23,40 +23,41 @@ mod columns;
 pub mod config;
 mod dates;
 mod jsonld;
-mod store;
 mod pipeline;
 pub mod probes;
 mod remote;
+mod store;
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, ConfigError};
 use crate::fetch::http::{HttpClient, HttpError, HttpPolicy};
 use crate::outcome::Summary;
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
 use crate::pg::{schema, DbUrl, PgError};
 use crate::progress::{Progress, Unit};
 use crate::secrets::{Env, Secret};
+use crate::settings::ConfigError;
+use crate::settings::HttpConfig;
+use crate::storage::config::S3Credentials;
 use crate::storage::S3Settings;
 
+use self::config::EcospheresConfig;
+
 use collect::{CollectError, Collector};
-use store::{LoadError, Published};
 use pipeline::{Next, WalkError};
 use remote::{SourceError, SourceUrl, StorePages};
+use store::{LoadError, Published};
 
-/// The command line of `data-tasks ecospheres`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What `data-tasks ecospheres` was asked to do (the binary parses it from the command line).
+#[derive(Debug)]
+pub struct Options {
     /// Catalogue to read: s3://bucket/prefix/ or file://folder/ (every object whose name
     /// contains .json) or https://…/dcat/catalog/jsonld?page=1 (follows hydra:nextPage).
     /// Default: ecospheres.source.
-    #[arg(long, value_name = "URL")]
     pub source: Option<String>,
     /// Read and score the catalogue, print the summary, write nothing.
-    #[arg(long)]
     pub dry_run: bool,
     /// Also keep today's snapshot in datasets_history.
-    #[arg(long)]
     pub keep_history: bool,
 }
 
@@ -84,14 +85,21 @@ pub enum EcospheresError {
 const SYNC: &str = "ecospheres";
 
 /// Runs the command.
-pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, EcospheresError> {
-    let cfg = &config.ecospheres;
+pub fn run(
+    config: &EcospheresConfig,
+    http: &HttpConfig,
+    s3_credentials: S3Credentials,
+    env: &Env,
+    args: &Options,
+) -> Result<Summary, EcospheresError> {
+    let cfg = config;
     let source = resolve_source(args.source.as_deref(), cfg, env)?;
-    let client = http_client(config)?;
+    let client = http_client(cfg, http)?;
+    let s3 = s3_settings(http, s3_credentials, env);
     let started = Instant::now();
     let mut c = Collector::new(cfg.on_bad_page).map_err(CollectError::from)?;
     if args.dry_run {
-        let problems = read(&source, config, env, &client, &mut c)?;
+        let problems = read(&source, cfg, &s3, &client, &mut c)?;
         if c.rows() == 0 {
             return Err(EcospheresError::NoDatasets {
                 src: source.shown(),
@@ -139,7 +147,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
         }
     };
 
-    let outcome = read(&source, config, env, &client, &mut c).and_then(|problems| {
+    let outcome = read(&source, cfg, &s3, &client, &mut c).and_then(|problems| {
         if c.rows() == 0 {
             return Err(EcospheresError::NoDatasets {
                 src: source.shown(),
@@ -239,10 +247,9 @@ fn resolve_source(
     SourceUrl::parse(&raw)
 }
 
-fn http_client(config: &Config) -> Result<HttpClient, HttpError> {
-    let cfg = &config.ecospheres;
+fn http_client(cfg: &EcospheresConfig, http: &HttpConfig) -> Result<HttpClient, HttpError> {
     HttpClient::with_policy(&HttpPolicy {
-        connect_timeout: Duration::from_secs(config.http.connect_timeout_s),
+        connect_timeout: Duration::from_secs(http.connect_timeout_s),
         timeout: cfg.http_timeout,
         retries: cfg.max_retry,
         backoff: cfg.retry_delay,
@@ -253,7 +260,7 @@ fn http_client(config: &Config) -> Result<HttpClient, HttpError> {
 
 /// S3 settings from the `AWS_*` variables, the original's `S3_ENDPOINT_URL`, `ACCESS_KEY` and
 /// `SECRET_KEY` filling in for missing ones.
-fn s3_settings(config: &Config, env: &Env) -> S3Settings {
+fn s3_settings(http: &HttpConfig, s3_credentials: S3Credentials, env: &Env) -> S3Settings {
     let mut env = env.clone();
     if env.get("AWS_ENDPOINT").is_none() && env.get("AWS_ENDPOINT_URL").is_none() {
         if let Some(endpoint) = env.get("S3_ENDPOINT_URL").map(str::to_string) {
@@ -267,7 +274,7 @@ fn s3_settings(config: &Config, env: &Env) -> S3Settings {
                 .with("AWS_SECRET_ACCESS_KEY", secret.expose());
         }
     }
-    S3Settings::from_env(&env, config.storage.s3_credentials, &config.http)
+    S3Settings::from_env(&env, s3_credentials, http)
 }
 
 /// `ECOSPHERES_DATABASE_URL`, else `DATABASE_URL`, else the original's `POSTGRES_*` variables.
@@ -307,18 +314,17 @@ fn database_url(env: &Env) -> Result<DbUrl, PgError> {
 /// Reads the whole catalogue into `c`; returns the problems that do not stop the run.
 fn read(
     source: &SourceUrl,
-    config: &Config,
-    env: &Env,
+    cfg: &EcospheresConfig,
+    s3: &S3Settings,
     client: &HttpClient,
     c: &mut Collector,
 ) -> Result<Vec<String>, EcospheresError> {
-    let cfg = &config.ecospheres;
     tracing::info!(source = %source.shown(), "reading the catalogue");
     let mut problems = Vec::new();
     let progress = Progress::new(SYNC, None, Unit::Items("pages"));
     match source {
         SourceUrl::Store(url) => {
-            let pages = StorePages::open(url, &s3_settings(config, env))?;
+            let pages = StorePages::open(url, s3)?;
             progress.set_total(pages.keys.len() as u64);
             pipeline::store_pages(&pages, cfg.parallel_pages, |page| {
                 c.page(page)?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 
 /// Query parameters the sync sends itself; an export filter may not use them.
 pub const RESERVED_PARAMS: &[&str] = &[
@@ -46,7 +46,7 @@ pub struct Gn2pgConfig {
     pub page_size: u32,
     pub paging: Paging,
     /// Subtracted from the last success's start to form an update's `since`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub since_overlap: Duration,
     /// Time zone of the source's `derniere_action` (the text of date filters).
     pub source_timezone: String,
@@ -57,20 +57,20 @@ pub struct Gn2pgConfig {
     /// PostgreSQL connections writing a source: 2 = one COPYs page k + 1 into a staging table
     /// while the other upserts page k; 1 = one does both.
     pub writer_connections: u32,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_connect_timeout: Duration,
     /// Retries of a transient failure (after the first attempt).
     pub max_retry: u32,
     /// First backoff delay, doubled at each retry (with jitter).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Longest backoff delay (and longest `Retry-After` honoured).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay_cap: Duration,
     /// Wait after a 503 instead of the backoff; `0s` = use the backoff.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub unavailable_delay: Duration,
     #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -242,7 +242,7 @@ impl Gn2pgConfig {
             key: format!("gn2pg.{key}"),
             reason,
         };
-        crate::config::check_schema("gn2pg.schema", &self.schema)?;
+        crate::settings::check_schema("gn2pg.schema", &self.schema)?;
         if self.page_size == 0 || self.page_size > 100_000 {
             return Err(invalid("page_size", "must be within 1..=100000".into()));
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 
 /// Which date a search window applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -38,24 +38,24 @@ pub struct VisionatureConfig {
     /// Most `pagination_key` chunks of one request.
     pub max_chunks: usize,
     /// Wait after a 503 (site maintenance).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub unavailable_delay: Duration,
     /// Watermarks are `now − diff_overlap`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub diff_overlap: Duration,
     /// Older watermarks use a windowed search instead of the diff endpoint (≤ 10 weeks back).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub diff_max_age: Duration,
     /// Whole-request timeout.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
     /// First backoff delay (doubled at each retry, with jitter, capped at 300 s).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Retries of a transient failure.
     pub max_retry: u32,
     /// How long fix-sync waits for the production lock.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub lock_wait: Duration,
     pub filter: FilterConfig,
     pub pid: PidConfig,
@@ -96,12 +96,12 @@ pub struct PidConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RefreshConfig {
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub observers: Duration,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub fields: Duration,
     /// Every other reference controller.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub other: Duration,
 }
 
@@ -217,8 +217,8 @@ impl RefreshConfig {
 impl VisionatureConfig {
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::config::check_schema("visionature.schema_import", &self.schema_import)?;
-        crate::config::check_schema("visionature.check_schema", &self.check_schema)?;
+        crate::settings::check_schema("visionature.schema_import", &self.schema_import)?;
+        crate::settings::check_schema("visionature.check_schema", &self.check_schema)?;
         if self.schema_import == self.check_schema {
             return Err(invalid(
                 "check_schema",

@@ -17,16 +17,16 @@
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod remote;
+pub mod compat;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
 pub mod probes;
 pub mod proj;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
-pub mod compat;
 
 #[cfg(test)]
 mod tests;
@@ -36,81 +36,67 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use self::remote::{Api, ApiError, Credentials};
 use self::config::{SiteConfig, VisionatureConfig};
+use self::remote::{Api, ApiError, Credentials};
 use self::run::{Ctx, FullOptions, Outcome};
-use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
 use crate::outcome::{ExitStatus, Summary};
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
+use crate::settings::ConfigError;
 
-/// The command line of `data-tasks visionature`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What `data-tasks visionature` was asked to do (the binary parses it from the command line).
+#[derive(Debug)]
+pub struct Options {
     /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
-    #[arg(long, global = true, value_name = "FILE")]
     pub vn_config: Option<PathBuf>,
-    #[command(subcommand)]
     pub command: VnCommand,
 }
 
 /// The subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug)]
 pub enum VnCommand {
     /// Create the tables (adds only what is missing on a Client-API-VN schema).
     InitDb {
         /// Schema (default: schema_import).
-        #[arg(long)]
         schema: Option<String>,
     },
     /// Download sightings and reference lists: --full, or --update from the watermarks.
-    Transfer(TransferArgs),
+    Transfer(TransferOptions),
     /// Repair production from the check schema (re-download the window, reconcile, mail).
-    FixSync(FixSyncArgs),
+    FixSync(FixSyncOptions),
 }
 
 /// `transfer` flags.
-#[derive(Debug, clap::Args)]
-pub struct TransferArgs {
+#[derive(Debug)]
+pub struct TransferOptions {
     /// Everything (windowed searches), inserting missing watermarks.
-    #[arg(long, conflicts_with = "update", required_unless_present = "update")]
     pub full: bool,
     /// Changes since each taxo group's watermark (diff endpoint).
-    #[arg(long)]
     pub update: bool,
     /// Oldest day read by --full (default filter.start_date).
-    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
     pub from: Option<NaiveDate>,
     /// Newest day read by --full (default today).
-    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
     pub to: Option<NaiveDate>,
     /// Only this site.
-    #[arg(long, value_name = "NAME")]
     pub site: Option<String>,
     /// Schema (default schema_import; the check sync uses check_schema).
-    #[arg(long)]
     pub schema: Option<String>,
 }
 
 /// `fix-sync` flags.
-#[derive(Debug, clap::Args)]
-pub struct FixSyncArgs {
+#[derive(Debug)]
+pub struct FixSyncOptions {
     /// Days re-downloaded into the check schema (default fix_sync.window_days).
-    #[arg(long)]
     pub window_days: Option<u32>,
     /// Reconcile from the check schema as it is.
-    #[arg(long)]
     pub skip_download: bool,
     /// Do not replay deletions.
-    #[arg(long)]
     pub no_deletes: bool,
     /// Do not send the mail.
-    #[arg(long)]
     pub no_notify: bool,
     /// Count, then roll back.
-    #[arg(long)]
     pub dry_run: bool,
 }
 
@@ -165,7 +151,7 @@ fn chosen_schema(
     schema: &Option<String>,
 ) -> Result<String, VisionatureError> {
     let s = schema.clone().unwrap_or_else(|| cfg.schema_import.clone());
-    if !crate::pg::is_plain_ident(&s) {
+    if !crate::settings::is_plain_ident(&s) {
         return Err(VisionatureError::BadSchema(s));
     }
     Ok(s)
@@ -224,7 +210,11 @@ fn summary_counts(s: &mut Summary, c: &RunCounts) {
 }
 
 /// Runs the command.
-pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, VisionatureError> {
+pub fn run(
+    config: &VisionatureConfig,
+    env: &Env,
+    args: &Options,
+) -> Result<Summary, VisionatureError> {
     if let Some(ms) = env
         .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
         .and_then(|v| v.parse::<u64>().ok())
@@ -234,11 +224,11 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
         Some(path) => {
-            let (cfg, w) = compat::load(path, &config.visionature)?;
+            let (cfg, w) = compat::load(path, config)?;
             warnings.extend(w);
             cfg
         }
-        None => config.visionature.clone(),
+        None => config.clone(),
     };
     cfg.validate()?;
     for w in &warnings {
@@ -267,7 +257,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
 fn transfer_cmd(
     cfg: &VisionatureConfig,
     env: &Env,
-    t: &TransferArgs,
+    t: &TransferOptions,
 ) -> Result<Summary, VisionatureError> {
     let mode = if t.full { "full" } else { "update" };
     let schema = chosen_schema(cfg, &t.schema)?;
@@ -364,7 +354,7 @@ fn site_transfer(
     ctx: &Ctx<'_>,
     client: &mut crate::pg::Client,
     taxo: &remote::Fetched,
-    t: &TransferArgs,
+    t: &TransferOptions,
     out: &mut Outcome,
 ) -> Result<(), PgError> {
     run::references(ctx, client, taxo, !t.full, out)?;
@@ -387,7 +377,7 @@ fn site_transfer(
 fn fix_sync_cmd(
     cfg: &VisionatureConfig,
     env: &Env,
-    f: &FixSyncArgs,
+    f: &FixSyncOptions,
 ) -> Result<Summary, VisionatureError> {
     let db = database(env)?;
     let mut client = quiet(db.connect()?)?;
