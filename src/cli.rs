@@ -1,10 +1,16 @@
 //! The command line (clap derive), as documented in docs/architecture.md §2 and the README. Each
 //! command's `--help` ends with the settings and secrets it needs (`tests/newcomer.rs` checks that
-//! they name real settings).
+//! they name real settings). This is the only module that uses clap: the library takes plain
+//! option structs (`gn2pg::Options`, `status::Options`, …), converted from the types below.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use chrono::NaiveDate;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use data_tasks::ops::stale::StaleAfter;
+use data_tasks::ops::{dashboard, status};
+use data_tasks::syncs::{ecospheres, gn2pg, visionature};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -155,7 +161,7 @@ pub enum Command {
         DATABASE_URL)\n  per source GN2PG_<STD_NAME>_PASSWORD (e.g. GN2PG_LPO_AURA_PASSWORD)\n\
         See docs/syncs/gn2pg.md."
     )]
-    Gn2pg(data_tasks::syncs::gn2pg::Args),
+    Gn2pg(Gn2pgArgs),
     /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
     #[command(
         after_help = "Needs:\n  [[visionature.site]] tables (name, url) in --config FILE, or \
@@ -164,7 +170,7 @@ pub enum Command {
         VN_<SITE>_CLIENT_SECRET\n  SMTP_URL for fix-sync's mail to visionature.fix_sync.notify_email\n\
         See docs/syncs/visionature.md."
     )]
-    Visionature(data_tasks::syncs::visionature::Args),
+    Visionature(VnArgs),
     /// DCAT catalogue → metadata-quality indicators table.
     #[command(
         after_help = "Needs:\n  ECOSPHERES_DATABASE_URL (else DATABASE_URL, else the legacy \
@@ -174,20 +180,20 @@ pub enum Command {
         AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT (or the legacy S3_ENDPOINT_URL, ACCESS_KEY, SECRET_KEY)\n\
         See docs/syncs/ecospheres.md."
     )]
-    Ecospheres(data_tasks::syncs::ecospheres::Args),
+    Ecospheres(EcospheresArgs),
     /// Last run and last success of every sync scope; exit 1 when one is stale (a probe).
     #[command(
         after_help = "Needs:\n  OPS_DATABASE_URL (else DATABASE_URL): the syncs' database \
         (a read-only role is enough). See docs/ops.md."
     )]
-    Status(data_tasks::ops::status::Args),
+    Status(StatusArgs),
     /// Read-only web view of every sync's run history.
     #[command(
         after_help = "Needs:\n  OPS_DATABASE_URL (else DATABASE_URL): the syncs' database \
         (a read-only role is enough)\n  DASHBOARD_USER and DASHBOARD_PASSWORD to listen off \
         loopback. See docs/ops.md."
     )]
-    Dashboard(data_tasks::ops::dashboard::Args),
+    Dashboard(DashboardArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(
         after_help = "bash: data-tasks completions bash > ~/.local/share/bash-completion/completions/data-tasks\n\
@@ -202,7 +208,7 @@ pub enum Command {
 }
 
 /// Flags of `aps`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApsFlags {
     /// Download and build everything, show what would be published (keys, rows, changes) and
     /// the Slack text; publish and post nothing.
@@ -211,7 +217,7 @@ pub struct ApsFlags {
 }
 
 /// Flags of the OCR backlog (`ocr`, and `daily` which runs it).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Args)]
 pub struct OcrFlags {
     /// Process at most N documents.
     #[arg(long, value_name = "N")]
@@ -248,4 +254,259 @@ impl OcrFlags {
             downloaders: self.downloaders,
         }
     }
+}
+
+// ---- the syncs' and the operations' command lines ---------------------------------------------
+
+/// The command line of `data-tasks gn2pg`.
+#[derive(Debug, Args)]
+pub struct Gn2pgArgs {
+    /// An operator's gn2pg-client TOML file (`[db]`, `[[source]]`, `[tuning]`), read unchanged.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub gn2pg_config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Gn2pgCommand,
+}
+
+/// `gn2pg` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Gn2pgCommand {
+    /// Create or complete the schema (gn2pg-client 1.10.1's tables, import_checkpoint, sync_run).
+    InitDb {
+        /// Operator SQL run after the tables, in one transaction, with `gn2pg_import` replaced
+        /// by the schema (e.g. the triggers that fill gn_synthese).
+        #[arg(long, value_name = "FILE.sql")]
+        custom_script: Option<PathBuf>,
+    },
+    /// Download every row of the export (resumes an interrupted full).
+    Full {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Start over instead of resuming an interrupted full.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Rows created, changed or deleted since the last success (a full when there is none).
+    Update {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+    },
+}
+
+/// The command line of `data-tasks visionature`.
+#[derive(Debug, Args)]
+pub struct VnArgs {
+    /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub vn_config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: VnCommand,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VnCommand {
+    /// Create the tables (adds only what is missing on a Client-API-VN schema).
+    InitDb {
+        /// Schema (default: schema_import).
+        #[arg(long)]
+        schema: Option<String>,
+    },
+    /// Download sightings and reference lists: --full, or --update from the watermarks.
+    Transfer(TransferArgs),
+    /// Repair production from the check schema (re-download the window, reconcile, mail).
+    FixSync(FixSyncArgs),
+}
+
+/// `transfer` flags.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Everything (windowed searches), inserting missing watermarks.
+    #[arg(long, conflicts_with = "update", required_unless_present = "update")]
+    pub full: bool,
+    /// Changes since each taxo group's watermark (diff endpoint).
+    #[arg(long)]
+    pub update: bool,
+    /// Oldest day read by --full (default filter.start_date).
+    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
+    pub from: Option<NaiveDate>,
+    /// Newest day read by --full (default today).
+    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
+    pub to: Option<NaiveDate>,
+    /// Only this site.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// Schema (default schema_import; the check sync uses check_schema).
+    #[arg(long)]
+    pub schema: Option<String>,
+}
+
+/// `fix-sync` flags.
+#[derive(Debug, Args)]
+pub struct FixSyncArgs {
+    /// Days re-downloaded into the check schema (default fix_sync.window_days).
+    #[arg(long)]
+    pub window_days: Option<u32>,
+    /// Reconcile from the check schema as it is.
+    #[arg(long)]
+    pub skip_download: bool,
+    /// Do not replay deletions.
+    #[arg(long)]
+    pub no_deletes: bool,
+    /// Do not send the mail.
+    #[arg(long)]
+    pub no_notify: bool,
+    /// Count, then roll back.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The command line of `data-tasks ecospheres`.
+#[derive(Debug, Args)]
+pub struct EcospheresArgs {
+    /// Catalogue to read: s3://bucket/prefix/ or file://folder/ (every object whose name
+    /// contains .json) or https://…/dcat/catalog/jsonld?page=1 (follows hydra:nextPage).
+    /// Default: ecospheres.source.
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Read and score the catalogue, print the summary, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also keep today's snapshot in datasets_history.
+    #[arg(long)]
+    pub keep_history: bool,
+}
+
+/// Output format of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
+/// The command line of `data-tasks status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// `text` (a table and a last line) or `json` (one object).
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+    /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
+    /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
+    /// visionature=3h, fix-sync=8d, ecospheres=26h.
+    #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
+    pub stale_after: Vec<StaleAfter>,
+}
+
+/// The command line of `data-tasks dashboard`.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    /// Address to listen on; a non-loopback address requires DASHBOARD_USER and
+    /// DASHBOARD_PASSWORD.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// Path prefix of every page, as the reverse proxy forwards it (`/` for none).
+    #[arg(long, default_value = "/ops", value_name = "PATH")]
+    pub base_path: String,
+    /// Staleness thresholds, as for `status`.
+    #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
+    pub stale_after: Vec<StaleAfter>,
+}
+
+// ---- conversions to the library's plain options -----------------------------------------------
+
+impl From<&Gn2pgArgs> for gn2pg::Options {
+    fn from(a: &Gn2pgArgs) -> Self {
+        gn2pg::Options {
+            gn2pg_config: a.gn2pg_config.clone(),
+            command: match &a.command {
+                Gn2pgCommand::InitDb { custom_script } => gn2pg::Gn2pgCommand::InitDb {
+                    custom_script: custom_script.clone(),
+                },
+                Gn2pgCommand::Full { sources, restart } => gn2pg::Gn2pgCommand::Full {
+                    sources: sources.clone(),
+                    restart: *restart,
+                },
+                Gn2pgCommand::Update { sources } => gn2pg::Gn2pgCommand::Update {
+                    sources: sources.clone(),
+                },
+            },
+        }
+    }
+}
+
+impl From<&VnArgs> for visionature::Options {
+    fn from(a: &VnArgs) -> Self {
+        visionature::Options {
+            vn_config: a.vn_config.clone(),
+            command: match &a.command {
+                VnCommand::InitDb { schema } => visionature::VnCommand::InitDb {
+                    schema: schema.clone(),
+                },
+                VnCommand::Transfer(t) => {
+                    visionature::VnCommand::Transfer(visionature::TransferOptions {
+                        full: t.full,
+                        update: t.update,
+                        from: t.from,
+                        to: t.to,
+                        site: t.site.clone(),
+                        schema: t.schema.clone(),
+                    })
+                }
+                VnCommand::FixSync(f) => {
+                    visionature::VnCommand::FixSync(visionature::FixSyncOptions {
+                        window_days: f.window_days,
+                        skip_download: f.skip_download,
+                        no_deletes: f.no_deletes,
+                        no_notify: f.no_notify,
+                        dry_run: f.dry_run,
+                    })
+                }
+            },
+        }
+    }
+}
+
+impl From<&EcospheresArgs> for ecospheres::Options {
+    fn from(a: &EcospheresArgs) -> Self {
+        ecospheres::Options {
+            source: a.source.clone(),
+            dry_run: a.dry_run,
+            keep_history: a.keep_history,
+        }
+    }
+}
+
+impl From<&StatusArgs> for status::Options {
+    fn from(a: &StatusArgs) -> Self {
+        status::Options {
+            format: match a.format {
+                StatusFormat::Text => status::Format::Text,
+                StatusFormat::Json => status::Format::Json,
+            },
+            stale_after: a.stale_after.clone(),
+        }
+    }
+}
+
+impl From<&DashboardArgs> for dashboard::Options {
+    fn from(a: &DashboardArgs) -> Self {
+        dashboard::Options {
+            listen: a.listen,
+            base_path: a.base_path.clone(),
+            stale_after: a.stale_after.clone(),
+        }
+    }
+}
+
+/// Parses the process's arguments (exits with clap's message and code on an error or `--help`).
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Prints the completion script of `shell` on stdout.
+pub fn print_completions(shell: clap_complete::Shell) {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "data-tasks", &mut std::io::stdout());
 }

@@ -10,75 +10,23 @@
 //! own from the environment ([`crate::secrets::Env`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::fetch::config::{HttpConfig, SourcesConfig};
+use crate::fetch::config::SourcesConfig;
 use crate::secrets::Env;
-pub use crate::stages::ocr::config::OcrConfig;
-pub use crate::storage::config::{S3Credentials, StorageConfig};
+pub use crate::settings::ENV_PREFIX;
+use crate::settings::{from_table, parse_table, ConfigError, HttpConfig};
+use crate::stages::ocr::config::OcrConfig;
+use crate::storage::config::StorageConfig;
 use crate::syncs::{
     ecospheres::config::EcospheresConfig, gn2pg::config::Gn2pgConfig,
     visionature::config::VisionatureConfig,
 };
 
-/// Prefix of the environment variables that override configuration keys. Scripts of this
-/// repository use `DT_` for their own variables.
-pub const ENV_PREFIX: &str = "DATA_TASKS_";
-
 /// Variables of the binary under [`ENV_PREFIX`] that are not settings: the log filter.
 pub const NON_SETTING_VARS: [&str; 1] = ["DATA_TASKS_LOG"];
-
-/// What can go wrong while loading the configuration. Every variant names the file, key or variable.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("environment variable {var} does not name a known setting (expected {ENV_PREFIX}<SECTION>_<KEY>, see config.example.toml)")]
-    UnknownEnv { var: String },
-    #[error("invalid value for {key}: {reason}")]
-    Invalid { key: String, reason: String },
-    #[error("{key} is not set: {hint}")]
-    Missing { key: String, hint: String },
-}
-
-/// Checks that the schema named by the setting `key` (`gn2pg.schema`) is a plain lower-case
-/// identifier, the only kind the syncs interpolate into SQL.
-pub fn check_schema(key: &str, schema: &str) -> Result<(), ConfigError> {
-    if !crate::pg::is_plain_ident(schema) {
-        return Err(ConfigError::Invalid {
-            key: key.to_string(),
-            reason: format!(
-                "{schema:?} is not a plain lower-case identifier (letters, digits, _; at most 63 bytes)"
-            ),
-        });
-    }
-    if let Some(why) = reserved_schema(schema) {
-        return Err(ConfigError::Invalid {
-            key: key.to_string(),
-            reason: format!("{schema:?} {why}: a sync's data needs a schema of its own"),
-        });
-    }
-    Ok(())
-}
-
-/// Why `schema` cannot hold a sync's data: the bookkeeping schema (`data_tasks`, whose
-/// `sync_run` every sync writes) and PostgreSQL's own schemas are refused.
-pub fn reserved_schema(schema: &str) -> Option<&'static str> {
-    if schema == "data_tasks" {
-        Some("is data-tasks' bookkeeping schema (data_tasks.sync_run)")
-    } else if schema.starts_with("pg_") || schema == "information_schema" {
-        Some("is reserved by PostgreSQL")
-    } else {
-        None
-    }
-}
 
 /// The validated configuration of one run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -254,74 +202,6 @@ impl Config {
         self.ecospheres.validate()?;
         Ok(())
     }
-
-    /// The Géorisques dump URL, or the error that tells the operator which variable to set.
-    pub fn georisques_dump(&self) -> Result<&str, ConfigError> {
-        self.sources
-            .georisques_dump
-            .as_deref()
-            .ok_or_else(|| ConfigError::Missing {
-                key: "sources.georisques_dump".into(),
-                hint: "set DATA_TASKS_SOURCES_GEORISQUES_DUMP (the dump's URL is not public)"
-                    .into(),
-            })
-    }
-}
-
-/// A type error's message without the value it quotes (`` invalid type: integer `778899` ``): any
-/// value may be a secret (`sources.georisques_dump` is), and the key the message names (`in
-/// sources.georisques_dump`) is enough to find it. Field names stay.
-fn without_values(message: &str) -> String {
-    message
-        .lines()
-        .map(|line| {
-            let Some(at) = line
-                .find("invalid type:")
-                .or_else(|| line.find("invalid value:"))
-            else {
-                return line.to_string();
-            };
-            let (head, tail) = line.split_at(at);
-            let mut parts = tail.splitn(3, '`');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(a), Some(_value), Some(rest)) => format!("{head}{a}`…`{rest}"),
-                _ => line.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Parses TOML text into a table; a syntax error names its line without echoing it.
-fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
-    text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|s| {
-                format!(
-                    " at line {}",
-                    text[..s.start.min(text.len())].lines().count().max(1)
-                )
-            })
-            .unwrap_or_default();
-        ConfigError::Parse {
-            path: origin.to_string(),
-            message: format!("{}{line}", e.message().trim()),
-        }
-    })
-}
-
-/// Deserialises a table, naming the key of a type error but not its value.
-fn from_table<T: serde::de::DeserializeOwned>(
-    table: toml::Table,
-    origin: &str,
-) -> Result<T, ConfigError> {
-    toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: origin.to_string(),
-            message: without_values(e.to_string().trim()),
-        })
 }
 
 /// An environment value typed like the setting's default: strings stay strings (`"007"`),
@@ -374,51 +254,6 @@ fn env_value(raw: &str, default: &serde_json::Value) -> toml::Value {
     }
 }
 
-/// `serde(with = "crate::config::duration")`: durations written as humantime strings (`"10m"`,
-/// `"600s"`, `"70d"`, `"250ms"`) or integer seconds.
-pub mod duration {
-    use std::time::Duration;
-
-    use serde::{de, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a duration such as \"30s\", \"10m\", \"1d\" or a number of seconds")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                humantime::parse_duration(v.trim())
-                    .map_err(|e| E::custom(format!("{e} (e.g. \"30s\", \"10m\", \"1d\")")))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-                u64::try_from(v)
-                    .map(Duration::from_secs)
-                    .map_err(|_| E::custom("a duration cannot be negative"))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-                Ok(Duration::from_secs(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Reads a TOML file into `T` (operators' configs of the tools we replace), naming the file.
-pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let origin = path.display().to_string();
-    from_table(parse_table(&text, &origin)?, &origin)
-}
-
 /// Settings by environment variable, for messages and the config example test.
 pub fn env_setting_names() -> BTreeMap<String, String> {
     env_settings()
@@ -430,6 +265,7 @@ pub fn env_setting_names() -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::config::S3Credentials;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
@@ -441,7 +277,7 @@ mod tests {
         assert_eq!(c.storage.misc, "file://./data/misc");
         assert_eq!(c.ocr.dpi, 300);
         assert_eq!(c.sources.max_source_mib, 512);
-        assert!(c.georisques_dump().is_err());
+        assert!(c.sources.georisques_dump().is_err());
         let e =
             Config::load(None, &env(&[("DATA_TASKS_SOURCES_MAX_SOURCE_MIB", "0")])).unwrap_err();
         assert!(e.to_string().contains("sources.max_source_mib"), "{e}");
@@ -462,7 +298,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.storage.misc, "memory://a");
         assert_eq!(c.ocr.dpi, 150);
-        assert_eq!(c.georisques_dump().unwrap(), "http://x/d.tar.gz");
+        assert_eq!(c.sources.georisques_dump().unwrap(), "http://x/d.tar.gz");
     }
 
     #[test]
@@ -512,6 +348,22 @@ mod tests {
     }
 
     #[test]
+    fn ecospheres_settings_from_env() {
+        let env = env(&[
+            ("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip"),
+            ("DATA_TASKS_ECOSPHERES_RETRY_DELAY", "10ms"),
+            ("DATA_TASKS_ECOSPHERES_SOURCE", "file:///d"),
+        ]);
+        let config = Config::load(None, &env).unwrap();
+        assert_eq!(
+            config.ecospheres.on_bad_page,
+            crate::syncs::ecospheres::config::OnBadPage::Skip
+        );
+        assert_eq!(config.ecospheres.retry_delay.as_millis(), 10);
+        assert_eq!(config.ecospheres.source.as_deref(), Some("file:///d"));
+    }
+
+    #[test]
     fn every_scalar_setting_is_overridable_and_names_are_unique() {
         let settings = env_settings();
         let names = env_setting_names();
@@ -535,19 +387,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.storage.s3_credentials, S3Credentials::Instance);
-    }
-
-    #[test]
-    fn durations_read_humantime_and_seconds() {
-        #[derive(Deserialize)]
-        struct T {
-            #[serde(with = "duration")]
-            d: std::time::Duration,
-        }
-        let t: T = toml::from_str("d = \"10m\"").unwrap();
-        assert_eq!(t.d.as_secs(), 600);
-        let t: T = toml::from_str("d = 90").unwrap();
-        assert_eq!(t.d.as_secs(), 90);
-        assert!(toml::from_str::<T>("d = \"soon\"").is_err());
     }
 }

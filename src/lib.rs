@@ -22,6 +22,7 @@
 // The binary prints; the library logs with `tracing` and returns data.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
+pub mod compose;
 pub mod config;
 pub mod fetch;
 pub mod model;
@@ -32,6 +33,7 @@ pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod secrets;
+pub mod settings;
 pub mod stages;
 pub mod storage;
 pub mod syncs;

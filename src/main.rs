@@ -11,25 +11,23 @@ mod cli;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use data_tasks::config::Config;
 use data_tasks::fetch::{http::HttpClient, Limits, Reader};
 use data_tasks::outcome::{exit_status, ExitStatus, RunError, Summary};
 use data_tasks::probe::ProbeContext;
 use data_tasks::report::Delivery;
 use data_tasks::secrets::{scrub, Env};
-use data_tasks::stages;
 use data_tasks::storage::{S3Settings, Store};
+use data_tasks::{compose, stages};
 
 use cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     reexec_with_single_threaded_openmp();
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if let Command::Completions { shell } = cli.command {
         // A script on stdout and nothing else: no configuration, no log, no summary.
-        let mut cmd = <Cli as clap::CommandFactory>::command();
-        clap_complete::generate(shell, &mut cmd, "data-tasks", &mut std::io::stdout());
+        cli::print_completions(shell);
         return ExitCode::SUCCESS;
     }
     let env = Env::from_process();
@@ -176,7 +174,7 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
                 http: &client,
                 s3: &s3,
             };
-            Ok(stages::check::run(&config, env, &ctx))
+            Ok(compose::check::run(&config, env, &ctx))
         }
         Command::Installations { s3ic, rubriques } => {
             let s3ic =
@@ -207,7 +205,7 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
             stages::am_export::publish::run(&opts, &am, out.as_deref()).map_err(|e| fail(e.into()))
         }
         Command::Aps(flags) => {
-            config.georisques_dump().map_err(RunError::config)?;
+            config.sources.georisques_dump().map_err(RunError::config)?;
             let dump_client =
                 stages::aps::dump::client(&config.http).map_err(|e| fail(e.into()))?;
             if flags.dry_run {
@@ -216,7 +214,7 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
                     read_only(&config.storage.ap)?,
                 );
                 return stages::aps::dry_run(
-                    &config,
+                    &config.sources,
                     &misc,
                     &ap,
                     &dump_client,
@@ -225,7 +223,7 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
                 .map_err(|e| fail(e.into()));
             }
             let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
-            stages::aps::run_and_report(&config, &misc, &ap, &dump_client, &delivery)
+            stages::aps::run_and_report(&config.sources, &misc, &ap, &dump_client, &delivery)
                 .map_err(|e| fail(e.into()))
         }
         Command::Ocr(flags) if flags.dry_run => {
@@ -233,15 +231,16 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
                 read_only(&config.storage.misc)?,
                 read_only(&config.storage.ap)?,
             );
-            stages::ocr::dry_run(&config, &flags.args(), &misc, &ap).map_err(|e| fail(e.into()))
+            stages::ocr::dry_run(&config.sources, &flags.args(), &misc, &ap)
+                .map_err(|e| fail(e.into()))
         }
         Command::Daily(flags) if flags.dry_run => {
-            config.georisques_dump().map_err(RunError::config)?;
+            config.sources.georisques_dump().map_err(RunError::config)?;
             let (misc, ap) = (
                 read_only(&config.storage.misc)?,
                 read_only(&config.storage.ap)?,
             );
-            Ok(stages::daily::dry_run(
+            Ok(compose::daily::dry_run(
                 &config,
                 &flags.args(),
                 &misc,
@@ -251,14 +250,21 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
         }
         Command::Ocr(flags) => {
             let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
-            stages::ocr::run(&config, &flags.args(), &misc, &ap, &client)
-                .map(|(summary, _)| summary)
-                .map_err(|e| fail(e.into()))
+            stages::ocr::run(
+                &config.sources,
+                &config.ocr,
+                &flags.args(),
+                &misc,
+                &ap,
+                &client,
+            )
+            .map(|(summary, _)| summary)
+            .map_err(|e| fail(e.into()))
         }
         Command::Daily(flags) => {
-            config.georisques_dump().map_err(RunError::config)?;
+            config.sources.georisques_dump().map_err(RunError::config)?;
             let (misc, ap) = (store(&config.storage.misc)?, store(&config.storage.ap)?);
-            Ok(stages::daily::run(
+            Ok(compose::daily::run(
                 &config,
                 &flags.args(),
                 &misc,
@@ -281,22 +287,28 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
                 force_ocr: *force_ocr,
                 sidecar: sidecar.clone(),
             };
-            stages::ocr_file::run(&args, &config.ocr).map_err(|e| fail(e.into()))
+            stages::ocr_file::run(&args, config.ocr.engine_options(*jobs))
+                .map_err(|e| fail(e.into()))
         }
-        Command::Gn2pg(args) => {
-            data_tasks::syncs::gn2pg::run(&config, env, args).map_err(|e| fail(e.into()))
-        }
+        Command::Gn2pg(args) => data_tasks::syncs::gn2pg::run(&config.gn2pg, env, &args.into())
+            .map_err(|e| fail(e.into())),
         Command::Visionature(args) => {
-            data_tasks::syncs::visionature::run(&config, env, args).map_err(|e| fail(e.into()))
+            data_tasks::syncs::visionature::run(&config.visionature, env, &args.into())
+                .map_err(|e| fail(e.into()))
         }
-        Command::Ecospheres(args) => {
-            data_tasks::syncs::ecospheres::run(&config, env, args).map_err(|e| fail(e.into()))
-        }
+        Command::Ecospheres(args) => data_tasks::syncs::ecospheres::run(
+            &config.ecospheres,
+            &config.http,
+            config.storage.s3_credentials,
+            env,
+            &args.into(),
+        )
+        .map_err(|e| fail(e.into())),
         Command::Status(args) => {
-            data_tasks::ops::status::run(env, args).map_err(|e| fail(e.into()))
+            data_tasks::ops::status::run(env, &args.into()).map_err(|e| fail(e.into()))
         }
         Command::Dashboard(args) => {
-            data_tasks::ops::dashboard::run(env, args).map_err(|e| fail(e.into()))
+            data_tasks::ops::dashboard::run(env, &args.into()).map_err(|e| fail(e.into()))
         }
         Command::Completions { .. } => unreachable!("handled in main before any configuration"),
     }

@@ -572,14 +572,10 @@ fn dockerignore_keeps_build_outputs_and_secrets_out_of_the_context() {
 
 const DASHBOARD_SECRET: &str = "data-tasks-dashboard";
 
-/// The dashboard's command line as the binary parses it.
-#[derive(clap::Parser)]
-struct DashboardCli {
-    #[arg(value_parser = ["dashboard"])]
-    command: String,
-    #[command(flatten)]
-    args: data_tasks::ops::dashboard::Args,
-}
+/// The binary's command line (`src/cli.rs`), to parse a manifest's arguments as the binary does.
+#[allow(dead_code)]
+#[path = "../src/cli.rs"]
+mod cli;
 
 /// `port` of a probe or Service: a number, or the name of one of `ports`.
 fn port_number(port: &Value, ports: &[Value]) -> u64 {
@@ -624,15 +620,19 @@ fn dashboard_deployment_probes_the_health_paths_the_binary_serves() {
 
     // The arguments are the binary's, and the probes hit the paths it serves.
     let args = strings(c, "args");
-    let cli =
-        DashboardCli::try_parse_from(std::iter::once("data-tasks".to_string()).chain(args.clone()))
+    let parsed =
+        cli::Cli::try_parse_from(std::iter::once("data-tasks".to_string()).chain(args.clone()))
             .unwrap_or_else(|e| panic!("{file}: args {args:?} rejected: {e}"));
-    let base = data_tasks::ops::dashboard::base_path(&cli.args.base_path).unwrap();
+    let cli::Command::Dashboard(dashboard) = &parsed.command else {
+        panic!("{file}: args {args:?} are not the dashboard command");
+    };
+    let options = data_tasks::ops::dashboard::Options::from(dashboard);
+    let base = data_tasks::ops::dashboard::base_path(&options.base_path).unwrap();
     let ports = at(c, "ports").as_sequence().unwrap().clone();
     assert_eq!(ports.len(), 1, "{file}: one port");
     assert_eq!(
         int(&ports[0], "containerPort"),
-        u64::from(cli.args.listen.port())
+        u64::from(options.listen.port())
     );
     assert_eq!(
         text(c, "readinessProbe.httpGet.path"),
@@ -646,13 +646,13 @@ fn dashboard_deployment_probes_the_health_paths_the_binary_serves() {
         let port = port_number(at(c, &format!("{probe}.httpGet.port")), &ports);
         assert_eq!(
             port,
-            u64::from(cli.args.listen.port()),
+            u64::from(options.listen.port()),
             "{file}: {probe} port"
         );
     }
 
     // Off loopback the binary wants credentials: they and the database come from the Secret.
-    assert!(!cli.args.listen.ip().is_loopback());
+    assert!(!options.listen.ip().is_loopback());
     let env = at(c, "env").as_sequence().unwrap();
     for var in ["OPS_DATABASE_URL", "DASHBOARD_USER", "DASHBOARD_PASSWORD"] {
         let e = env

@@ -1,7 +1,9 @@
-//! `[sources]` (where inputs come from) and `[http]` (the default HTTP policy every stage's
-//! client starts from).
+//! `[sources]`: where inputs come from (the default HTTP policy, `[http]`, is
+//! `crate::settings::HttpConfig`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::settings::ConfigError;
 
 /// Where the inputs come from. `SRC` values are local paths, http(s) URLs or storage URLs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -36,29 +38,15 @@ impl Default for SourcesConfig {
     }
 }
 
-/// The default HTTP policy (stages with their own section override it).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub connect_timeout_s: u64,
-    /// Whole-request timeout for small requests (PDFs, Slack).
-    pub timeout_s: u64,
-    /// Whole-request timeout for the Géorisques dump.
-    pub dump_timeout_s: u64,
-    /// Attempts after the first one on timeouts, resets, 5xx and 429.
-    pub retries: u32,
-    /// First backoff delay in milliseconds (doubled at each retry, with jitter).
-    pub backoff_ms: u64,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout_s: 10,
-            timeout_s: 120,
-            dump_timeout_s: 1800,
-            retries: 4,
-            backoff_ms: 500,
-        }
+impl SourcesConfig {
+    /// The Géorisques dump URL, or the error that tells the operator which variable to set.
+    pub fn georisques_dump(&self) -> Result<&str, ConfigError> {
+        self.georisques_dump
+            .as_deref()
+            .ok_or_else(|| ConfigError::Missing {
+                key: "sources.georisques_dump".into(),
+                hint: "set DATA_TASKS_SOURCES_GEORISQUES_DUMP (the dump's URL is not public)"
+                    .into(),
+            })
     }
 }

@@ -25,8 +25,8 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 pub use reqwest::Method;
 
-use crate::config::HttpConfig;
 use crate::secrets::redact_query;
+use crate::settings::HttpConfig;
 
 /// A failed request (after retries when the failure was transient).
 #[derive(Debug, thiserror::Error)]

@@ -419,7 +419,7 @@ mod tests {
     }
 
     fn client() -> http::HttpClient {
-        http::HttpClient::new(&crate::config::HttpConfig::default()).unwrap()
+        http::HttpClient::new(&crate::settings::HttpConfig::default()).unwrap()
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use crate::model::ids::is_georisques_id;
-use crate::storage::{ObjectInfo, StorageError};
 
 /// Key of the searchable PDF of `id`.
 pub fn pdf_key(id: &str) -> String {
@@ -49,14 +48,15 @@ pub struct ApIndex {
 }
 
 impl ApIndex {
-    /// Consumes a listing (streamed); a listing error stops everything.
-    pub fn from_listing(
-        listing: impl Iterator<Item = Result<ObjectInfo, StorageError>>,
-    ) -> Result<ApIndex, StorageError> {
+    /// Consumes a listing of `(key, size)` pairs (streamed, from any store); a listing error
+    /// stops everything.
+    pub fn from_listing<K: AsRef<str>, E>(
+        listing: impl Iterator<Item = Result<(K, u64), E>>,
+    ) -> Result<ApIndex, E> {
         let mut index = ApIndex::default();
         for item in listing {
-            let info = item?;
-            index.add(&info.key, info.size);
+            let (key, size) = item?;
+            index.add(key.as_ref(), size);
         }
         Ok(index)
     }

@@ -22,22 +22,20 @@ use crate::pg::{run_log, GenericClient};
 use crate::secrets::Env;
 
 /// Output format of `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
 }
 
-/// The command line of `data-tasks status`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+/// What `data-tasks status` was asked to do (the binary parses it from the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
     /// `text` (a table and a last line) or `json` (one object).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
     /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
     /// visionature=3h, fix-sync=8d, ecospheres=26h.
-    #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
     pub stale_after: Vec<StaleAfter>,
 }
 
@@ -154,7 +152,7 @@ fn judge(s: ScopeRuns, thresholds: &Thresholds) -> ScopeStatus {
 }
 
 /// Runs the command: the report as text or JSON in the summary's headline.
-pub fn run(env: &Env, args: &Args) -> Result<Summary, OpsError> {
+pub fn run(env: &Env, args: &Options) -> Result<Summary, OpsError> {
     let db = super::database(env)?;
     let mut client = db.connect()?;
     if !run_log::exists(&mut client)? {

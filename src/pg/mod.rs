@@ -276,15 +276,6 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Whether `name` is a plain lower-case identifier (letters, digits, `_`; not starting with a
-/// digit) — what configs may name as a schema.
-pub fn is_plain_ident(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && name.len() <= 63
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,9 +316,5 @@ mod tests {
     fn identifiers() {
         assert_eq!(ident("gn2pg_lpo"), "\"gn2pg_lpo\"");
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
-        assert!(is_plain_ident("src_vn_json"));
-        assert!(!is_plain_ident("Src"));
-        assert!(!is_plain_ident("1x"));
-        assert!(!is_plain_ident("a;drop"));
     }
 }

@@ -16,7 +16,33 @@ use serde::Serialize;
 use crate::fetch::http::{HttpClient, HttpError, Method};
 use crate::outcome::{error_chain, Summary};
 use crate::secrets::Secret;
-use crate::stages::ocr::OcrStats;
+
+/// What one run of the OCR stage did, for its summary and the daily Slack report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OcrStats {
+    pub listed: usize,
+    pub already_done: usize,
+    pub to_process: usize,
+    pub succeeded: usize,
+    pub already_searchable: usize,
+    pub permanent_errors: usize,
+    pub transient_failures: usize,
+    pub pages: usize,
+    pub pages_ocred: usize,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub problems: Vec<String>,
+}
+
+impl OcrStats {
+    pub fn pages_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.pages_ocred as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
 
 /// What an `aps` run found and published, from which its Slack text is made.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

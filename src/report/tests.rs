@@ -1,7 +1,6 @@
 //! Unit tests of the report texts and of delivery against a local webhook.
 
 use super::*;
-use crate::stages::ocr::OcrStats;
 
 fn aps(new: usize) -> ApsReport {
     ApsReport {
@@ -54,7 +53,7 @@ fn delivery_attaches_the_text_and_a_failed_post_is_a_problem() {
         "/hook",
         vec![testkit::http::Response::status(403, "invalid_token")],
     );
-    let client = HttpClient::new(&crate::config::HttpConfig::default()).unwrap();
+    let client = HttpClient::new(&crate::settings::HttpConfig::default()).unwrap();
     let url = Secret::new(server.url("/hook"));
     let mut summary = Summary::new("aps");
     deliver(
@@ -100,7 +99,7 @@ fn slack_probe_posts_nothing_and_tells_valid_from_revoked_hooks() {
         "/revoked",
         vec![testkit::http::Response::status(404, "no_service")],
     );
-    let client = HttpClient::new(&crate::config::HttpConfig::default()).unwrap();
+    let client = HttpClient::new(&crate::settings::HttpConfig::default()).unwrap();
     let ok = probe_slack(&client, &server.url("/valid")).unwrap();
     assert!(
         ok.contains("no_text") && ok.contains("nothing posted"),

@@ -53,7 +53,7 @@ impl S3Settings {
     pub fn from_env(
         env: &Env,
         credentials: S3Credentials,
-        http: &crate::config::HttpConfig,
+        http: &crate::settings::HttpConfig,
     ) -> S3Settings {
         S3Settings {
             endpoint: env

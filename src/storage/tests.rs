@@ -136,7 +136,7 @@ fn s3_open_error(pairs: &[(&str, &str)]) -> String {
     let settings = S3Settings::from_env(
         &env,
         config::S3Credentials::Env,
-        &crate::config::HttpConfig::default(),
+        &crate::settings::HttpConfig::default(),
     );
     Store::open_with("s3://misc", &settings)
         .unwrap_err()

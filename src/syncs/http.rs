@@ -17,33 +17,33 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::ConfigError;
 use crate::fetch::http::{BodyCap, HttpPolicy, PolicyNames};
+use crate::settings::ConfigError;
 
 /// The `[<sync>.http]` block.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HttpSettings {
     /// Longest wait for a connection.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub connect_timeout: Duration,
     /// Deadline of one attempt: connect, headers and the whole body.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub timeout: Duration,
     /// Longest wait for the next bytes of a body.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub idle_timeout: Duration,
     /// Attempts after the first on transient failures (timeouts, resets, 408, 429, 5xx, a 2xx
     /// whose body is not what was expected).
     pub retries: u32,
     /// First backoff delay (doubled at each retry, ±25 % jitter).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Longest backoff delay, and longest `Retry-After` honoured.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay_cap: Duration,
     /// Wait after a 503 instead of the backoff (APIs that announce maintenance so); `0s`: the
     /// backoff.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub unavailable_delay: Duration,
     /// Largest answer accepted, in MiB.
     pub max_response_mib: u64,
@@ -92,7 +92,7 @@ mod opt_duration {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         #[derive(Deserialize)]
-        struct W(#[serde(with = "crate::config::duration")] Duration);
+        struct W(#[serde(with = "crate::settings::duration")] Duration);
         Ok(Some(W::deserialize(d)?.0))
     }
 }

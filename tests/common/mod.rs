@@ -53,7 +53,7 @@ pub fn store(url: &str) -> Store {
     let settings = S3Settings::from_env(
         &env,
         Default::default(),
-        &data_tasks::config::HttpConfig::default(),
+        &data_tasks::settings::HttpConfig::default(),
     );
     Store::open_with(url, &settings).unwrap_or_else(|e| panic!("open {url}: {e}"))
 }

@@ -39,18 +39,15 @@ use crate::outcome::Summary;
 use crate::pg::{PgError, Pool};
 use crate::secrets::{Env, Secret};
 
-/// The command line of `data-tasks dashboard`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+/// What `data-tasks dashboard` was asked to do (the binary parses it from the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
     /// Address to listen on; a non-loopback address requires DASHBOARD_USER and
     /// DASHBOARD_PASSWORD.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
     /// Path prefix of every page, as the reverse proxy forwards it (`/` for none).
-    #[arg(long, default_value = "/ops", value_name = "PATH")]
     pub base_path: String,
     /// Staleness thresholds, as for `status`.
-    #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
     pub stale_after: Vec<StaleAfter>,
 }
 
@@ -147,7 +144,7 @@ pub struct Server {
 impl Server {
     /// Checks the settings, opens the pool (one connection first: a wrong URL fails here) and
     /// binds the address.
-    pub fn bind(env: &Env, args: &Args) -> Result<Server, OpsError> {
+    pub fn bind(env: &Env, args: &Options) -> Result<Server, OpsError> {
         let base = base_path(&args.base_path)?;
         let credentials = Credentials::from_env(env)?;
         if credentials.is_none() && !args.listen.ip().is_loopback() {
@@ -225,7 +222,7 @@ impl Server {
 }
 
 /// Runs the command.
-pub fn run(env: &Env, args: &Args) -> Result<Summary, OpsError> {
+pub fn run(env: &Env, args: &Options) -> Result<Summary, OpsError> {
     Server::bind(env, args)?.serve()
 }
 

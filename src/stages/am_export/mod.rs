@@ -333,8 +333,11 @@ pub fn export_files(
 
 /// What the export needs, for `check`: the `am` store, and the back-office database when
 /// `AM_DATABASE_URL` is set (connected, and its three tables checked).
-pub fn probes(config: &crate::config::Config, env: &crate::secrets::Env) -> Vec<Box<dyn Probe>> {
-    let mut probes = vec![StoreProbe::boxed("storage.am", &config.storage.am)];
+pub fn probes(
+    storage: &crate::storage::config::StorageConfig,
+    env: &crate::secrets::Env,
+) -> Vec<Box<dyn Probe>> {
+    let mut probes = vec![StoreProbe::boxed("storage.am", &storage.am)];
     probes.extend(crate::probe::database(
         "back-office PostgreSQL",
         crate::pg::DbUrl::from_env(env, &["AM_DATABASE_URL"]),

@@ -19,10 +19,10 @@ use bytes::Bytes;
 use tar::EntryType;
 
 use super::ApsError;
-use crate::config::HttpConfig;
 use crate::fetch::http::{HttpClient, HttpError, Method};
 use crate::fetch::CappedReader;
 use crate::progress::{Progress, ProgressReader, Unit};
+use crate::settings::HttpConfig;
 
 /// Most members accepted in the archive.
 pub const MAX_MEMBERS: usize = 1000;

@@ -1,8 +1,8 @@
 //! Errors of the `aps` task. Each names the file and, where there is one, the line, the
 //! installation or document id and the offending value. All are fatal: nothing is published.
 
-use crate::config::ConfigError;
 use crate::fetch::http::HttpError;
+use crate::settings::ConfigError;
 use crate::storage::StorageError;
 use crate::tabular::TabularError;
 

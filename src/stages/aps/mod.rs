@@ -28,11 +28,12 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use crate::config::Config;
+use crate::fetch::config::SourcesConfig;
 use crate::fetch::http::HttpClient;
 use crate::outcome::Summary;
 use crate::probe::{Probe, SourceProbe, StoreProbe};
 use crate::report::Delivery;
+use crate::storage::config::StorageConfig;
 use crate::storage::Store;
 use crate::tabular::{read_table, Header, Table};
 
@@ -169,12 +170,12 @@ fn at_least(file: &str, what: &'static str, rows: usize) -> Result<(), ApsError>
 /// configured policy with the long dump timeout), reads `misc` and the `ap` listing, builds and
 /// validates every output. Writes nothing.
 pub fn prepare(
-    config: &Config,
+    sources: &SourcesConfig,
     misc: &Store,
     ap: &Store,
     dump_client: &HttpClient,
 ) -> Result<Outputs, ApsError> {
-    let url = config.georisques_dump()?;
+    let url = sources.georisques_dump()?;
     let installations: Vec<Bytes> = DATASETS
         .iter()
         .map(|ds| {
@@ -192,10 +193,12 @@ pub fn prepare(
     let (dump, ap_index) = std::thread::scope(|s| {
         let listing = s.spawn(|| {
             ap.list(None)
-                .and_then(ApIndex::from_listing)
+                .and_then(|listing| {
+                    ApIndex::from_listing(listing.map(|o| o.map(|o| (o.key, o.size))))
+                })
                 .map_err(ApsError::Listing)
         });
-        let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+        let max_bytes = sources.max_source_mib.saturating_mul(1 << 20);
         let dump = dump::fetch(url, dump_client, max_bytes);
         let index = listing
             .join()
@@ -217,12 +220,12 @@ pub fn prepare(
 /// Runs the task: [`prepare`], then publish the set atomically to `misc`. Does not post to
 /// Slack.
 pub fn run(
-    config: &Config,
+    sources: &SourcesConfig,
     misc: &Store,
     ap: &Store,
     dump_client: &HttpClient,
 ) -> Result<(Summary, ApsReport), ApsError> {
-    let outputs = prepare(config, misc, ap, dump_client)?;
+    let outputs = prepare(sources, misc, ap, dump_client)?;
     misc.publish(&outputs.files)?;
 
     let mut summary = Summary::new("aps");
@@ -247,27 +250,27 @@ pub fn run(
 /// The `aps` command: [`run`], then the report delivered (printed with the summary, posted to
 /// Slack when configured; a failed post makes the run partial).
 pub fn run_and_report(
-    config: &Config,
+    sources: &SourcesConfig,
     misc: &Store,
     ap: &Store,
     dump_client: &HttpClient,
     delivery: &Delivery<'_>,
 ) -> Result<Summary, ApsError> {
-    let (mut summary, report) = run(config, misc, ap, dump_client)?;
+    let (mut summary, report) = run(sources, misc, ap, dump_client)?;
     crate::report::deliver(report.slack_text(), delivery, &mut summary);
     Ok(summary)
 }
 
 /// What the stage needs, for `check`: the `misc` and `ap` stores and the dump (when configured;
 /// its URL is a secret).
-pub fn probes(config: &Config) -> Vec<Box<dyn Probe>> {
+pub fn probes(storage: &StorageConfig, sources: &SourcesConfig) -> Vec<Box<dyn Probe>> {
     let mut probes = vec![
-        StoreProbe::boxed("storage.misc", &config.storage.misc),
-        StoreProbe::boxed("storage.ap", &config.storage.ap),
+        StoreProbe::boxed("storage.misc", &storage.misc),
+        StoreProbe::boxed("storage.ap", &storage.ap),
     ];
     probes.extend(SourceProbe::boxed(
         "sources.georisques_dump",
-        config.sources.georisques_dump.as_deref(),
+        sources.georisques_dump.as_deref(),
         true,
     ));
     probes

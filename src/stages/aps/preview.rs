@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::config::Config;
+use crate::fetch::config::SourcesConfig;
 use crate::fetch::http::HttpClient;
 use crate::outcome::Summary;
 use crate::storage::{StorageError, Store};
@@ -16,13 +16,13 @@ use super::{prepare, ApsError, Outputs};
 /// The command `aps --dry-run`; `slack` says whether `SLACK_WEBHOOK_URL` is set (nothing is
 /// posted either way).
 pub fn dry_run(
-    config: &Config,
+    sources: &SourcesConfig,
     misc: &Store,
     ap: &Store,
     dump_client: &HttpClient,
     slack: bool,
 ) -> Result<Summary, ApsError> {
-    let outputs = prepare(config, misc, ap, dump_client)?;
+    let outputs = prepare(sources, misc, ap, dump_client)?;
     let mut summary = Summary::new("aps");
     let mut text = files_preview(&outputs, misc)?;
     let _ = writeln!(

@@ -159,16 +159,19 @@ pub fn run(
 }
 
 /// What the stage needs, for `check`: the `misc` store and both sources (when configured).
-pub fn probes(config: &crate::config::Config) -> Vec<Box<dyn Probe>> {
-    let mut probes = vec![StoreProbe::boxed("storage.misc", &config.storage.misc)];
+pub fn probes(
+    storage: &crate::storage::config::StorageConfig,
+    sources: &crate::fetch::config::SourcesConfig,
+) -> Vec<Box<dyn Probe>> {
+    let mut probes = vec![StoreProbe::boxed("storage.misc", &storage.misc)];
     probes.extend(SourceProbe::boxed(
         "sources.s3ic",
-        config.sources.s3ic.as_deref(),
+        sources.s3ic.as_deref(),
         false,
     ));
     probes.extend(SourceProbe::boxed(
         "sources.rubriques",
-        config.sources.rubriques.as_deref(),
+        sources.rubriques.as_deref(),
         false,
     ));
     probes

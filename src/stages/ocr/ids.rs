@@ -148,7 +148,7 @@ pub fn select(
         None => ids,
     };
     if !args.force_redo {
-        let done = ApIndex::from_listing(ap.list(None)?)?;
+        let done = ApIndex::from_listing(ap.list(None)?.map(|o| o.map(|o| (o.key, o.size))))?;
         let before = ids.len();
         ids.retain(|id| !done.is_processed(id));
         stats.already_done = before - ids.len();

@@ -25,10 +25,13 @@ mod tests;
 
 use std::path::PathBuf;
 
-use crate::config::Config;
+use self::config::OcrConfig;
+use crate::fetch::config::SourcesConfig;
 use crate::fetch::http::HttpClient;
 use crate::outcome::Summary;
 use crate::probe::{Probe, ProbeError, StoreProbe};
+pub use crate::report::OcrStats;
+use crate::storage::config::StorageConfig;
 use crate::storage::{StorageError, Store};
 
 pub use self::ids::{parse_ids, IdsError, Listed, Shard};
@@ -57,33 +60,6 @@ pub enum OcrStageError {
     Engine(#[from] ocr::SetupError),
 }
 
-/// What one run did, for the summary and the daily Slack report.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct OcrStats {
-    pub listed: usize,
-    pub already_done: usize,
-    pub to_process: usize,
-    pub succeeded: usize,
-    pub already_searchable: usize,
-    pub permanent_errors: usize,
-    pub transient_failures: usize,
-    pub pages: usize,
-    pub pages_ocred: usize,
-    pub seconds: f64,
-    #[serde(skip)]
-    pub problems: Vec<String>,
-}
-
-impl OcrStats {
-    pub fn pages_per_second(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.pages_ocred as f64 / self.seconds
-        } else {
-            0.0
-        }
-    }
-}
-
 /// What a run would process: the selected ids, in order, and the counts of the selection
 /// (`listed`, `already_done`, `to_process`; rejected entries as `problems`).
 #[derive(Debug, Clone, Default)]
@@ -97,12 +73,12 @@ pub struct OcrPlan {
 /// Reads the id list (`--ids FILE` or `misc/georisques_ids.json`) and selects what a run
 /// processes (shard, minus what the `ap` store holds, `--limit`). Reads only.
 pub fn plan(
-    config: &Config,
+    sources: &SourcesConfig,
     args: &OcrArgs,
     misc: &Store,
     ap: &Store,
 ) -> Result<OcrPlan, OcrStageError> {
-    let max_bytes = config.sources.max_source_mib.saturating_mul(1 << 20);
+    let max_bytes = sources.max_source_mib.saturating_mul(1 << 20);
     let listed = ids::load(args.ids_file.as_deref(), misc, max_bytes)?;
     let ids_source = match &args.ids_file {
         Some(path) => path.display().to_string(),
@@ -134,7 +110,8 @@ pub fn plan_listed(
 
 /// Runs the stage.
 pub fn run(
-    config: &Config,
+    sources: &SourcesConfig,
+    ocr_config: &OcrConfig,
     args: &OcrArgs,
     misc: &Store,
     ap: &Store,
@@ -143,7 +120,7 @@ pub fn run(
     let start = std::time::Instant::now();
     let OcrPlan {
         todo, mut stats, ..
-    } = plan(config, args, misc, ap)?;
+    } = plan(sources, args, misc, ap)?;
     tracing::info!(
         already = stats.already_done,
         left = todo.len(),
@@ -152,11 +129,11 @@ pub fn run(
         todo.len()
     );
     if !todo.is_empty() {
-        let engine = ocr::OcrEngine::new(config.ocr.engine_options(args.jobs))?;
+        let engine = ocr::OcrEngine::new(ocr_config.engine_options(args.jobs))?;
         let source = download::Source {
             client: client.clone(),
-            base: config.sources.ap_pdf_base.clone(),
-            max_bytes: config.ocr.max_pdf_mib * 1024 * 1024,
+            base: sources.ap_pdf_base.clone(),
+            max_bytes: ocr_config.max_pdf_mib * 1024 * 1024,
         };
         pipeline::process(
             &engine,
@@ -216,13 +193,13 @@ fn engine_files(options: &ocr::OcrOptions) -> String {
 
 /// What the stage needs, for `check`: the `misc` and `ap` stores and the OCR engine (tesseract
 /// with its language data, PDFium).
-pub fn probes(config: &Config) -> Vec<Box<dyn Probe>> {
-    let options = config.ocr.engine_options(1);
+pub fn probes(storage: &StorageConfig, ocr_config: &OcrConfig) -> Vec<Box<dyn Probe>> {
+    let options = ocr_config.engine_options(1);
     vec![
-        StoreProbe::boxed("storage.misc", &config.storage.misc),
-        StoreProbe::boxed("storage.ap", &config.storage.ap),
+        StoreProbe::boxed("storage.misc", &storage.misc),
+        StoreProbe::boxed("storage.ap", &storage.ap),
         crate::probe::probe(
-            format!("OCR engine (tesseract {}, PDFium)", config.ocr.language),
+            format!("OCR engine (tesseract {}, PDFium)", ocr_config.language),
             move |_| {
                 ocr::OcrEngine::new(options.clone())
                     .map(|_| engine_files(&options))

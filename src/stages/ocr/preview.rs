@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::config::Config;
+use crate::fetch::config::SourcesConfig;
 use crate::model::ap_store::{error_key, pdf_key};
 use crate::outcome::Summary;
 use crate::storage::Store;
@@ -18,14 +18,14 @@ pub const SHOWN: usize = 10;
 
 /// The command `ocr --dry-run`.
 pub fn dry_run(
-    config: &Config,
+    sources: &SourcesConfig,
     args: &OcrArgs,
     misc: &Store,
     ap: &Store,
 ) -> Result<Summary, OcrStageError> {
-    let plan = plan(config, args, misc, ap)?;
+    let plan = plan(sources, args, misc, ap)?;
     let mut summary = Summary::new("ocr");
-    summary.report = Some(preview(config, args, &plan, ap));
+    summary.report = Some(preview(sources, args, &plan, ap));
     for (name, n) in [
         ("listed", plan.stats.listed),
         ("already_done", plan.stats.already_done),
@@ -42,7 +42,7 @@ pub fn dry_run(
 }
 
 /// The text of a preview: the counts, then the first ids with their source URL and target key.
-pub fn preview(config: &Config, args: &OcrArgs, plan: &OcrPlan, ap: &Store) -> String {
+pub fn preview(sources: &SourcesConfig, args: &OcrArgs, plan: &OcrPlan, ap: &Store) -> String {
     let s = &plan.stats;
     let mut out = String::new();
     let rejected = match s.problems.len() {
@@ -87,7 +87,7 @@ pub fn preview(config: &Config, args: &OcrArgs, plan: &OcrPlan, ap: &Store) -> S
         let _ = writeln!(
             out,
             "  each fetched from {}<id>.pdf, stored in {} as {} ({} after a permanent failure):",
-            config.sources.ap_pdf_base,
+            sources.ap_pdf_base,
             ap.url(),
             pdf_key("<id>"),
             error_key("<id>")
@@ -97,7 +97,7 @@ pub fn preview(config: &Config, args: &OcrArgs, plan: &OcrPlan, ap: &Store) -> S
         let _ = writeln!(
             out,
             "  {id}  {}{id}.pdf → {}",
-            config.sources.ap_pdf_base,
+            sources.ap_pdf_base,
             pdf_key(id)
         );
     }

@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::OcrConfig;
 use crate::outcome::{ExitStatus, Summary};
 use crate::progress::{Progress, Unit};
 
@@ -109,7 +108,7 @@ fn why_nothing_to_do(kept: &ocr::KeptPages, pages: usize) -> String {
     }
 }
 
-pub fn run(args: &OcrFileArgs, cfg: &OcrConfig) -> Result<Summary, OcrFileError> {
+pub fn run(args: &OcrFileArgs, engine: ocr::OcrOptions) -> Result<Summary, OcrFileError> {
     check_writable(&args.output)?;
     if let Some(sidecar) = &args.sidecar {
         check_writable(sidecar)?;
@@ -120,7 +119,7 @@ pub fn run(args: &OcrFileArgs, cfg: &OcrConfig) -> Result<Summary, OcrFileError>
     })?;
     let engine = ocr::OcrEngine::new(ocr::OcrOptions {
         force_ocr: args.force_ocr,
-        ..cfg.engine_options(args.jobs)
+        ..engine
     })?;
     let start = std::time::Instant::now();
     let mut summary = Summary::new("ocr-file");

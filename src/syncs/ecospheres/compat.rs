@@ -4,9 +4,10 @@
 //! and `POSTGRES_USER`, `POSTGRES_PASSWORD`, `POSTGRES_URL` (the host), `POSTGRES_PORT`,
 //! `POSTGRES_DB`. Each fills in only where data-tasks' own setting or variable is absent.
 
-use crate::config::Config;
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::{Env, Secret};
+use crate::settings::HttpConfig;
+use crate::storage::config::S3Credentials;
 use crate::storage::{S3Settings, S3Timeouts};
 
 use super::config;
@@ -30,7 +31,12 @@ pub(super) fn resolve_source(
 
 /// S3 settings from the `AWS_*` variables, the original's `S3_ENDPOINT_URL`, `ACCESS_KEY` and
 /// `SECRET_KEY` filling in for missing ones.
-pub(super) fn s3_settings(config: &Config, env: &Env) -> S3Settings {
+pub(super) fn s3_settings(
+    cfg: &config::EcospheresConfig,
+    http_defaults: &HttpConfig,
+    s3_credentials: S3Credentials,
+    env: &Env,
+) -> S3Settings {
     let mut env = env.clone();
     if env.get("AWS_ENDPOINT").is_none() && env.get("AWS_ENDPOINT_URL").is_none() {
         if let Some(endpoint) = env.get("S3_ENDPOINT_URL").map(str::to_string) {
@@ -44,9 +50,9 @@ pub(super) fn s3_settings(config: &Config, env: &Env) -> S3Settings {
                 .with("AWS_SECRET_ACCESS_KEY", secret.expose());
         }
     }
-    let mut s3 = S3Settings::from_env(&env, config.storage.s3_credentials, &config.http);
+    let mut s3 = S3Settings::from_env(&env, s3_credentials, http_defaults);
     // The catalogue's requests have the bounds of `[ecospheres.http]`, as over HTTP.
-    if let Ok(http) = config.ecospheres.http_settings() {
+    if let Ok(http) = cfg.http_settings() {
         s3.timeouts = Some(S3Timeouts {
             connect: http.connect_timeout,
             request: http.timeout,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[ecospheres.http]` (CKAN needs 30–40 s a page: 3 minutes each).
@@ -55,18 +55,18 @@ pub struct EcospheresConfig {
     #[serde(deserialize_with = "http_block")]
     pub http: HttpSettings,
     /// Longest a run may last before it stops itself (`failed`, nothing published).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
     /// Old name of `http.timeout`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
     /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Old name of `http.retries`.
     pub max_retry: u32,
     /// Longest the swap waits for readers of the current table (`lock_timeout`) before failing.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub lock_timeout: Duration,
     /// Pages read at once from an object store.
     pub parallel_pages: usize,
@@ -113,7 +113,7 @@ impl EcospheresConfig {
             key: format!("ecospheres.{key}"),
             reason,
         };
-        crate::config::check_schema("ecospheres.schema", &self.schema)?;
+        crate::settings::check_schema("ecospheres.schema", &self.schema)?;
         if !(0.0..=1.0).contains(&self.max_shrink) {
             return Err(invalid(
                 "max_shrink",

@@ -31,33 +31,33 @@ mod store;
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, ConfigError};
 use crate::fetch::http::{HttpClient, HttpError};
 use crate::outcome::Summary;
 use crate::pg::run_log::{self, LockPolicy, RunCounts};
 use crate::pg::{schema, DbUrl, PgError};
 use crate::progress::{Progress, Unit};
 use crate::secrets::Env;
+use crate::settings::{ConfigError, HttpConfig};
+use crate::storage::config::S3Credentials;
 use crate::syncs::protocol::{self, Deadline, Overrun, Scope, Scoped};
+
+use self::config::EcospheresConfig;
 
 use collect::{CollectError, Collector};
 use pipeline::{Next, WalkError};
 use remote::{SourceError, SourceUrl, StorePages};
 use store::{LoadError, Published};
 
-/// The command line of `data-tasks ecospheres`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What `data-tasks ecospheres` was asked to do (the binary parses it from the command line).
+#[derive(Debug)]
+pub struct Options {
     /// Catalogue to read: s3://bucket/prefix/ or file://folder/ (every object whose name
     /// contains .json) or https://…/dcat/catalog/jsonld?page=1 (follows hydra:nextPage).
     /// Default: ecospheres.source.
-    #[arg(long, value_name = "URL")]
     pub source: Option<String>,
     /// Read and score the catalogue, print the summary, write nothing.
-    #[arg(long)]
     pub dry_run: bool,
     /// Also keep today's snapshot in datasets_history.
-    #[arg(long)]
     pub keep_history: bool,
 }
 
@@ -88,8 +88,13 @@ const SYNC: &str = "ecospheres";
 
 /// Runs the command under the sync protocol ([`protocol::run_scope`]): the source is opened
 /// and the database reached before anything is written.
-pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, EcospheresError> {
-    let cfg = &config.ecospheres;
+pub fn run(
+    cfg: &EcospheresConfig,
+    http_defaults: &HttpConfig,
+    s3_credentials: S3Credentials,
+    env: &Env,
+    args: &Options,
+) -> Result<Summary, EcospheresError> {
     let http = cfg.http_settings()?;
     let source = compat::resolve_source(args.source.as_deref(), cfg, env)?;
     let client = HttpClient::with_policy(&http.policy("ecospheres.http"))?;
@@ -97,7 +102,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
     let pages = match &source {
         SourceUrl::Store(url) => Some(StorePages::open(
             url,
-            &compat::s3_settings(config, env),
+            &compat::s3_settings(cfg, http_defaults, s3_credentials, env),
             http.max_response_bytes(),
         )?),
         SourceUrl::Http(_) => None,

@@ -761,9 +761,11 @@ fn legacy_variables_reach_the_database_and_s3() {
         "{e}"
     );
 
-    let config = Config::default();
+    let http = HttpConfig::default();
     let s3 = s3_settings(
-        &config,
+        &EcospheresConfig::default(),
+        &http,
+        S3Credentials::default(),
         &Env::from_pairs([
             ("S3_ENDPOINT_URL", "https://minio.example"),
             ("ACCESS_KEY", "legacy-id"),
@@ -773,7 +775,9 @@ fn legacy_variables_reach_the_database_and_s3() {
     assert_eq!(s3.endpoint.as_deref(), Some("https://minio.example"));
     assert_eq!(s3.access_key_id.unwrap().expose(), "legacy-id");
     let s3 = s3_settings(
-        &config,
+        &EcospheresConfig::default(),
+        &http,
+        S3Credentials::default(),
         &Env::from_pairs([
             ("AWS_ENDPOINT", "https://s3.new"),
             ("S3_ENDPOINT_URL", "https://minio.example"),
@@ -815,13 +819,4 @@ fn config_defaults_and_validation() {
     ] {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
-    let env = Env::from_pairs([
-        ("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip"),
-        ("DATA_TASKS_ECOSPHERES_RETRY_DELAY", "10ms"),
-        ("DATA_TASKS_ECOSPHERES_SOURCE", "file:///d"),
-    ]);
-    let config = Config::load(None, &env).unwrap();
-    assert_eq!(config.ecospheres.on_bad_page, OnBadPage::Skip);
-    assert_eq!(config.ecospheres.retry_delay.as_millis(), 10);
-    assert_eq!(config.ecospheres.source.as_deref(), Some("file:///d"));
 }

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::config::{Gn2pgConfig, QueryValue, SourceConfig};
-use crate::config::ConfigError;
 use crate::secrets::Secret;
+use crate::settings::ConfigError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +93,7 @@ fn invalid(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
 
 /// Reads `path` and applies it to `config` (its sources replace ours: both is an error).
 pub fn apply(path: &Path, config: &mut Gn2pgConfig) -> Result<Legacy, ConfigError> {
-    let file: File = crate::config::read_toml(path)?;
+    let file: File = crate::settings::read_toml(path)?;
     if !config.sources.is_empty() {
         return Err(invalid(
             path,

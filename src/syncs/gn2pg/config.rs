@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[gn2pg.http]`.
@@ -56,7 +56,7 @@ pub struct Gn2pgConfig {
     pub page_size: u32,
     pub paging: Paging,
     /// Subtracted from the last success's start to form an update's `since`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub since_overlap: Duration,
     /// Time zone of the source's `derniere_action` (the text of date filters).
     pub source_timezone: String,
@@ -71,24 +71,24 @@ pub struct Gn2pgConfig {
     #[serde(deserialize_with = "http_block")]
     pub http: HttpSettings,
     /// Longest a source's run may last before it stops itself (`failed`, lock released).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
     /// Old name of `http.timeout`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
     /// Old name of `http.connect_timeout`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_connect_timeout: Duration,
     /// Old name of `http.retries`.
     pub max_retry: u32,
     /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Old name of `http.retry_delay_cap`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay_cap: Duration,
     /// Old name of `http.unavailable_delay`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub unavailable_delay: Duration,
     #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -268,7 +268,7 @@ impl Gn2pgConfig {
             key: format!("gn2pg.{key}"),
             reason,
         };
-        crate::config::check_schema("gn2pg.schema", &self.schema)?;
+        crate::settings::check_schema("gn2pg.schema", &self.schema)?;
         if self.page_size == 0 || self.page_size > 100_000 {
             return Err(invalid("page_size", "must be within 1..=100000".into()));
         }

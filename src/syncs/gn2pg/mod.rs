@@ -30,12 +30,12 @@ mod tests;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
 use crate::outcome::{ExitStatus, Summary};
 use crate::pg::run_log::RunStatus;
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::{Env, Secret};
+use crate::settings::ConfigError;
 
 use self::config::Gn2pgConfig;
 use self::run::{Ctx, Outcome, Requested};
@@ -43,39 +43,33 @@ use self::run::{Ctx, Outcome, Requested};
 /// The variables naming the database, first set wins (then `--gn2pg-config`'s `[db]`).
 pub const DATABASE_VARS: [&str; 2] = ["GN2PG_DATABASE_URL", "DATABASE_URL"];
 
-/// The command line of `data-tasks gn2pg`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What `data-tasks gn2pg` was asked to do (the binary parses it from the command line).
+#[derive(Debug)]
+pub struct Options {
     /// An operator's gn2pg-client TOML file (`[db]`, `[[source]]`, `[tuning]`), read unchanged.
-    #[arg(long, global = true, value_name = "FILE")]
     pub gn2pg_config: Option<PathBuf>,
-    #[command(subcommand)]
     pub command: Gn2pgCommand,
 }
 
 /// `gn2pg` subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug)]
 pub enum Gn2pgCommand {
     /// Create or complete the schema (gn2pg-client 1.10.1's tables, import_checkpoint, sync_run).
     InitDb {
         /// Operator SQL run after the tables, in one transaction, with `gn2pg_import` replaced
         /// by the schema (e.g. the triggers that fill gn_synthese).
-        #[arg(long, value_name = "FILE.sql")]
         custom_script: Option<PathBuf>,
     },
     /// Download every row of the export (resumes an interrupted full).
     Full {
         /// Only this source (name or normalised name); repeatable.
-        #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
         /// Start over instead of resuming an interrupted full.
-        #[arg(long)]
         restart: bool,
     },
     /// Rows created, changed or deleted since the last success (a full when there is none).
     Update {
         /// Only this source (name or normalised name); repeatable.
-        #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
     },
 }
@@ -109,8 +103,8 @@ pub enum Gn2pgError {
 }
 
 /// Runs the command.
-pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Gn2pgError> {
-    let mut cfg: Gn2pgConfig = config.gn2pg.clone();
+pub fn run(config: &Gn2pgConfig, env: &Env, args: &Options) -> Result<Summary, Gn2pgError> {
+    let mut cfg: Gn2pgConfig = config.clone();
     let legacy = match &args.gn2pg_config {
         Some(path) => compat::apply(path, &mut cfg)?,
         None => compat::Legacy::default(),

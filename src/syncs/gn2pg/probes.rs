@@ -4,17 +4,16 @@
 //! healthcheck, in a single attempt (check answers at once; the syncs retry). Passwords come from
 //! `GN2PG_<SOURCE>_PASSWORD`, as for the syncs; `--gn2pg-config` files are not read by `check`.
 
-use crate::config::Config;
 use crate::pg::DbUrl;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
+use super::config::Gn2pgConfig;
 use super::remote::Api;
 use super::schema;
 
 /// The probes of the configured gn2pg sync (none when no source is configured).
-pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
-    let cfg = &config.gn2pg;
+pub fn probes(cfg: &Gn2pgConfig, env: &Env) -> Vec<Box<dyn Probe>> {
     if cfg.sources.is_empty() {
         return Vec::new();
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_yaml_ng::{Mapping, Value};
 
 use super::config::{SiteConfig, TypeDate, VisionatureConfig};
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 
 fn err(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {

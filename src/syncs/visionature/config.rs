@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::settings::ConfigError;
 use crate::syncs::http::{http_aliases, HttpSettings};
 
 /// The defaults of `[visionature.http]` (a 503 announces maintenance: wait 10 minutes).
@@ -55,27 +55,27 @@ pub struct VisionatureConfig {
     #[serde(deserialize_with = "http_block")]
     pub http: HttpSettings,
     /// Longest a site's run (or a fix-sync) may last before it stops itself.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
     /// Old name of `http.unavailable_delay`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub unavailable_delay: Duration,
     /// Watermarks are `now − diff_overlap`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub diff_overlap: Duration,
     /// Older watermarks use a windowed search instead of the diff endpoint (≤ 10 weeks back).
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub diff_max_age: Duration,
     /// Old name of `http.timeout`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub http_timeout: Duration,
     /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub retry_delay: Duration,
     /// Old name of `http.retries`.
     pub max_retry: u32,
     /// How long fix-sync waits for the production lock.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub lock_wait: Duration,
     pub filter: FilterConfig,
     pub pid: PidConfig,
@@ -116,12 +116,12 @@ pub struct PidConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RefreshConfig {
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub observers: Duration,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub fields: Duration,
     /// Every other reference controller.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub other: Duration,
 }
 
@@ -249,8 +249,8 @@ impl VisionatureConfig {
         if self.max_run.is_zero() {
             return Err(invalid("max_run", "must be positive"));
         }
-        crate::config::check_schema("visionature.schema_import", &self.schema_import)?;
-        crate::config::check_schema("visionature.check_schema", &self.check_schema)?;
+        crate::settings::check_schema("visionature.schema_import", &self.schema_import)?;
+        crate::settings::check_schema("visionature.check_schema", &self.check_schema)?;
         if self.schema_import == self.check_schema {
             return Err(invalid(
                 "check_schema",

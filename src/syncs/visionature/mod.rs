@@ -38,79 +38,65 @@ use chrono::NaiveDate;
 use self::config::{SiteConfig, VisionatureConfig};
 use self::remote::{Api, ApiError, Credentials};
 use self::run::{Ctx, FullOptions, Outcome};
-use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
 use crate::outcome::{error_chain, Summary};
 use crate::pg::run_log::{self, LockPolicy, RunCounts};
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
+use crate::settings::ConfigError;
 use crate::syncs::protocol::{self, Ran, Scope, Scoped};
 
-/// The command line of `data-tasks visionature`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What `data-tasks visionature` was asked to do (the binary parses it from the command line).
+#[derive(Debug)]
+pub struct Options {
     /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
-    #[arg(long, global = true, value_name = "FILE")]
     pub vn_config: Option<PathBuf>,
-    #[command(subcommand)]
     pub command: VnCommand,
 }
 
 /// The subcommands.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug)]
 pub enum VnCommand {
     /// Create the tables (adds only what is missing on a Client-API-VN schema).
     InitDb {
         /// Schema (default: schema_import).
-        #[arg(long)]
         schema: Option<String>,
     },
     /// Download sightings and reference lists: --full, or --update from the watermarks.
-    Transfer(TransferArgs),
+    Transfer(TransferOptions),
     /// Repair production from the check schema (re-download the window, reconcile, mail).
-    FixSync(FixSyncArgs),
+    FixSync(FixSyncOptions),
 }
 
 /// `transfer` flags.
-#[derive(Debug, clap::Args)]
-pub struct TransferArgs {
+#[derive(Debug)]
+pub struct TransferOptions {
     /// Everything (windowed searches), inserting missing watermarks.
-    #[arg(long, conflicts_with = "update", required_unless_present = "update")]
     pub full: bool,
     /// Changes since each taxo group's watermark (diff endpoint).
-    #[arg(long)]
     pub update: bool,
     /// Oldest day read by --full (default filter.start_date).
-    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
     pub from: Option<NaiveDate>,
     /// Newest day read by --full (default today).
-    #[arg(long, requires = "full", value_name = "YYYY-MM-DD")]
     pub to: Option<NaiveDate>,
     /// Only this site.
-    #[arg(long, value_name = "NAME")]
     pub site: Option<String>,
     /// Schema (default schema_import; the check sync uses check_schema).
-    #[arg(long)]
     pub schema: Option<String>,
 }
 
 /// `fix-sync` flags.
-#[derive(Debug, clap::Args)]
-pub struct FixSyncArgs {
+#[derive(Debug)]
+pub struct FixSyncOptions {
     /// Days re-downloaded into the check schema (default fix_sync.window_days).
-    #[arg(long)]
     pub window_days: Option<u32>,
     /// Reconcile from the check schema as it is.
-    #[arg(long)]
     pub skip_download: bool,
     /// Do not replay deletions.
-    #[arg(long)]
     pub no_deletes: bool,
     /// Do not send the mail.
-    #[arg(long)]
     pub no_notify: bool,
     /// Count, then roll back.
-    #[arg(long)]
     pub dry_run: bool,
 }
 
@@ -174,10 +160,10 @@ fn chosen_schema(
     schema: &Option<String>,
 ) -> Result<String, VisionatureError> {
     let s = schema.clone().unwrap_or_else(|| cfg.schema_import.clone());
-    if !crate::pg::is_plain_ident(&s) {
+    if !crate::settings::is_plain_ident(&s) {
         return Err(VisionatureError::BadSchema(s));
     }
-    if let Some(why) = crate::config::reserved_schema(&s) {
+    if let Some(why) = crate::settings::reserved_schema(&s) {
         return Err(VisionatureError::ReservedSchema { schema: s, why });
     }
     Ok(s)
@@ -246,7 +232,11 @@ fn scope_name(schema: &str, site: &str) -> String {
 }
 
 /// Runs the command.
-pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, VisionatureError> {
+pub fn run(
+    config: &VisionatureConfig,
+    env: &Env,
+    args: &Options,
+) -> Result<Summary, VisionatureError> {
     if let Some(ms) = env
         .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
         .and_then(|v| v.parse::<u64>().ok())
@@ -256,11 +246,11 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
         Some(path) => {
-            let (cfg, w) = compat::load(path, &config.visionature)?;
+            let (cfg, w) = compat::load(path, config)?;
             warnings.extend(w);
             cfg
         }
-        None => config.visionature.clone(),
+        None => config.clone(),
     };
     cfg.validate()?;
     for w in &warnings {
@@ -289,7 +279,7 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Visionatu
 fn transfer_cmd(
     cfg: &VisionatureConfig,
     env: &Env,
-    t: &TransferArgs,
+    t: &TransferOptions,
 ) -> Result<Summary, VisionatureError> {
     let mode = if t.full { "full" } else { "update" };
     let schema = chosen_schema(cfg, &t.schema)?;
@@ -398,7 +388,7 @@ fn site_transfer(
     ctx: &Ctx<'_>,
     client: &mut crate::pg::Client,
     taxo: &remote::Fetched,
-    t: &TransferArgs,
+    t: &TransferOptions,
     out: &mut Outcome,
     deadline: &protocol::Deadline,
 ) -> Result<(), SiteError> {
@@ -423,7 +413,7 @@ fn site_transfer(
 fn fix_sync_cmd(
     cfg: &VisionatureConfig,
     env: &Env,
-    f: &FixSyncArgs,
+    f: &FixSyncOptions,
 ) -> Result<Summary, VisionatureError> {
     let opts = fixsync::FixOptions {
         window_days: f.window_days.unwrap_or(cfg.fix_sync.window_days),

@@ -4,15 +4,14 @@
 //! with the site's `VN_<SITE>_…` credentials, in a single attempt (check answers at once; the
 //! transfers retry). `--vn-config` files are not read by `check`.
 
-use crate::config::Config;
 use crate::probe::{self, Needed, Probe, ProbeError};
 use crate::secrets::Env;
 
+use super::config::VisionatureConfig;
 use super::remote::{Api, Credentials};
 
 /// The probes of the configured visionature sync (none when no site is configured).
-pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
-    let cfg = &config.visionature;
+pub fn probes(cfg: &VisionatureConfig, env: &Env) -> Vec<Box<dyn Probe>> {
     if cfg.site.is_empty() {
         return Vec::new();
     }

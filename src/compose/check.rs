@@ -7,24 +7,30 @@
 //! way, once configured (`syncs::<name>::probes`: their database and schema, and one
 //! authenticated call per source or site, in a single attempt), gathered in [`probes`].
 
+use crate::compose::daily;
 use crate::config::Config;
 use crate::outcome::{ExitStatus, Summary};
 use crate::probe::{Probe, ProbeContext, ProbeError};
 use crate::secrets::Env;
-use crate::stages::{am_export, aps, daily, installations, ocr};
+use crate::stages::{am_export, aps, installations, ocr};
 use crate::syncs;
 
 /// Every stage's probes, each dependency once, in the order the stages name them.
 pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
     let all = [
-        installations::probes(config),
-        aps::probes(config),
-        ocr::probes(config),
+        installations::probes(&config.storage, &config.sources),
+        aps::probes(&config.storage, &config.sources),
+        ocr::probes(&config.storage, &config.ocr),
         daily::probes(config, env),
-        am_export::probes(config, env),
-        syncs::gn2pg::probes::probes(config, env),
-        syncs::visionature::probes::probes(config, env),
-        syncs::ecospheres::probes::probes(config, env),
+        am_export::probes(&config.storage, env),
+        syncs::gn2pg::probes::probes(&config.gn2pg, env),
+        syncs::visionature::probes::probes(&config.visionature, env),
+        syncs::ecospheres::probes::probes(
+            &config.ecospheres,
+            &config.http,
+            config.storage.s3_credentials,
+            env,
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     all.into_iter()

@@ -39,7 +39,7 @@ pub fn run(
     let mut summary = Summary::new("daily");
     let aps_step = |summary: &mut Summary| -> Result<ApsReport, StepError> {
         let ran = aps::dump::client(&config.http)
-            .and_then(|dump_client| aps::run(config, misc, ap, &dump_client));
+            .and_then(|dump_client| aps::run(&config.sources, misc, ap, &dump_client));
         match ran {
             Ok((s, report)) => {
                 summary.problems.extend(s.problems);
@@ -52,7 +52,7 @@ pub fn run(
     let aps_before = aps_step(&mut summary);
     let t1 = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let ocr = ocr::run(config, ocr_args, misc, ap, client)
+    let ocr = ocr::run(&config.sources, &config.ocr, ocr_args, misc, ap, client)
         .map(|(s, stats)| {
             summary.problems.extend(s.problems);
             stats
@@ -143,7 +143,7 @@ pub fn dry_run(
     let mut summary = Summary::new("daily");
     let mut text = String::from("1. aps (the dump is downloaded and read, nothing published)\n");
     let built = aps::dump::client(&config.http)
-        .and_then(|dump_client| aps::prepare(config, misc, ap, &dump_client));
+        .and_then(|dump_client| aps::prepare(&config.sources, misc, ap, &dump_client));
     let mut aps_line = "aps FAILED".to_string();
     let planned = match &built {
         Ok(outputs) => {
@@ -186,13 +186,13 @@ pub fn dry_run(
                 error_chain(e)
             );
             summary.problem(format!("aps (before OCR) would fail: {}", error_chain(e)));
-            ocr::plan(config, ocr_args, misc, ap).map_err(|e| StepError::of(&e))
+            ocr::plan(&config.sources, ocr_args, misc, ap).map_err(|e| StepError::of(&e))
         }
     };
     text.push_str("2. ocr (nothing downloaded, OCRed or stored)\n");
     let ocr_line = match &planned {
         Ok(plan) => {
-            for line in ocr::preview(config, ocr_args, plan, ap).lines() {
+            for line in ocr::preview(&config.sources, ocr_args, plan, ap).lines() {
                 let _ = writeln!(text, "  {line}");
             }
             summary.warnings.extend(plan.stats.problems.iter().cloned());
@@ -236,8 +236,8 @@ pub fn dry_run(
 /// What the job needs, for `check`: what `aps` and `ocr` need, and the Slack webhook when
 /// `SLACK_WEBHOOK_URL` is set (checked without posting: [`report::probe_slack`]).
 pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
-    let mut probes = aps::probes(config);
-    probes.extend(ocr::probes(config));
+    let mut probes = aps::probes(&config.storage, &config.sources);
+    probes.extend(ocr::probes(&config.storage, &config.ocr));
     if let Some(url) = env.secret("SLACK_WEBHOOK_URL") {
         probes.push(crate::probe::probe(
             format!(
