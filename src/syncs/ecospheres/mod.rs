@@ -23,10 +23,10 @@ mod columns;
 pub mod config;
 mod dates;
 mod jsonld;
-mod store;
 mod pipeline;
 pub mod probes;
 mod remote;
+mod store;
 
 use std::time::{Duration, Instant};
 
@@ -40,9 +40,9 @@ use crate::secrets::{Env, Secret};
 use crate::storage::S3Settings;
 
 use collect::{CollectError, Collector};
-use store::{LoadError, Published};
 use pipeline::{Next, WalkError};
 use remote::{SourceError, SourceUrl, StorePages};
+use store::{LoadError, Published};
 
 /// The command line of `data-tasks ecospheres`.
 #[derive(Debug, clap::Args)]

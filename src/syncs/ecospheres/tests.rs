@@ -8,9 +8,9 @@ use super::columns::{self, Note, Row};
 use super::config::{EcospheresConfig, OnBadPage};
 use super::dates;
 use super::jsonld::{self, kind, Graph, PageError, Pred, Term};
-use super::store::Spill;
 use super::pipeline::{self, Page, PageFailure};
 use super::remote::{self, SourceUrl};
+use super::store::Spill;
 use super::*;
 
 const DS: &str = "http://example.org/ds/1";

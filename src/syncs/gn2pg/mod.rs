@@ -14,15 +14,15 @@
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
-pub mod remote;
-pub mod config;
 pub mod compat;
+pub mod config;
 pub mod page;
 pub mod pipeline;
 pub mod probes;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
 
 #[cfg(test)]
 mod tests;
@@ -38,7 +38,7 @@ use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
 
 use self::config::Gn2pgConfig;
-use self::sync::{Ctx, Outcome, Requested};
+use self::run::{Ctx, Outcome, Requested};
 
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::remote::Api;
 use super::config::{Gn2pgConfig, SourceConfig};
 use super::page::ParsedPage;
 use super::pipeline::{self, Plan};
+use super::remote::Api;
 use super::store::{self, PageCounts, Stager, Writer};
 use super::SourceError;
 use crate::fetch::http::HttpPolicy;

@@ -17,16 +17,16 @@
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod remote;
+pub mod compat;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
 pub mod probes;
 pub mod proj;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
-pub mod compat;
 
 #[cfg(test)]
 mod tests;
@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use self::remote::{Api, ApiError, Credentials};
 use self::config::{SiteConfig, VisionatureConfig};
+use self::remote::{Api, ApiError, Credentials};
 use self::run::{Ctx, FullOptions, Outcome};
 use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;

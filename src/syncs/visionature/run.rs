@@ -25,9 +25,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::remote::{Api, ApiError, Fetched};
 use super::config::{SiteConfig, TypeDate, VisionatureConfig};
 use super::proj::Projector;
+use super::remote::{Api, ApiError, Fetched};
 use super::store::{self, LogRow, Prepared};
 use crate::fetch::http::Method;
 use crate::pg::run_log::RunCounts;
