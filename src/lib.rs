@@ -37,3 +37,5 @@ pub mod storage;
 pub mod syncs;
 pub mod tabular;
 pub mod text;
+#[cfg(feature = "dashboard")]
+pub mod web;

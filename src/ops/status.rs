@@ -13,13 +13,13 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::format::{cap, duration, limit};
 use super::runs::{self, Run, ScopeKey, ScopeRuns};
 use super::stale::{self, StaleAfter, Thresholds, Verdict};
 use super::OpsError;
 use crate::outcome::{ExitStatus, Summary};
 use crate::pg::{run_log, GenericClient};
 use crate::secrets::Env;
+use crate::text::{cap, duration, limit};
 
 /// Output format of `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

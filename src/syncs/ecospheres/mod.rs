@@ -23,6 +23,8 @@ mod columns;
 pub mod config;
 mod dates;
 mod jsonld;
+#[cfg(feature = "dashboard")]
+pub mod ops;
 mod pipeline;
 pub mod probes;
 mod remote;
