@@ -155,6 +155,7 @@ pub enum Command {
         DATABASE_URL)\n  per source GN2PG_<STD_NAME>_PASSWORD (e.g. GN2PG_LPO_AURA_PASSWORD)\n\
         See docs/syncs/gn2pg.md."
     )]
+    #[cfg(feature = "gn2pg")]
     Gn2pg(data_tasks::syncs::gn2pg::Args),
     /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
     #[command(
@@ -164,6 +165,7 @@ pub enum Command {
         VN_<SITE>_CLIENT_SECRET\n  SMTP_URL for fix-sync's mail to visionature.fix_sync.notify_email\n\
         See docs/syncs/visionature.md."
     )]
+    #[cfg(feature = "visionature")]
     Visionature(data_tasks::syncs::visionature::Args),
     /// DCAT catalogue → metadata-quality indicators table.
     #[command(
@@ -174,6 +176,7 @@ pub enum Command {
         AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT (or the legacy S3_ENDPOINT_URL, ACCESS_KEY, SECRET_KEY)\n\
         See docs/syncs/ecospheres.md."
     )]
+    #[cfg(feature = "ecospheres")]
     Ecospheres(data_tasks::syncs::ecospheres::Args),
     /// Last run and last success of every sync scope; exit 1 when one is stale (a probe).
     #[command(
@@ -187,6 +190,7 @@ pub enum Command {
         (a read-only role is enough)\n  DASHBOARD_USER and DASHBOARD_PASSWORD to listen off \
         loopback. See docs/ops.md."
     )]
+    #[cfg(feature = "dashboard")]
     Dashboard(data_tasks::ops::dashboard::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(

@@ -18,10 +18,12 @@ pub use crate::fetch::config::{HttpConfig, SourcesConfig};
 use crate::secrets::Env;
 pub use crate::stages::ocr::config::OcrConfig;
 pub use crate::storage::config::{S3Credentials, StorageConfig};
-use crate::syncs::{
-    ecospheres::config::EcospheresConfig, gn2pg::config::Gn2pgConfig,
-    visionature::config::VisionatureConfig,
-};
+#[cfg(feature = "ecospheres")]
+use crate::syncs::ecospheres::config::EcospheresConfig;
+#[cfg(feature = "gn2pg")]
+use crate::syncs::gn2pg::config::Gn2pgConfig;
+#[cfg(feature = "visionature")]
+use crate::syncs::visionature::config::VisionatureConfig;
 
 /// Prefix of the environment variables that override configuration keys. Scripts of this
 /// repository use `DT_` for their own variables.
@@ -70,8 +72,11 @@ pub struct Config {
     pub sources: SourcesConfig,
     pub ocr: OcrConfig,
     pub http: HttpConfig,
+    #[cfg(feature = "gn2pg")]
     pub gn2pg: Gn2pgConfig,
+    #[cfg(feature = "visionature")]
     pub visionature: VisionatureConfig,
+    #[cfg(feature = "ecospheres")]
     pub ecospheres: EcospheresConfig,
 }
 
@@ -219,8 +224,11 @@ impl Config {
                 reason: "timeouts must be at least 1 second".into(),
             });
         }
+        #[cfg(feature = "gn2pg")]
         self.gn2pg.validate()?;
+        #[cfg(feature = "visionature")]
         self.visionature.validate()?;
+        #[cfg(feature = "ecospheres")]
         self.ecospheres.validate()?;
         Ok(())
     }

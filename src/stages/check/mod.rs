@@ -12,7 +12,6 @@ use crate::outcome::{ExitStatus, Summary};
 use crate::probe::{Probe, ProbeContext, ProbeError};
 use crate::secrets::Env;
 use crate::stages::{am_export, aps, daily, installations, ocr};
-use crate::syncs;
 
 /// Every stage's probes, each dependency once, in the order the stages name them.
 pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
@@ -22,9 +21,12 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
         ocr::probes(config),
         daily::probes(config, env),
         am_export::probes(config, env),
-        syncs::gn2pg::probes::probes(config, env),
-        syncs::visionature::probes::probes(config, env),
-        syncs::ecospheres::probes::probes(config, env),
+        #[cfg(feature = "gn2pg")]
+        crate::syncs::gn2pg::probes::probes(config, env),
+        #[cfg(feature = "visionature")]
+        crate::syncs::visionature::probes::probes(config, env),
+        #[cfg(feature = "ecospheres")]
+        crate::syncs::ecospheres::probes::probes(config, env),
     ];
     let mut seen = std::collections::HashSet::new();
     all.into_iter()
