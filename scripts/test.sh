@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test of data-tasks: formatting, clippy (-D warnings), rustdoc (-D warnings),
+# Runs every check and test of data-tasks: formatting, clippy (-D warnings), the build and clippy
+# without the default features (the Envinorma pipeline alone), rustdoc (-D warnings),
 # then all unit and integration tests against real services started here on loopback — a
 # SeaweedFS S3 server and a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # port, trust auth; unless DATABASE_URL or PG* already point at a reachable server). Both are
@@ -14,6 +15,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== without the syncs and the dashboard (cargo features)"
+cargo clippy --locked --no-default-features -- -D warnings
+cargo build --locked --no-default-features
 
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -3,14 +3,23 @@
 //! they name real settings). This is the only module that uses clap: the library takes plain
 //! option structs (`gn2pg::Options`, `status::Options`, …), converted from the types below.
 
+#[cfg(feature = "dashboard")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+#[cfg(feature = "visionature")]
 use chrono::NaiveDate;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+#[cfg(feature = "dashboard")]
+use data_tasks::ops::dashboard;
 use data_tasks::ops::stale::StaleAfter;
-use data_tasks::ops::{dashboard, status};
-use data_tasks::syncs::{ecospheres, gn2pg, visionature};
+use data_tasks::ops::status;
+#[cfg(feature = "ecospheres")]
+use data_tasks::syncs::ecospheres;
+#[cfg(feature = "gn2pg")]
+use data_tasks::syncs::gn2pg;
+#[cfg(feature = "visionature")]
+use data_tasks::syncs::visionature;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -161,6 +170,7 @@ pub enum Command {
         DATABASE_URL)\n  per source GN2PG_<STD_NAME>_PASSWORD (e.g. GN2PG_LPO_AURA_PASSWORD)\n\
         See docs/syncs/gn2pg.md."
     )]
+    #[cfg(feature = "gn2pg")]
     Gn2pg(Gn2pgArgs),
     /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
     #[command(
@@ -170,6 +180,7 @@ pub enum Command {
         VN_<SITE>_CLIENT_SECRET\n  SMTP_URL for fix-sync's mail to visionature.fix_sync.notify_email\n\
         See docs/syncs/visionature.md."
     )]
+    #[cfg(feature = "visionature")]
     Visionature(VnArgs),
     /// DCAT catalogue → metadata-quality indicators table.
     #[command(
@@ -180,6 +191,7 @@ pub enum Command {
         AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT (or the legacy S3_ENDPOINT_URL, ACCESS_KEY, SECRET_KEY)\n\
         See docs/syncs/ecospheres.md."
     )]
+    #[cfg(feature = "ecospheres")]
     Ecospheres(EcospheresArgs),
     /// Last run and last success of every sync scope; exit 1 when one is stale (a probe).
     #[command(
@@ -193,6 +205,7 @@ pub enum Command {
         (a read-only role is enough)\n  DASHBOARD_USER and DASHBOARD_PASSWORD to listen off \
         loopback. See docs/ops.md."
     )]
+    #[cfg(feature = "dashboard")]
     Dashboard(DashboardArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(
@@ -260,6 +273,7 @@ impl OcrFlags {
 
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, Args)]
+#[cfg(feature = "gn2pg")]
 pub struct Gn2pgArgs {
     /// An operator's gn2pg-client TOML file (`[db]`, `[[source]]`, `[tuning]`), read unchanged.
     #[arg(long, global = true, value_name = "FILE")]
@@ -270,6 +284,7 @@ pub struct Gn2pgArgs {
 
 /// `gn2pg` subcommands.
 #[derive(Debug, Subcommand)]
+#[cfg(feature = "gn2pg")]
 pub enum Gn2pgCommand {
     /// Create or complete the schema (gn2pg-client 1.10.1's tables, import_checkpoint, sync_run).
     InitDb {
@@ -297,6 +312,7 @@ pub enum Gn2pgCommand {
 
 /// The command line of `data-tasks visionature`.
 #[derive(Debug, Args)]
+#[cfg(feature = "visionature")]
 pub struct VnArgs {
     /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
     #[arg(long, global = true, value_name = "FILE")]
@@ -307,6 +323,7 @@ pub struct VnArgs {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[cfg(feature = "visionature")]
 pub enum VnCommand {
     /// Create the tables (adds only what is missing on a Client-API-VN schema).
     InitDb {
@@ -322,6 +339,7 @@ pub enum VnCommand {
 
 /// `transfer` flags.
 #[derive(Debug, Args)]
+#[cfg(feature = "visionature")]
 pub struct TransferArgs {
     /// Everything (windowed searches), inserting missing watermarks.
     #[arg(long, conflicts_with = "update", required_unless_present = "update")]
@@ -345,6 +363,7 @@ pub struct TransferArgs {
 
 /// `fix-sync` flags.
 #[derive(Debug, Args)]
+#[cfg(feature = "visionature")]
 pub struct FixSyncArgs {
     /// Days re-downloaded into the check schema (default fix_sync.window_days).
     #[arg(long)]
@@ -365,6 +384,7 @@ pub struct FixSyncArgs {
 
 /// The command line of `data-tasks ecospheres`.
 #[derive(Debug, Args)]
+#[cfg(feature = "ecospheres")]
 pub struct EcospheresArgs {
     /// Catalogue to read: s3://bucket/prefix/ or file://folder/ (every object whose name
     /// contains .json) or https://…/dcat/catalog/jsonld?page=1 (follows hydra:nextPage).
@@ -401,6 +421,7 @@ pub struct StatusArgs {
 
 /// The command line of `data-tasks dashboard`.
 #[derive(Debug, Clone, Args)]
+#[cfg(feature = "dashboard")]
 pub struct DashboardArgs {
     /// Address to listen on; a non-loopback address requires DASHBOARD_USER and
     /// DASHBOARD_PASSWORD.
@@ -416,6 +437,7 @@ pub struct DashboardArgs {
 
 // ---- conversions to the library's plain options -----------------------------------------------
 
+#[cfg(feature = "gn2pg")]
 impl From<&Gn2pgArgs> for gn2pg::Options {
     fn from(a: &Gn2pgArgs) -> Self {
         gn2pg::Options {
@@ -436,6 +458,7 @@ impl From<&Gn2pgArgs> for gn2pg::Options {
     }
 }
 
+#[cfg(feature = "visionature")]
 impl From<&VnArgs> for visionature::Options {
     fn from(a: &VnArgs) -> Self {
         visionature::Options {
@@ -468,6 +491,7 @@ impl From<&VnArgs> for visionature::Options {
     }
 }
 
+#[cfg(feature = "ecospheres")]
 impl From<&EcospheresArgs> for ecospheres::Options {
     fn from(a: &EcospheresArgs) -> Self {
         ecospheres::Options {
@@ -490,6 +514,7 @@ impl From<&StatusArgs> for status::Options {
     }
 }
 
+#[cfg(feature = "dashboard")]
 impl From<&DashboardArgs> for dashboard::Options {
     fn from(a: &DashboardArgs) -> Self {
         dashboard::Options {

@@ -20,10 +20,12 @@ pub use crate::settings::ENV_PREFIX;
 use crate::settings::{from_table, parse_table, ConfigError, HttpConfig};
 use crate::stages::ocr::config::OcrConfig;
 use crate::storage::config::StorageConfig;
-use crate::syncs::{
-    ecospheres::config::EcospheresConfig, gn2pg::config::Gn2pgConfig,
-    visionature::config::VisionatureConfig,
-};
+#[cfg(feature = "ecospheres")]
+use crate::syncs::ecospheres::config::EcospheresConfig;
+#[cfg(feature = "gn2pg")]
+use crate::syncs::gn2pg::config::Gn2pgConfig;
+#[cfg(feature = "visionature")]
+use crate::syncs::visionature::config::VisionatureConfig;
 
 /// Variables of the binary under [`ENV_PREFIX`] that are not settings: the log filter.
 pub const NON_SETTING_VARS: [&str; 1] = ["DATA_TASKS_LOG"];
@@ -36,8 +38,11 @@ pub struct Config {
     pub sources: SourcesConfig,
     pub ocr: OcrConfig,
     pub http: HttpConfig,
+    #[cfg(feature = "gn2pg")]
     pub gn2pg: Gn2pgConfig,
+    #[cfg(feature = "visionature")]
     pub visionature: VisionatureConfig,
+    #[cfg(feature = "ecospheres")]
     pub ecospheres: EcospheresConfig,
 }
 
@@ -197,8 +202,11 @@ impl Config {
                 reason: "timeouts must be at least 1 second".into(),
             });
         }
+        #[cfg(feature = "gn2pg")]
         self.gn2pg.validate()?;
+        #[cfg(feature = "visionature")]
         self.visionature.validate()?;
+        #[cfg(feature = "ecospheres")]
         self.ecospheres.validate()?;
         Ok(())
     }
@@ -348,6 +356,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ecospheres")]
     fn ecospheres_settings_from_env() {
         let env = env(&[
             ("DATA_TASKS_ECOSPHERES_ON_BAD_PAGE", "skip"),

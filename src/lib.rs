@@ -4,7 +4,8 @@
 //! does the work and is what tests and benchmarks call. Layers, top to bottom:
 //! - [`stages`]: one folder per Envinorma task (`installations`, `aps`, `ocr`, `daily`, …);
 //! - [`syncs`]: one folder per secondary sync (`gn2pg`, `visionature`, `ecospheres`);
-//! - [`ops`]: the operations view of the syncs (`status`, `dashboard`);
+//! - [`ops`]: the operations view of the syncs (`status`, `dashboard`), with [`web`], the pieces
+//!   of its pages that the syncs' panels (`syncs::<name>::ops`) use too;
 //! - [`model`]: domain types and their validation (ids, enums);
 //! - [`tabular`]: the pandas-compatible CSV conventions every published file follows;
 //! - adapters used by all: [`storage`] (object stores by URL), [`fetch`] (sources and the HTTP
@@ -39,3 +40,5 @@ pub mod storage;
 pub mod syncs;
 pub mod tabular;
 pub mod text;
+#[cfg(feature = "dashboard")]
+pub mod web;

@@ -137,10 +137,14 @@ fn command_name(c: &Command) -> &'static str {
         Command::Daily(_) => "daily",
         Command::OcrFile { .. } => "ocr-file",
         Command::Aps(_) => "aps",
+        #[cfg(feature = "gn2pg")]
         Command::Gn2pg(_) => "gn2pg",
+        #[cfg(feature = "visionature")]
         Command::Visionature(_) => "visionature",
+        #[cfg(feature = "ecospheres")]
         Command::Ecospheres(_) => "ecospheres",
         Command::Status(_) => "status",
+        #[cfg(feature = "dashboard")]
         Command::Dashboard(_) => "dashboard",
         Command::Completions { .. } => "completions",
     }
@@ -290,12 +294,15 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
             stages::ocr_file::run(&args, config.ocr.engine_options(*jobs))
                 .map_err(|e| fail(e.into()))
         }
+        #[cfg(feature = "gn2pg")]
         Command::Gn2pg(args) => data_tasks::syncs::gn2pg::run(&config.gn2pg, env, &args.into())
             .map_err(|e| fail(e.into())),
+        #[cfg(feature = "visionature")]
         Command::Visionature(args) => {
             data_tasks::syncs::visionature::run(&config.visionature, env, &args.into())
                 .map_err(|e| fail(e.into()))
         }
+        #[cfg(feature = "ecospheres")]
         Command::Ecospheres(args) => data_tasks::syncs::ecospheres::run(
             &config.ecospheres,
             &config.http,
@@ -307,6 +314,7 @@ fn run(cli: &Cli, env: &Env) -> Result<Summary, RunError> {
         Command::Status(args) => {
             data_tasks::ops::status::run(env, &args.into()).map_err(|e| fail(e.into()))
         }
+        #[cfg(feature = "dashboard")]
         Command::Dashboard(args) => {
             data_tasks::ops::dashboard::run(env, &args.into()).map_err(|e| fail(e.into()))
         }

@@ -13,6 +13,7 @@ use crate::outcome::{ExitStatus, Summary};
 use crate::probe::{Probe, ProbeContext, ProbeError};
 use crate::secrets::Env;
 use crate::stages::{am_export, aps, installations, ocr};
+#[cfg(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres"))]
 use crate::syncs;
 
 /// Every stage's probes, each dependency once, in the order the stages name them.
@@ -23,8 +24,11 @@ pub fn probes(config: &Config, env: &Env) -> Vec<Box<dyn Probe>> {
         ocr::probes(&config.storage, &config.ocr),
         daily::probes(config, env),
         am_export::probes(&config.storage, env),
+        #[cfg(feature = "gn2pg")]
         syncs::gn2pg::probes::probes(&config.gn2pg, env),
+        #[cfg(feature = "visionature")]
         syncs::visionature::probes::probes(&config.visionature, env),
+        #[cfg(feature = "ecospheres")]
         syncs::ecospheres::probes::probes(
             &config.ecospheres,
             &config.http,

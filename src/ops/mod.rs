@@ -4,9 +4,10 @@
 //! visionature's download errors and fix-sync's monitoring counts).
 //!
 //! Both read only the database (`OPS_DATABASE_URL`, else `DATABASE_URL`), never a sync's
-//! configuration: `data_tasks.sync_run` (syncs.md §0) for the runs, and the sync-specific tables
-//! found by their columns — every schema with gn2pg's `import_log`, every schema with
-//! visionature's `download_log`, `dbadmin.monitoring_vn_check_to_prod` (module `tables`). A read-only
+//! configuration: `data_tasks.sync_run` (syncs.md §0) for the runs, and for the dashboard what
+//! each sync registers in its `ops.rs` ([`crate::syncs::ops_panels`]), which finds its own
+//! tables by their columns (gn2pg's `import_log`, visionature's `download_log`, fix-sync's
+//! monitoring table) — nothing here names a sync's table. A read-only
 //! role suffices (docs/ops.md lists the GRANTs); `status` also marks abandoned runs when the role
 //! may update `sync_run`, and otherwise shows them as abandoned without writing.
 //!
@@ -15,12 +16,11 @@
 //! malformed `--base-path`. A page whose query fails answers 503 without the database's message
 //! (which the server logs).
 
+#[cfg(feature = "dashboard")]
 pub mod dashboard;
-mod format;
 mod runs;
 pub mod stale;
 pub mod status;
-mod tables;
 
 pub use runs::{Run, ScopeKey};
 pub use stale::{StaleAfter, Thresholds, Verdict};

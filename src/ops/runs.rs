@@ -212,6 +212,7 @@ pub fn overview(client: &mut impl GenericClient) -> Result<Vec<ScopeRuns>, PgErr
 }
 
 /// One page of a scope's runs, newest first, and the scope's number of runs.
+#[cfg(feature = "dashboard")]
 pub fn history(
     client: &mut impl GenericClient,
     key: &ScopeKey,

@@ -152,8 +152,8 @@ impl Verdict {
             None => Verdict::Stale("never succeeded".into()),
             Some(age) if age > limit.as_secs_f64() => Verdict::Stale(format!(
                 "last success {} ago, limit {}",
-                super::format::duration(age),
-                super::format::limit(limit)
+                crate::text::duration(age),
+                crate::text::limit(limit)
             )),
             Some(_) => Verdict::Fresh,
         }

@@ -13,13 +13,13 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::format::{cap, duration, limit};
 use super::runs::{self, Run, ScopeKey, ScopeRuns};
 use super::stale::{self, StaleAfter, Thresholds, Verdict};
 use super::OpsError;
 use crate::outcome::{ExitStatus, Summary};
 use crate::pg::{run_log, GenericClient};
 use crate::secrets::Env;
+use crate::text::{cap, duration, limit};
 
 /// Output format of `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,8 +134,8 @@ fn judge(s: ScopeRuns, thresholds: &Thresholds) -> ScopeStatus {
         (true, Some(max)) => Verdict::Stale(format!(
             "hung: run {} running for {}, past its limit of {} (max_run) while still holding its lock",
             s.last.id,
-            super::format::duration(s.last.duration_s),
-            super::format::limit(std::time::Duration::from_secs(max))
+            crate::text::duration(s.last.duration_s),
+            crate::text::limit(std::time::Duration::from_secs(max))
         )),
         _ => Verdict::of(threshold, s.last_success.as_ref().map(|r| r.age_s)),
     };

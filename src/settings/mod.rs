@@ -141,6 +141,11 @@ pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Confi
 
 /// `serde(with = "crate::settings::duration")`: durations written as humantime strings (`"10m"`,
 /// `"600s"`, `"70d"`, `"250ms"`) or integer seconds.
+// Only the syncs' sections have durations: without their features nothing uses it.
+#[cfg_attr(
+    not(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres")),
+    allow(dead_code)
+)]
 pub(crate) mod duration {
     use std::time::Duration;
 

@@ -4,9 +4,10 @@
 //!
 //! Pages, under the base path: `/` (every sync/scope: status badge, last run, last success age
 //! against its threshold; the sync tables found), `/runs?sync=…&scope=…[&kind=fix-sync]` (a
-//! scope's run history, paged, with SVG charts of counts and durations), `/gn2pg/<schema>`
-//! (imports per source and the error log — what the GN2PG dashboard showed), `/visionature/<schema>`
-//! (failed downloads), `/fix-sync` (the monitoring counts of each reconciliation). `/healthz`
+//! scope's run history, paged, with SVG charts of counts and durations), and the pages each sync
+//! registers in its `ops.rs` ([`crate::syncs::ops_panels`]): `/gn2pg/<schema>` (imports per
+//! source and the error log — what the GN2PG dashboard showed), `/visionature/<schema>` (failed
+//! downloads), `/fix-sync` (the monitoring counts of each reconciliation). `/healthz`
 //! (the process answers) and `/readyz` (the database answers) need no credentials and say nothing
 //! else.
 //!
@@ -17,14 +18,13 @@
 //! secret. Fails at start: bad `--base-path`, credentials missing or half set, database
 //! unreachable, address in use.
 
-mod chart;
 mod html;
 mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -249,13 +249,23 @@ fn router(state: Arc<AppState>) -> Router {
     let b = state.base.clone();
     let mut pages = Router::new()
         .route(&format!("{b}/"), get(pages::overview))
-        .route(&format!("{b}/runs"), get(pages::runs))
-        .route(&format!("{b}/gn2pg/{{schema}}"), get(pages::gn2pg))
-        .route(
-            &format!("{b}/visionature/{{schema}}"),
-            get(pages::visionature),
-        )
-        .route(&format!("{b}/fix-sync"), get(pages::fix_sync));
+        .route(&format!("{b}/runs"), get(pages::runs));
+    for p in crate::syncs::ops_panels().iter().flat_map(|s| s.pages) {
+        let route = format!("{b}{}", p.route);
+        pages = if p.route.contains('{') {
+            pages.route(
+                &route,
+                get(move |State(st), Path(capture): Path<String>, RawQuery(q)| {
+                    pages::sync_page(st, p, capture, q)
+                }),
+            )
+        } else {
+            pages.route(
+                &route,
+                get(move |State(st), RawQuery(q)| pages::sync_page(st, p, String::new(), q)),
+            )
+        };
+    }
     if !b.is_empty() {
         pages = pages.route(&b, get(pages::overview));
     }

@@ -24,6 +24,8 @@ mod compat;
 pub mod config;
 mod dates;
 mod jsonld;
+#[cfg(feature = "dashboard")]
+pub mod ops;
 mod pipeline;
 pub mod probes;
 mod remote;

@@ -16,6 +16,8 @@
 
 pub mod compat;
 pub mod config;
+#[cfg(feature = "dashboard")]
+pub mod ops;
 pub mod page;
 pub mod pipeline;
 pub mod probes;

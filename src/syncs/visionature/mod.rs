@@ -21,6 +21,8 @@ pub mod compat;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
+#[cfg(feature = "dashboard")]
+pub mod ops;
 pub mod probes;
 pub mod proj;
 pub mod remote;

@@ -1,0 +1,379 @@
+//! gn2pg's part of the dashboard ([`OPS`]): on the overview, the latest import of every source of
+//! every gn2pg schema; on `/gn2pg/<schema>`, a schema's sources, its paged import history with
+//! charts, and its `error_log` — what gn2pg-client's own dashboard showed. A gn2pg schema is any
+//! schema whose `import_log` has gn2pg-client's columns ([`schemas`]), with its `error_log` when
+//! readable; nothing here reads the sync's configuration. What can fail is a query.
+
+use std::collections::BTreeMap;
+
+use maud::{html, Markup};
+
+use crate::pg::{ident, GenericClient, PgError, Transaction};
+use crate::syncs::ops::{
+    count, log_rows, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
+};
+use crate::text::{cap, duration};
+use crate::web::chart::{line_chart, Points, Series};
+use crate::web::{badge, empty, href, page_offset, pager, COLORS, PER_PAGE};
+
+/// What gn2pg shows in the dashboard.
+pub const OPS: SyncOps = SyncOps {
+    name: "gn2pg",
+    nav: &[],
+    overview: Some(overview),
+    pages: &[Page {
+        route: "/gn2pg/{schema}",
+        track: None,
+        render: schema_page,
+    }],
+};
+
+const IMPORT_LOG: &[&str] = &[
+    "id",
+    "source",
+    "controler",
+    "xfer_type",
+    "xfer_status",
+    "xfer_start_ts",
+    "xfer_end_ts",
+    "data_count_upserts",
+];
+const ERROR_LOG: &[&str] = &["source", "controler", "last_ts", "error"];
+
+/// The gn2pg schemas, and whether each has a readable `error_log`.
+pub fn schemas(client: &mut impl GenericClient) -> Result<BTreeMap<String, bool>, PgError> {
+    let tables = table_columns(client, &["import_log", "error_log"])?;
+    Ok(tables
+        .schemas_with("import_log", IMPORT_LOG)
+        .into_iter()
+        .map(|s| {
+            let errors = tables.has(&s, "error_log", ERROR_LOG);
+            (s, errors)
+        })
+        .collect())
+}
+
+/// gn2pg: per source, the latest import and the start of the latest success.
+pub struct SourceSummary {
+    pub last: LogRow,
+    pub last_success: Option<String>,
+    pub imports: i64,
+}
+
+/// The sources of a gn2pg schema.
+pub fn sources(
+    client: &mut impl GenericClient,
+    schema: &str,
+) -> Result<Vec<SourceSummary>, PgError> {
+    let t = format!("{}.import_log", ident(schema));
+    let last = log_rows(
+        client,
+        &format!("read the latest imports of {schema}.import_log"),
+        &format!(
+            "SELECT DISTINCT ON (l.source) to_jsonb(l), to_char(l.xfer_start_ts, {TS}),
+                    extract(epoch FROM l.xfer_start_ts)::float8, to_char(l.xfer_end_ts, {TS}),
+                    extract(epoch FROM l.xfer_end_ts - l.xfer_start_ts)::float8
+               FROM {t} l ORDER BY l.source, l.xfer_start_ts DESC, l.id DESC"
+        ),
+        &[],
+    )?;
+    let successes: BTreeMap<String, (String, i64)> = client
+        .query(
+            format!(
+                "SELECT source, to_char(max(xfer_start_ts) FILTER (WHERE xfer_status = 'success'), {TS}),
+                        count(*)
+                   FROM {t} GROUP BY source"
+            )
+            .as_str(),
+            &[],
+        )
+        .map_err(|e| PgError::query(format!("summarise {schema}.import_log"), &e))?
+        .iter()
+        .map(|r| (r.get(0), (r.get::<_, Option<String>>(1).unwrap_or_default(), r.get(2))))
+        .collect();
+    Ok(last
+        .into_iter()
+        .map(|last| {
+            let (ok, imports) = successes
+                .get(&last.text("source"))
+                .cloned()
+                .unwrap_or_default();
+            SourceSummary {
+                last,
+                last_success: (!ok.is_empty()).then_some(ok),
+                imports,
+            }
+        })
+        .collect())
+}
+
+/// One page of a gn2pg schema's imports (one source, or all), newest first, and their number.
+pub fn imports(
+    client: &mut impl GenericClient,
+    schema: &str,
+    source: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<LogRow>, i64), PgError> {
+    let t = format!("{}.import_log", ident(schema));
+    let total = count(
+        client,
+        &format!("count {schema}.import_log"),
+        &format!("SELECT count(*) FROM {t} l WHERE $1::text IS NULL OR l.source = $1"),
+        &[&source],
+    )?;
+    let rows = log_rows(
+        client,
+        &format!("read {schema}.import_log"),
+        &format!(
+            "SELECT to_jsonb(l), to_char(l.xfer_start_ts, {TS}),
+                    extract(epoch FROM l.xfer_start_ts)::float8, to_char(l.xfer_end_ts, {TS}),
+                    extract(epoch FROM l.xfer_end_ts - l.xfer_start_ts)::float8
+               FROM {t} l WHERE $1::text IS NULL OR l.source = $1
+              ORDER BY l.xfer_start_ts DESC, l.id DESC LIMIT $2 OFFSET $3"
+        ),
+        &[&source, &limit, &offset],
+    )?;
+    Ok((rows, total))
+}
+
+/// The latest rows of a gn2pg schema's `error_log` (one source, or all) and their number.
+pub fn errors(
+    client: &mut impl GenericClient,
+    schema: &str,
+    source: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<LogRow>, i64), PgError> {
+    let t = format!("{}.error_log", ident(schema));
+    let total = count(
+        client,
+        &format!("count {schema}.error_log"),
+        &format!("SELECT count(*) FROM {t} e WHERE $1::text IS NULL OR e.source = $1"),
+        &[&source],
+    )?;
+    let rows = log_rows(
+        client,
+        &format!("read {schema}.error_log"),
+        &format!(
+            "SELECT to_jsonb(e), to_char(e.last_ts, {TS}), extract(epoch FROM e.last_ts)::float8,
+                    NULL::text, NULL::float8
+               FROM {t} e WHERE $1::text IS NULL OR e.source = $1
+              ORDER BY e.last_ts DESC LIMIT $2"
+        ),
+        &[&source, &limit],
+    )?;
+    Ok((rows, total))
+}
+
+fn overview(tx: &mut Transaction<'_>, base: &str) -> Result<Markup, PgError> {
+    let mut gn2pg = Vec::new();
+    for schema in schemas(tx)?.keys() {
+        gn2pg.push((schema.clone(), sources(tx, schema)?));
+    }
+    Ok(html! {
+        h2 { "gn2pg imports" }
+        @if gn2pg.is_empty() {
+            (empty("No gn2pg schema (a table import_log with gn2pg's columns) is readable."))
+        } @else {
+            table #gn2pg-schemas {
+                thead { tr { th { "Schema" } th { "Source" } th { "Latest import" } th { "Status" } th.num { "Upserts" } th { "Last success" } } }
+                tbody {
+                    @for (schema, sources) in &gn2pg {
+                        @if sources.is_empty() {
+                            tr { td { a href=(href(base, &format!("/gn2pg/{schema}"), &[])) { (schema) } } td colspan="5" .muted { "no import yet" } }
+                        }
+                        @for s in sources {
+                            tr {
+                                td { a href=(href(base, &format!("/gn2pg/{schema}"), &[])) { (schema) } }
+                                td { a href=(href(base, &format!("/gn2pg/{schema}"), &[("source", &s.last.text("source"))])) { (s.last.text("source")) } }
+                                td.time { (s.last.at) " " span.muted { (s.last.text("xfer_type")) } }
+                                td { (badge(&s.last.text("xfer_status"))) }
+                                td.num { (s.last.num("data_count_upserts")) }
+                                td.time { (s.last_success.as_deref().unwrap_or("never")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// `xfer_filters` as gn2pg-client writes it (a JSON array holding one JSON string) or any JSON.
+fn filters_text(row: &LogRow) -> String {
+    match row.row.get("xfer_filters") {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::Array(items)) if items.len() == 1 => match &items[0] {
+            serde_json::Value::String(s) => cap(s),
+            other => cap(&other.to_string()),
+        },
+        Some(other) => cap(&other.to_string()),
+    }
+}
+
+/// `/gn2pg/<schema>[?source=NAME][&page=N]`.
+fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, PageError> {
+    let (base, schema) = (req.base, req.capture);
+    let page_no = req.params.page()?;
+    let Some(&has_errors) = schemas(tx)?.get(schema) else {
+        return Err(PageError::NotFound(format!(
+            "No gn2pg schema named {} is readable.",
+            cap(schema)
+        )));
+    };
+    let source = req.params.get("source").filter(|s| !s.is_empty());
+    let (page, offset) = page_offset(page_no);
+    let sources = sources(tx, schema)?;
+    let (imports, total) = imports(tx, schema, source, PER_PAGE, offset)?;
+    let errors = if has_errors {
+        Some(errors(tx, schema, source, 20)?)
+    } else {
+        None
+    };
+    let self_link = |source: Option<&str>, page: Option<i64>| {
+        let page = page.map(|p| p.to_string());
+        let mut params = Vec::new();
+        if let Some(s) = source {
+            params.push(("source", s));
+        }
+        if let Some(p) = &page {
+            params.push(("page", p.as_str()));
+        }
+        href(base, &format!("/gn2pg/{schema}"), &params)
+    };
+    let oldest_first: Vec<&LogRow> = imports.iter().rev().collect();
+    let points = Points {
+        epochs: oldest_first.iter().map(|r| r.epoch).collect(),
+        labels: oldest_first
+            .iter()
+            .map(|r| format!("{} {}", r.at, r.text("source")))
+            .collect(),
+    };
+    let col = |c: &'static str| oldest_first.iter().map(|r| r.num(c) as f64).collect();
+    let count_series = [
+        Series {
+            name: "API items",
+            color: COLORS[0],
+            values: col("api_count_items"),
+        },
+        Series {
+            name: "upserts",
+            color: COLORS[1],
+            values: col("data_count_upserts"),
+        },
+        Series {
+            name: "deletes",
+            color: COLORS[2],
+            values: col("data_count_delete"),
+        },
+        Series {
+            name: "errors",
+            color: COLORS[3],
+            values: col("data_count_errors"),
+        },
+    ];
+    let duration_series = [Series {
+        name: "duration",
+        color: COLORS[4],
+        values: oldest_first
+            .iter()
+            .map(|r| r.duration_s.unwrap_or(0.0))
+            .collect(),
+    }];
+    let title = format!("gn2pg imports · {schema}");
+    let body = html! {
+        h1 { (title) }
+        h2 { "Sources" }
+        @if sources.is_empty() { (empty("No import yet.")) } @else {
+            table #sources {
+                thead { tr {
+                    th { "Source" } th.num { "Imports" } th { "Latest import" } th { "Status" } th.num { "Duration" }
+                    th.num { "API items" } th.num { "Upserts" } th.num { "Deletes" } th.num { "Errors" } th { "Last success" }
+                } }
+                tbody {
+                    @for s in &sources {
+                        @let name = s.last.text("source");
+                        tr data-source=(name) {
+                            td { a href=(self_link(Some(&name), None)) { (name) } }
+                            td.num { (s.imports) }
+                            td.time { (s.last.at) " " span.muted { (s.last.text("xfer_type")) } }
+                            td { (badge(&s.last.text("xfer_status"))) }
+                            td.num { (s.last.duration_s.map(duration).unwrap_or_default()) }
+                            td.num { (s.last.num("api_count_items")) }
+                            td.num { (s.last.num("data_count_upserts")) }
+                            td.num { (s.last.num("data_count_delete")) }
+                            td.num { (s.last.num("data_count_errors")) }
+                            td.time { (s.last_success.as_deref().unwrap_or("never")) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 {
+            "Import history"
+            @if let Some(s) = source { " of " (s) " " a href=(self_link(None, None)) { "(all sources)" } }
+        }
+        div.charts {
+            (line_chart("Rows per import", "", &points, &count_series))
+            (line_chart("Duration per import (seconds)", " s", &points, &duration_series))
+        }
+        (pager(page, total, |p| self_link(source, Some(p))))
+        @if imports.is_empty() { (empty("No import.")) } @else {
+            div.wide { table #imports {
+                thead { tr {
+                    th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th { "Start" } th { "End" }
+                    th.num { "Duration" } th.num { "API items" } th.num { "API errors" } th.num { "Upserts" } th.num { "Deletes" }
+                    th.num { "Data errors" } th.num { "Metadata upserts" } th.num { "Metadata errors" } th { "Filters" } th { "Comment" }
+                } }
+                tbody {
+                    @for r in &imports {
+                        tr data-import=(r.num("id")) {
+                            td.num { (r.num("id")) }
+                            td { (r.text("source")) }
+                            td { (r.text("controler")) }
+                            td { (r.text("xfer_type")) }
+                            td { (badge(&r.text("xfer_status"))) }
+                            td.time { (r.at) }
+                            td.time { (r.end.as_deref().unwrap_or("")) }
+                            td.num { (r.duration_s.map(duration).unwrap_or_default()) }
+                            td.num { (r.num("api_count_items")) }
+                            td.num { (r.num("api_count_errors")) }
+                            td.num { (r.num("data_count_upserts")) }
+                            td.num { (r.num("data_count_delete")) }
+                            td.num { (r.num("data_count_errors")) }
+                            td.num { (r.num("metadata_count_upserts")) }
+                            td.num { (r.num("metadata_count_errors")) }
+                            td.text { (filters_text(r)) }
+                            td.text { (cap(&r.text("comment"))) }
+                        }
+                    }
+                }
+            } }
+        }
+        h2 { "Error log" }
+        @match &errors {
+            None => (empty("This schema has no readable error_log.")),
+            Some((rows, _)) if rows.is_empty() => (empty("No error recorded.")),
+            Some((rows, n)) => {
+                p.meta { "The " (rows.len()) " latest of " (n) " rows." }
+                div.wide { table #errors {
+                    thead { tr { th { "When" } th { "Source" } th { "Controler" } th { "UUID" } th.num { "Import" } th { "Error" } th { "Item" } } }
+                    tbody {
+                        @for e in rows {
+                            tr {
+                                td.time { (e.at) }
+                                td { (e.text("source")) }
+                                td { (e.text("controler")) }
+                                td { (e.text("uuid")) }
+                                td.num { (e.text("import_id")) }
+                                td.text { (cap(&e.text("error"))) }
+                                td.text { (cap(&e.text("item"))) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    };
+    Ok(Rendered { title, body })
+}
