@@ -29,7 +29,7 @@
 pub mod compose;
 pub mod config;
 pub mod fetch;
-pub mod model;
+mod model;
 pub mod ops;
 pub mod outcome;
 pub mod pg;
@@ -41,5 +41,5 @@ pub mod settings;
 pub mod stages;
 pub mod storage;
 pub mod syncs;
-pub mod tabular;
-pub mod text;
+mod tabular;
+mod text;

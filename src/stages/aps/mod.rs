@@ -13,16 +13,16 @@
 //! [`crate::report`]. [`dry_run`] (`aps --dry-run`) reads and builds like [`run`] ([`prepare`])
 //! and prints what would be published, without publishing or posting anything.
 
-pub mod documents;
+pub(crate) mod documents;
 pub mod dump;
 mod error;
-pub mod ids;
+pub(crate) mod ids;
 mod preview;
-pub mod selection;
-pub mod slack;
+pub(crate) mod selection;
+pub(crate) mod slack;
 #[cfg(test)]
 mod tests;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::collections::HashSet;
 

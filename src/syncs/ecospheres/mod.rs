@@ -20,11 +20,11 @@
 
 mod collect;
 mod columns;
-pub mod config;
+pub(crate) mod config;
 mod dates;
 mod jsonld;
 mod pipeline;
-pub mod probes;
+pub(crate) mod probes;
 mod remote;
 mod store;
 
