@@ -3,9 +3,9 @@
 //! `DATA_TASKS_VISIONATURE_PID_SETPOINT`), validated as a whole before any work starts.
 //!
 //! Each stage and sync owns its section (`stages/<x>/config.rs`, `syncs/<x>/config.rs`,
-//! `storage/config.rs`, `fetch/config.rs`): a `serde` type with `deny_unknown_fields` and
-//! defaults, so the binary runs with no file at all and a typo never silently falls back to a
-//! default. The settings the environment can override are derived from those types
+//! `storage/config.rs`, `fetch/config.rs`, `settings/http.rs`): a `serde` type with
+//! `deny_unknown_fields` and defaults, so the binary runs with no file at all and a typo never
+//! silently falls back to a default. The settings the environment can override are derived from those types
 //! ([`env_settings`]), never listed by hand. Secrets are not configuration: each stage reads its
 //! own from the environment ([`crate::secrets::Env`]).
 

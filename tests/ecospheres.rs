@@ -963,7 +963,7 @@ fn a_huge_page_is_refused_at_the_size_cap_over_http_and_from_a_folder() {
     assert_eq!(server.hits("/dcat/catalog/jsonld?page=2"), 1, "not retried");
     assert_eq!(relations(&db, "datasets"), 0);
 
-    let dir = folder(&pages().iter().map(|p| bytes(p)).collect::<Vec<_>>());
+    let dir = folder(&pages().iter().map(bytes).collect::<Vec<_>>());
     let big = std::fs::File::create(dir.path().join("page-00099.json")).unwrap();
     big.set_len(200 << 20).unwrap();
     let r = run(

@@ -12,7 +12,7 @@
 //! never the content. Errors say which source failed and why, without printing secret URLs in
 //! full ([`crate::secrets::redact_url`]).
 
-pub mod config;
+pub(crate) mod config;
 pub mod http;
 
 use std::io::{BufRead, BufReader, Read};

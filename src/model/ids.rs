@@ -3,6 +3,7 @@
 //! it is used to build a URL or an object key.
 
 /// `0999.01234`: ten characters, digits and exactly one `.` at position 4.
+#[cfg(test)]
 pub fn is_s3ic_id(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10

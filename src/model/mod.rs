@@ -2,8 +2,6 @@
 //! Envinorma web app accepts (regimes, Seveso statuses, families, activity states, OCR statuses).
 //! Pure functions, no I/O; each validation says what was expected.
 
-pub mod ap_store;
-pub mod ids;
-pub mod installation;
-
-pub use ids::{is_georisques_id, is_s3ic_id};
+pub(crate) mod ap_store;
+pub(crate) mod ids;
+pub(crate) mod installation;

@@ -7,7 +7,7 @@
 //! summary (exit 1) and undoes nothing. The webhook URL is a secret: it never appears in a
 //! message. [`probe_slack`] checks a webhook without posting anything.
 
-pub mod slack;
+pub(crate) mod slack;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Settings helpers every section shares, below every other module: the settings error
 //! ([`ConfigError`]), the checks and serde helpers of section types ([`check_schema`],
-//! [`duration`]), reading TOML files ([`read_toml`]) and the default HTTP policy
+//! `duration`), reading TOML files ([`read_toml`]) and the default HTTP policy
 //! ([`HttpConfig`]). The aggregate configuration (`crate::config::Config`) is built from the
 //! sections on top of this; a section type (`Gn2pgConfig`, `OcrConfig`, …) imports only this.
 

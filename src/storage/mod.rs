@@ -12,9 +12,9 @@
 //! through it fails with [`StorageError::ReadOnly`]. [`local::writable_folder`] tells whether a
 //! local folder could be created or written, without creating anything.
 
-pub mod config;
+pub(crate) mod config;
 pub mod conformance;
-pub mod local;
+pub(crate) mod local;
 mod publish;
 mod runtime;
 mod s3;

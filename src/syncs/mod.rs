@@ -13,11 +13,11 @@ pub mod ecospheres;
 #[cfg(feature = "gn2pg")]
 pub mod gn2pg;
 #[cfg(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres"))]
-pub mod http;
+pub(crate) mod http;
 #[cfg(feature = "dashboard")]
 pub mod ops;
 #[cfg(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres"))]
-pub mod protocol;
+pub(crate) mod protocol;
 #[cfg(feature = "visionature")]
 pub mod visionature;
 

@@ -98,11 +98,6 @@ impl Work<'_> {
             tracing::debug!(error = %error_chain(&e), "cannot update the run's progress");
         }
     }
-
-    /// The `data_tasks.sync_run` id of this run.
-    pub fn run_id(&self) -> i64 {
-        self.run.id
-    }
 }
 
 /// How a scope's run ended.

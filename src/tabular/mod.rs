@@ -4,14 +4,11 @@
 //! [`mod@write`] (minimal quoting, `\n` line ends, empty missing values) and [`date`] (ISO dates as
 //! Python's `date.fromisoformat` accepts them, written `YYYY-MM-DD`).
 
-pub mod date;
-pub mod dedup;
-pub mod read;
-pub mod write;
+pub(crate) mod date;
+pub(crate) mod dedup;
+pub(crate) mod read;
+pub(crate) mod write;
 
 pub use date::{parse_date, Date};
-pub use read::{
-    read_table, Header, MalformedRow, Record, Table, TabularError, MAX_COLUMNS, MAX_LINE_BYTES,
-    MAX_RECORD_BYTES,
-};
+pub use read::{read_table, Header, MalformedRow, Record, Table, TabularError, MAX_LINE_BYTES};
 pub use write::CsvWriter;

@@ -153,12 +153,9 @@ impl Record {
     }
 
     /// Number of fields actually present in the file.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
     }
 }
 

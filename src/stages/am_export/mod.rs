@@ -44,16 +44,16 @@
 //! Reading an exported file with [`model::ArreteMinisteriel`] and writing it back with
 //! [`json::to_py_json`] gives the same bytes.
 
-pub mod archive;
-pub mod condition;
-pub mod enrich;
+pub(crate) mod archive;
+pub(crate) mod condition;
+pub(crate) mod enrich;
 pub mod json;
 pub mod model;
-pub mod parametrization;
+pub(crate) mod parametrization;
 pub mod publish;
-pub mod reference;
-pub mod source;
-pub mod validate;
+pub(crate) mod reference;
+pub(crate) mod source;
+pub(crate) mod validate;
 
 #[cfg(test)]
 mod tests;

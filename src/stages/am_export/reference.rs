@@ -335,6 +335,7 @@ fn reference_of(parts: &[TitlePart]) -> Reference {
 }
 
 /// Reference of the last title of `titles` (the chain from the top-level section down).
+#[cfg(test)]
 pub fn extract_reference(titles: &[String]) -> Reference {
     let parts: Vec<TitlePart> = titles.iter().map(|t| TitlePart::new(t)).collect();
     reference_of(&parts)

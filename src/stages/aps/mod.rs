@@ -8,21 +8,21 @@
 //! [`ApIndex`], then [`build`] — pure, in memory — makes every output and validates it (≥ 100
 //! documents and ≥ 100 APs per dataset, ids, installations, > 90 % OCRed). Only then is the whole
 //! set published atomically. Any failure is an [`ApsError`] naming file, line and id, and nothing
-//! is published. [`run`] never reports ([`daily`](crate::stages::daily) composes two runs into
+//! is published. [`run`] never reports (`compose::daily` composes two runs into
 //! one report); the `aps` command is [`run_and_report`], which delivers the Slack text through
 //! [`crate::report`]. [`dry_run`] (`aps --dry-run`) reads and builds like [`run`] ([`prepare`])
 //! and prints what would be published, without publishing or posting anything.
 
-pub mod documents;
+pub(crate) mod documents;
 pub mod dump;
 mod error;
-pub mod ids;
+pub(crate) mod ids;
 mod preview;
-pub mod selection;
-pub mod slack;
+pub(crate) mod selection;
+pub(crate) mod slack;
 #[cfg(test)]
 mod tests;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::collections::HashSet;
 

@@ -15,7 +15,7 @@
 //! already done and left, with the first ids, their source URLs and target keys, and downloads,
 //! OCRs and stores nothing (the stores are opened read-only).
 
-pub mod config;
+pub(crate) mod config;
 mod download;
 mod ids;
 mod pipeline;

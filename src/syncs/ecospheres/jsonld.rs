@@ -224,7 +224,7 @@ pub fn parse(bytes: &[u8]) -> Result<Json<'_>, PageError> {
 }
 
 /// The namespaces the sync needs.
-pub mod ns {
+pub(crate) mod ns {
     pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
     pub const RDFS: &str = "http://www.w3.org/2000/01/rdf-schema#";
     pub const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
@@ -312,7 +312,7 @@ fn pred_of(iri: &str) -> Option<Pred> {
 }
 
 /// Node types the sync recognises (bit set).
-pub mod kind {
+pub(crate) mod kind {
     pub const DATASET: u8 = 1;
     pub const SERIES: u8 = 2;
     pub const PAGE: u8 = 4;

@@ -21,13 +21,13 @@
 mod collect;
 mod columns;
 mod compat;
-pub mod config;
+pub(crate) mod config;
 mod dates;
 mod jsonld;
 #[cfg(feature = "dashboard")]
-pub mod ops;
+pub(crate) mod ops;
 mod pipeline;
-pub mod probes;
+pub(crate) mod probes;
 mod remote;
 mod store;
 
@@ -209,6 +209,7 @@ pub fn run(
 }
 
 /// Reads the catalogue and publishes it; returns the problems that did not stop the run.
+#[allow(clippy::too_many_arguments)]
 fn publish(
     source: &SourceUrl,
     pages: Option<&StorePages>,

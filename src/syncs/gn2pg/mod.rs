@@ -14,17 +14,17 @@
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
-pub mod compat;
+pub(crate) mod compat;
 pub mod config;
 #[cfg(feature = "dashboard")]
-pub mod ops;
-pub mod page;
-pub mod pipeline;
-pub mod probes;
-pub mod remote;
-pub mod run;
-pub mod schema;
-pub mod store;
+pub(crate) mod ops;
+pub(crate) mod page;
+pub(crate) mod pipeline;
+pub(crate) mod probes;
+pub(crate) mod remote;
+pub(crate) mod run;
+pub(crate) mod schema;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod tests;

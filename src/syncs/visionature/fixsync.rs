@@ -44,7 +44,6 @@ pub struct FixReport {
     pub failed_requests: u64,
     pub download: Outcome,
     pub problems: Vec<String>,
-    pub mail: Option<String>,
 }
 
 fn sites(client: &mut Client, schema: &str) -> Result<BTreeSet<String>, PgError> {

@@ -17,18 +17,18 @@
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod compat;
-pub mod config;
-pub mod fixsync;
-pub mod mail;
+pub(crate) mod compat;
+pub(crate) mod config;
+pub(crate) mod fixsync;
+pub(crate) mod mail;
 #[cfg(feature = "dashboard")]
-pub mod ops;
-pub mod probes;
-pub mod proj;
-pub mod remote;
-pub mod run;
-pub mod schema;
-pub mod store;
+pub(crate) mod ops;
+pub(crate) mod probes;
+pub(crate) mod proj;
+pub(crate) mod remote;
+pub(crate) mod run;
+pub(crate) mod schema;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod tests;
