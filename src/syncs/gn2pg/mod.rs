@@ -38,7 +38,7 @@ use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
 
 use self::config::Gn2pgConfig;
-use self::sync::{Ctx, Outcome, Requested};
+use self::run::{Ctx, Outcome, Requested};
 
 /// The command line of `data-tasks gn2pg`.
 #[derive(Debug, clap::Args)]
