@@ -225,12 +225,6 @@ fn summary_counts(s: &mut Summary, c: &RunCounts) {
 
 /// Runs the command.
 pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, VisionatureError> {
-    if let Some(ms) = env
-        .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        let _ = run::PAUSE_BEFORE_DELETES.set(Duration::from_millis(ms));
-    }
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
         Some(path) => {

@@ -19,7 +19,6 @@
 //! group), the database (fatal, [`PgError`]).
 
 use std::sync::mpsc;
-use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -573,9 +572,6 @@ pub fn diff(
     Ok((u, d, unknown, f))
 }
 
-/// A pause before the deletions (a test hook: `VN_TEST_PAUSE_BEFORE_DELETES_MS`).
-pub static PAUSE_BEFORE_DELETES: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-
 /// `transfer --update` of one group.
 pub fn update_group(
     ctx: &Ctx<'_>,
@@ -688,17 +684,6 @@ pub fn update_group(
                 }
             }
         }
-    }
-    if let Some(pause) = PAUSE_BEFORE_DELETES.get() {
-        if let Some(prev) = pending.take() {
-            write_batch(ctx, client, &prev, &std::mem::take(&mut logs), None, out)?;
-        }
-        tracing::info!(
-            site,
-            group = g.id,
-            "upserts committed; pausing before the deletions"
-        );
-        std::thread::sleep(*pause);
     }
     // The last transaction: the last chunk, the deletions, the watermark.
     let p = pending.unwrap_or_default();
