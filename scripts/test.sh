@@ -13,7 +13,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features data-tasks/conformance -- -D warnings
 
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
@@ -44,4 +44,4 @@ else
 fi
 
 echo "== cargo test"
-cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
+cargo test --workspace --locked --features data-tasks/conformance --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"

@@ -13,6 +13,7 @@
 //! local folder could be created or written, without creating anything.
 
 pub mod config;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod local;
 mod publish;
