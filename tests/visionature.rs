@@ -487,7 +487,10 @@ fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
         if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the last chunk was never requested:\n{}", log.join().unwrap());
+            panic!(
+                "the last chunk was never requested:\n{}",
+                log.join().unwrap()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }

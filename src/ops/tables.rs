@@ -59,7 +59,7 @@ pub fn discover(client: &mut impl GenericClient) -> Result<Discovered, PgError> 
               GROUP BY 1, 2",
             &[],
         )
-        .map_err(|e| PgError::query("find the syncs' tables in information_schema", &e))?;
+        .map_err(|e| PgError::query("find the syncs' tables in information_schema", e))?;
     let mut tables: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for r in rows {
         let cols: Vec<String> = r.get(2);
@@ -126,7 +126,7 @@ fn log_rows(
 ) -> Result<Vec<LogRow>, PgError> {
     let rows = client
         .query(sql, params)
-        .map_err(|e| PgError::query(what, &e))?;
+        .map_err(|e| PgError::query(what, e))?;
     Ok(rows
         .iter()
         .map(|r| LogRow {
@@ -147,7 +147,7 @@ fn count(
 ) -> Result<i64, PgError> {
     Ok(client
         .query_one(sql, params)
-        .map_err(|e| PgError::query(what, &e))?
+        .map_err(|e| PgError::query(what, e))?
         .get(0))
 }
 
@@ -185,7 +185,7 @@ pub fn gn2pg_sources(
             .as_str(),
             &[],
         )
-        .map_err(|e| PgError::query(format!("summarise {schema}.import_log"), &e))?
+        .map_err(|e| PgError::query(format!("summarise {schema}.import_log"), e))?
         .iter()
         .map(|r| (r.get(0), (r.get::<_, Option<String>>(1).unwrap_or_default(), r.get(2))))
         .collect();
@@ -293,7 +293,7 @@ pub fn vn_summary(
             .as_str(),
             &[],
         )
-        .map_err(|e| PgError::query(format!("summarise {schema}.download_log"), &e))?;
+        .map_err(|e| PgError::query(format!("summarise {schema}.download_log"), e))?;
     Ok(rows
         .iter()
         .map(|r| DownloadSummary {
@@ -382,7 +382,7 @@ pub fn monitoring(
             .as_str(),
             &[&limit, &offset],
         )
-        .map_err(|e| PgError::query("read dbadmin.monitoring_vn_check_to_prod", &e))?;
+        .map_err(|e| PgError::query("read dbadmin.monitoring_vn_check_to_prod", e))?;
     Ok((
         rows.iter()
             .map(|r| Reconciliation {

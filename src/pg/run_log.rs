@@ -147,7 +147,7 @@ pub fn begin(
                  VALUES ($1, $2, $3, now(), 'skipped', $4, $5)",
                 &[&sync, &scope, &mode, &counts_json(&RunCounts::default()), &version()],
             )
-            .map_err(|e| PgError::query("record the skipped run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("record the skipped run in data_tasks.sync_run", e))?;
         return Ok(Begin::Skipped);
     };
     let client = lock.client();
@@ -157,7 +157,7 @@ pub fn begin(
              WHERE sync = $1 AND scope = $2 AND status = 'running'",
             &[&sync, &scope],
         )
-        .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", &e))?;
+        .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", e))?;
     if abandoned > 0 {
         tracing::warn!(
             sync,
@@ -178,7 +178,7 @@ pub fn begin(
                 &version(),
             ],
         )
-        .map_err(|e| PgError::query("open the run in data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("open the run in data_tasks.sync_run", e))?
         .get(0);
     Ok(Begin::Run(Box::new(RunScope {
         lock,
@@ -203,7 +203,7 @@ impl RunScope {
                 "UPDATE data_tasks.sync_run SET counts = $2 WHERE id = $1",
                 &[&id, &counts_json(counts)],
             )
-            .map_err(|e| PgError::query("update the run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("update the run in data_tasks.sync_run", e))?;
         Ok(())
     }
 
@@ -228,7 +228,7 @@ impl RunScope {
                  WHERE id = $1",
                 &[&id, &status.as_str(), &counts_json(counts), &error],
             )
-            .map_err(|e| PgError::query("close the run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("close the run in data_tasks.sync_run", e))?;
         Ok(())
     }
 }
@@ -241,7 +241,7 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
             "SELECT DISTINCT sync, scope FROM data_tasks.sync_run WHERE status = 'running'",
             &[],
         )
-        .map_err(|e| PgError::query("read running runs in data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("read running runs in data_tasks.sync_run", e))?
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -251,7 +251,7 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
         // Hold the lock while updating, so a run starting now cannot be marked by mistake.
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
-            .map_err(|e| PgError::query(format!("advisory lock {key}"), &e))?
+            .map_err(|e| PgError::query(format!("advisory lock {key}"), e))?
             .get(0);
         if got {
             let n = client
@@ -260,10 +260,10 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
                      WHERE sync = $1 AND scope = $2 AND status = 'running'",
                     &[&sync, &scope],
                 )
-                .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", &e));
+                .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", e));
             client
                 .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
-                .map_err(|e| PgError::query(format!("advisory unlock {key}"), &e))?;
+                .map_err(|e| PgError::query(format!("advisory unlock {key}"), e))?;
             changed += n?;
         }
     }

@@ -15,8 +15,8 @@ use std::hash::{BuildHasher, RandomState};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::config::OnBadPage;
-use super::store::{Spill, SpillReader};
 use super::pipeline::{Page, PageData};
+use super::store::{Spill, SpillReader};
 
 /// Where a dataset's current row is.
 struct Seen {

@@ -23,16 +23,16 @@ mod columns;
 pub mod config;
 mod dates;
 mod jsonld;
-mod store;
 mod pipeline;
 pub mod probes;
 mod remote;
+mod store;
 
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError};
 use crate::fetch::http::{HttpClient, HttpError, HttpPolicy};
-use crate::outcome::Summary;
+use crate::outcome::{error_chain, Summary};
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
 use crate::pg::{schema, DbUrl, PgError};
 use crate::progress::{Progress, Unit};
@@ -40,9 +40,9 @@ use crate::secrets::{Env, Secret};
 use crate::storage::S3Settings;
 
 use collect::{CollectError, Collector};
-use store::{LoadError, Published};
 use pipeline::{Next, WalkError};
 use remote::{SourceError, SourceUrl, StorePages};
+use store::{LoadError, Published};
 
 /// The command line of `data-tasks ecospheres`.
 #[derive(Debug, clap::Args)]
@@ -199,14 +199,18 @@ pub fn run(config: &Config, env: &Env, args: &Args) -> Result<Summary, Ecosphere
             let problems = (!s.problems.is_empty()).then(|| s.problems.join("; "));
             if let Err(e) = scope.finish(status, &counts, problems.as_deref()) {
                 tracing::warn!(
-                    "the run is published but its sync_run row could not be closed: {e}"
+                    "the run is published but its sync_run row could not be closed: {}",
+                    error_chain(&e)
                 );
             }
             Ok(s)
         }
         Err(e) => {
-            if let Err(f) = scope.finish(RunStatus::Failed, &counts, Some(&chain(&e))) {
-                tracing::warn!("cannot record the failure in data_tasks.sync_run: {f}");
+            if let Err(f) = scope.finish(RunStatus::Failed, &counts, Some(&error_chain(&e))) {
+                tracing::warn!(
+                    "cannot record the failure in data_tasks.sync_run: {}",
+                    error_chain(&f)
+                );
             }
             Err(e)
         }
@@ -381,21 +385,6 @@ fn read(
     }
     problems.extend(c.bad_pages.iter().map(|p| format!("skipped page {p}")));
     Ok(problems)
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 struct Report<'a> {

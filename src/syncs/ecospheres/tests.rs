@@ -8,9 +8,9 @@ use super::columns::{self, Note, Row};
 use super::config::{EcospheresConfig, OnBadPage};
 use super::dates;
 use super::jsonld::{self, kind, Graph, PageError, Pred, Term};
-use super::store::Spill;
 use super::pipeline::{self, Page, PageFailure};
 use super::remote::{self, SourceUrl};
+use super::store::Spill;
 use super::*;
 
 const DS: &str = "http://example.org/ds/1";
@@ -754,7 +754,7 @@ fn legacy_variables_reach_the_database_and_s3() {
     )
     .unwrap();
     assert_eq!(url.server(), "h:5432/e");
-    let e = database_url(&Env::default()).unwrap_err().to_string();
+    let e = crate::outcome::error_chain(&database_url(&Env::default()).unwrap_err());
     assert!(
         e.contains("ECOSPHERES_DATABASE_URL") && e.contains("POSTGRES_URL"),
         "{e}"

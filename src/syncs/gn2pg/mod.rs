@@ -14,15 +14,15 @@
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
-pub mod remote;
-pub mod config;
 pub mod compat;
+pub mod config;
 pub mod page;
 pub mod pipeline;
 pub mod probes;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
 
 #[cfg(test)]
 mod tests;
@@ -206,7 +206,7 @@ fn run_sources(
                 reason: format!(
                     "PostgreSQL does not know {:?}: {}",
                     cfg.source_timezone,
-                    crate::pg::describe(&e)
+                    crate::outcome::error_chain(&crate::pg::DriverError::from(e))
                 ),
             })?;
     }

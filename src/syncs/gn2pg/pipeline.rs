@@ -21,9 +21,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::remote::{Api, ExportPage};
 use super::config::Paging;
 use super::page::{self, ParsedPage};
+use super::remote::{Api, ExportPage};
 use super::SourceError;
 
 /// What to download.

@@ -17,13 +17,14 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::remote::Api;
 use super::config::{Gn2pgConfig, SourceConfig};
 use super::page::ParsedPage;
 use super::pipeline::{self, Plan};
+use super::remote::Api;
 use super::store::{self, PageCounts, Stager, Writer};
 use super::SourceError;
 use crate::fetch::http::HttpPolicy;
+use crate::outcome::error_chain;
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunScope, RunStatus};
 use crate::pg::{ident, DbUrl, GenericClient, PgError, Pool};
 use crate::progress::{Progress, Unit};
@@ -103,7 +104,7 @@ fn decide(
             ),
             &[&std],
         )
-        .map_err(|e| PgError::query("read import_checkpoint", &e))?;
+        .map_err(|e| PgError::query("read import_checkpoint", e))?;
     if let Some(row) = cp {
         return Ok(Mode::Full {
             resume: Some(Checkpoint {
@@ -125,7 +126,7 @@ fn decide(
                 ),
                 &[&std, &cfg.since_overlap.as_secs_f64(), &cfg.source_timezone],
             )
-            .map_err(|e| PgError::query("read the last successful import_log row", &e))?;
+            .map_err(|e| PgError::query("read the last successful import_log row", e))?;
         if let Some(row) = since {
             return Ok(Mode::Update { since: row.get(0) });
         }
@@ -191,7 +192,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
     {
         Ok(m) => m,
         Err(e) => {
-            out.error = Some(e.to_string());
+            out.error = Some(error_chain(&e));
             return out;
         }
     };
@@ -209,7 +210,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
             return out;
         }
         Err(e) => {
-            out.error = Some(e.to_string());
+            out.error = Some(error_chain(&e));
             return out;
         }
     };
@@ -220,11 +221,11 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
         Ok(()) => out.status = RunStatus::Ok,
         Err(e) => {
             out.status = RunStatus::Failed;
-            out.error = Some(scrub(&e.to_string()));
+            out.error = Some(scrub(&error_chain(e)));
         }
     }
     if let Err(e) = scope.finish(out.status, &out.counts, out.error.as_deref()) {
-        tracing::error!(source = %std, error = %e, "cannot close the sync_run row");
+        tracing::error!(source = %std, error = %error_chain(&e), "cannot close the sync_run row");
     }
     out
 }
@@ -253,7 +254,7 @@ fn execute(
     let mut conn = ctx.pool.get()?;
     // The staging table's `IF NOT EXISTS` notices would be logged at every page.
     conn.batch_execute("SET client_min_messages TO warning")
-        .map_err(|e| PgError::query("configure the session", &e))?;
+        .map_err(|e| PgError::query("configure the session", e))?;
     let mut writer = Writer::new(conn, &cfg.schema, std, &src.kind());
     let abandoned = store::mark_abandoned(&mut **writer.client(), &cfg.schema, std)?;
     if abandoned > 0 {
@@ -281,7 +282,7 @@ fn execute(
             ),
             &[&std, &xfer_type, &resume.is_some(), &cfg.source_timezone],
         )
-        .map_err(|e| PgError::query("open the import_log row", &e))?;
+        .map_err(|e| PgError::query("open the import_log row", e))?;
     let import_id: i32 = row.get(0);
     let until: String = row.get(1);
     writer.import_id = import_id;
@@ -306,7 +307,7 @@ fn execute(
             });
             let mut tx = client
                 .transaction()
-                .map_err(|e| PgError::query("begin the end of the run", &e))?;
+                .map_err(|e| PgError::query("begin the end of the run", e))?;
             tx.execute(
                 &format!(
                     "UPDATE {schema}.import_log SET xfer_status = 'success', xfer_end_ts = localtimestamp,
@@ -314,17 +315,17 @@ fn execute(
                 ),
                 &[&import_id, &comment],
             )
-            .map_err(|e| PgError::query("close the import_log row", &e))?;
+            .map_err(|e| PgError::query("close the import_log row", e))?;
             tx.execute(
                 &format!("DELETE FROM {schema}.import_checkpoint WHERE source = $1"),
                 &[&std],
             )
-            .map_err(|e| PgError::query("remove the checkpoint", &e))?;
+            .map_err(|e| PgError::query("remove the checkpoint", e))?;
             tx.commit()
-                .map_err(|e| PgError::query("commit the end of the run", &e))?;
+                .map_err(|e| PgError::query("commit the end of the run", e))?;
         }
         Err(e) => {
-            let comment: String = scrub(&e.to_string()).chars().take(2000).collect();
+            let comment: String = scrub(&error_chain(e)).chars().take(2000).collect();
             client
                 .execute(
                     &format!(
@@ -333,7 +334,7 @@ fn execute(
                     ),
                     &[&import_id, &comment],
                 )
-                .map_err(|e| PgError::query("mark the import_log row failed", &e))?;
+                .map_err(|e| PgError::query("mark the import_log row failed", e))?;
         }
     }
     result
@@ -386,14 +387,14 @@ fn transfer(
         let mut tx = writer
             .client()
             .transaction()
-            .map_err(|e| PgError::query("begin the download", &e))?;
+            .map_err(|e| PgError::query("begin the download", e))?;
         tx.execute(
             &format!(
                 "UPDATE {schema}.import_log SET xfer_status = 'importing data', xfer_filters = $2 WHERE id = $1"
             ),
             &[&import_id, &filters],
         )
-        .map_err(|e| PgError::query("update the import_log row", &e))?;
+        .map_err(|e| PgError::query("update the import_log row", e))?;
         if since.is_none() {
             tx.execute(
                 &format!(
@@ -406,10 +407,10 @@ fn transfer(
                 ),
                 &[&std, &import_id, &resume.is_some()],
             )
-            .map_err(|e| PgError::query("write the checkpoint", &e))?;
+            .map_err(|e| PgError::query("write the checkpoint", e))?;
         }
         tx.commit()
-            .map_err(|e| PgError::query("commit the start of the download", &e))?;
+            .map_err(|e| PgError::query("commit the start of the download", e))?;
     }
     let progress = Progress::new(&format!("gn2pg {}", src.name), None, Unit::Items("rows"));
     let plan = Plan {
@@ -425,7 +426,7 @@ fn transfer(
     let mut stager = if cfg.writer_connections >= 2 {
         let mut conn = ctx.pool.get()?;
         conn.batch_execute("SET client_min_messages TO warning")
-            .map_err(|e| PgError::query("configure the session", &e))?;
+            .map_err(|e| PgError::query("configure the session", e))?;
         let mut st = Stager::new(conn, &cfg.schema, std, &src.kind())?;
         st.import_id = writer.import_id;
         writer.stages = Some(st.tables());
@@ -476,7 +477,7 @@ fn transfer(
                 &format!("UPDATE {schema}.import_log SET xfer_status = 'delete' WHERE id = $1"),
                 &[&import_id],
             )
-            .map_err(|e| PgError::query("update the import_log row", &e))?;
+            .map_err(|e| PgError::query("update the import_log row", e))?;
         let mut page = 1u64;
         let mut limit = u64::from(cfg.page_size);
         loop {

@@ -1,9 +1,9 @@
 //! Unit tests of the gn2pg sync: names, configuration, item parsing. The protocol, the database
 //! and the differential tests live in `tests/gn2pg*.rs` (a fake GeoNature and a real PostgreSQL).
 
-use super::remote::ExportPage;
 use super::config::{std_name, Gn2pgConfig, QueryValue, SourceConfig};
 use super::page::{parse, parse_uuid, Level};
+use super::remote::ExportPage;
 use super::run::python_dumps;
 
 #[test]

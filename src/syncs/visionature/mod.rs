@@ -17,16 +17,16 @@
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
-pub mod remote;
+pub mod compat;
 pub mod config;
 pub mod fixsync;
 pub mod mail;
 pub mod probes;
 pub mod proj;
+pub mod remote;
+pub mod run;
 pub mod schema;
 pub mod store;
-pub mod run;
-pub mod compat;
 
 #[cfg(test)]
 mod tests;
@@ -36,12 +36,12 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use self::remote::{Api, ApiError, Credentials};
 use self::config::{SiteConfig, VisionatureConfig};
+use self::remote::{Api, ApiError, Credentials};
 use self::run::{Ctx, FullOptions, Outcome};
 use crate::config::{Config, ConfigError};
 use crate::fetch::http::HttpPolicy;
-use crate::outcome::{ExitStatus, Summary};
+use crate::outcome::{error_chain, ExitStatus, Summary};
 use crate::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
 use crate::pg::{DbUrl, PgError};
 use crate::secrets::Env;
@@ -156,7 +156,7 @@ fn database(env: &Env) -> Result<DbUrl, PgError> {
 fn quiet(mut client: crate::pg::Client) -> Result<crate::pg::Client, PgError> {
     client
         .batch_execute("SET client_min_messages = warning")
-        .map_err(|e| PgError::query("SET client_min_messages", &e))?;
+        .map_err(|e| PgError::query("SET client_min_messages", e))?;
     Ok(client)
 }
 
@@ -210,8 +210,7 @@ fn context<'a>(
         api: Api::new(&site.url, creds, &policy(cfg), cfg.max_chunks)?,
         schema: schema.to_string(),
         tz: cfg.timezone().unwrap_or(chrono_tz::Europe::Paris),
-        proj: proj::Projector::new(cfg.out_proj)
-            .map_err(|e| ApiError::MissingSecret { var: e.to_string() })?,
+        proj: proj::Projector::new(cfg.out_proj).map_err(ApiError::Projection)?,
     })
 }
 
@@ -281,7 +280,7 @@ fn transfer_cmd(
         let ctx = match context(cfg, env, site, &schema) {
             Ok(c) => c,
             Err(e) => {
-                failed_sites.push(format!("{}: {e}", site.name));
+                failed_sites.push(format!("{}: {}", site.name, error_chain(&e)));
                 continue;
             }
         };
@@ -319,7 +318,7 @@ fn transfer_cmd(
             (Ok(()), false) => RunStatus::Partial,
         };
         let error = match &r {
-            Err(e) => Some(e.to_string()),
+            Err(e) => Some(error_chain(e)),
             Ok(()) if !out.problems.is_empty() => Some(out.problems.join("; ")),
             Ok(()) => None,
         };
@@ -402,7 +401,7 @@ fn fix_sync_cmd(
     for site in cfg.site.iter().filter(|s| both.contains(&s.name)) {
         match context(cfg, env, site, &cfg.schema_import) {
             Ok(c) => ctxs.push(c),
-            Err(e) if needs_api => summary.problem(format!("{}: {e}", site.name)),
+            Err(e) if needs_api => summary.problem(format!("{}: {}", site.name, error_chain(&e))),
             Err(_) => {}
         }
     }
@@ -422,7 +421,7 @@ fn fix_sync_cmd(
             scope.finish(
                 RunStatus::Failed,
                 &RunCounts::default(),
-                Some(&e.to_string()),
+                Some(&error_chain(&e)),
             )?;
             return Err(e);
         }

@@ -41,6 +41,10 @@ pub enum ApiError {
     TooManyChunks { what: String, max: usize },
     #[error("secret {var} is not set")]
     MissingSecret { var: String },
+    /// `out_proj` names a projection that cannot be set up (local coordinates are computed for
+    /// every sighting, so no call is made without it).
+    #[error("visionature.out_proj: cannot set up the projection")]
+    Projection(#[source] super::proj::ProjError),
 }
 
 impl From<HttpError> for ApiError {

@@ -24,9 +24,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::remote::{Api, ApiError, Fetched};
 use super::config::{SiteConfig, TypeDate, VisionatureConfig};
 use super::proj::Projector;
+use super::remote::{Api, ApiError, Fetched};
 use super::store::{self, LogRow, Prepared};
 use crate::fetch::http::Method;
 use crate::pg::run_log::RunCounts;
@@ -269,10 +269,10 @@ pub fn references(
         }
         let mut tx = client
             .transaction()
-            .map_err(|e| PgError::query("begin", &e))?;
+            .map_err(|e| PgError::query("begin", e))?;
         store::log_requests(&mut tx, &ctx.schema, site, &logs)?;
         if let Some(e) = failed {
-            tx.commit().map_err(|e| PgError::query("commit", &e))?;
+            tx.commit().map_err(|e| PgError::query("commit", e))?;
             out.failed_requests += 1;
             out.problem(format!("{site}: reference list {controller}: {e}"));
             continue;
@@ -287,7 +287,7 @@ pub fn references(
         }
         store::controller_done(&mut tx, &ctx.schema, site, controller)?;
         tx.commit()
-            .map_err(|e| PgError::query(format!("commit {controller}"), &e))?;
+            .map_err(|e| PgError::query(format!("commit {controller}"), e))?;
         tracing::info!(site, controller, rows = n, "reference list stored");
     }
     Ok(())
@@ -487,14 +487,14 @@ fn write_batch(
     let site = ctx.site.name.as_str();
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query("begin", &e))?;
+        .map_err(|e| PgError::query("begin", e))?;
     out.counts.upserted += store::write_prepared(&mut tx, &ctx.schema, site, p)?;
     store::log_requests(&mut tx, &ctx.schema, site, logs)?;
     if let Some((group, (ts, replace))) = watermark {
         store::set_watermark(&mut tx, &ctx.schema, site, group, ts, replace)?;
     }
     tx.commit()
-        .map_err(|e| PgError::query("commit observations", &e))?;
+        .map_err(|e| PgError::query("commit observations", e))?;
     for r in &p.rejected {
         out.problem(format!("{site}: {r}"));
     }
@@ -689,7 +689,7 @@ pub fn update_group(
     let p = pending.unwrap_or_default();
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query("begin", &e))?;
+        .map_err(|e| PgError::query("begin", e))?;
     out.counts.upserted += store::write_prepared(&mut tx, &ctx.schema, site, &p)?;
     let (d, forms) = store::delete_sightings(&mut tx, &ctx.schema, site, &deleted)?;
     out.counts.deleted += d;
@@ -699,7 +699,7 @@ pub fn update_group(
         store::set_watermark(&mut tx, &ctx.schema, site, g.id, t0, true)?;
     }
     tx.commit()
-        .map_err(|e| PgError::query("commit the update", &e))?;
+        .map_err(|e| PgError::query("commit the update", e))?;
     for r in &p.rejected {
         out.problem(format!("{site}: {r}"));
     }

@@ -1,11 +1,11 @@
 //! Unit tests of the visionature sync: body quirks, row preparation, the search window, diff
 //! parsing, the projection against PROJ reference points, the Client-API-VN YAML mapping.
 
-use super::remote::extract_json;
 use super::config::{TypeDate, VisionatureConfig};
 use super::proj::Projector;
-use super::store::prepare;
+use super::remote::extract_json;
 use super::run::{next_delta, window_start};
+use super::store::prepare;
 use chrono::NaiveDate;
 use serde_json::json;
 
