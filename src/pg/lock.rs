@@ -81,18 +81,3 @@ pub fn lock_wait(url: &DbUrl, key: &str, timeout: Duration) -> Result<LockGuard,
         key: key.to_string(),
     })
 }
-
-/// Whether no session holds `key`, checked from `client` (which must not hold it itself: session
-/// locks are re-entrant).
-pub fn is_free(client: &mut Client, key: &str) -> Result<bool, PgError> {
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
-        .map_err(|e| PgError::query(format!("advisory lock {key}"), e))?
-        .get(0);
-    if got {
-        client
-            .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
-            .map_err(|e| PgError::query(format!("advisory unlock {key}"), e))?;
-    }
-    Ok(got)
-}

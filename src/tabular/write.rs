@@ -26,13 +26,6 @@ impl CsvWriter {
         self.write_fields(fields);
     }
 
-    /// Appends a line that is already encoded (without its `\n`).
-    pub fn write_raw_line(&mut self, line: &[u8]) {
-        self.buf.extend_from_slice(line);
-        self.buf.push(b'\n');
-        self.rows += 1;
-    }
-
     fn write_fields<'a>(&mut self, fields: impl IntoIterator<Item = Option<&'a str>>) {
         for (i, f) in fields.into_iter().enumerate() {
             if i > 0 {
