@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test of data-tasks: formatting, clippy (-D warnings), rustdoc (-D warnings),
-# then all unit and integration tests against real services started here on loopback — a
-# SeaweedFS S3 server and a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
+# Runs every check and test of data-tasks: formatting, unused dependencies, clippy (-D warnings),
+# rustdoc (-D warnings), then all unit and integration tests against real services started here
+# on loopback — a SeaweedFS S3 server and a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # port, trust auth; unless DATABASE_URL or PG* already point at a reachable server). Both are
 # stopped at exit. Installs what is missing first (scripts/install-deps.sh is idempotent and takes
 # under a second when everything is there; SKIP_INSTALL=1 skips it).
@@ -12,6 +12,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== unused dependencies"
+python3 scripts/check-unused-deps.py
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked --features data-tasks/conformance -- -D warnings
 
