@@ -1,8 +1,8 @@
-//! visionature against a real PostgreSQL and the fake Biolovision API (tests/visionature_fake):
-//! the acceptance scenario of syncs.md §2, the faults (1)–(11), the lost-update patterns of
-//! Client-API-VN (a failed `id_sightings_list` chunk, an empty 504, a deleted last sighting of a
-//! form) shown to lose nothing, and a SIGKILL between the upserts and the deletions. The binary
-//! runs with `TZ=UTC` (the site is Europe/Paris).
+//! visionature against a real PostgreSQL and the fake Biolovision API (tests/visionature_fake): the
+//! acceptance scenario and the faults (1)–(11) of docs/syncs/visionature.md §9, the lost-update
+//! patterns of Client-API-VN (a failed `id_sightings_list` chunk, an empty 504, a deleted last
+//! sighting of a form) shown to lose nothing, and a SIGKILL between the upserts and the deletions.
+//! The binary runs with `TZ=UTC` (the site is Europe/Paris).
 
 mod common;
 #[path = "visionature_fake/mod.rs"]

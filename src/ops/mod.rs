@@ -4,11 +4,12 @@
 //! visionature's download errors and fix-sync's monitoring counts).
 //!
 //! Both read only the database (`OPS_DATABASE_URL`, else `DATABASE_URL`), never a sync's
-//! configuration: `data_tasks.sync_run` (syncs.md §0) for the runs, and the sync-specific tables
-//! found by their columns — every schema with gn2pg's `import_log`, every schema with
-//! visionature's `download_log`, `dbadmin.monitoring_vn_check_to_prod` (module `tables`). A read-only
-//! role suffices (docs/ops.md lists the GRANTs); `status` also marks abandoned runs when the role
-//! may update `sync_run`, and otherwise shows them as abandoned without writing.
+//! configuration: `data_tasks.sync_run` (docs/syncs/README.md §3) for the runs, and the
+//! sync-specific tables found by their columns — every schema with gn2pg's `import_log`, every
+//! schema with visionature's `download_log`, `dbadmin.monitoring_vn_check_to_prod` (module
+//! `tables`). A read-only role suffices (docs/ops.md lists the GRANTs); `status` also marks
+//! abandoned runs when the role may update `sync_run`, and otherwise shows them as abandoned
+//! without writing.
 //!
 //! What can fail: the database is unreachable or `data_tasks.sync_run` does not exist
 //! ([`OpsError`], exit 2); the dashboard refuses a non-loopback address without credentials and a

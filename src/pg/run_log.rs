@@ -1,5 +1,5 @@
-//! Run summaries: one `data_tasks.sync_run` row per run of a sync and scope (syncs.md §0), the
-//! table `status` and the dashboard read.
+//! Run summaries: one `data_tasks.sync_run` row per run of a sync and scope
+//! (docs/syncs/README.md §3), the table `status` and the dashboard read.
 //!
 //! [`begin`] is how every sync starts a scope: it takes the scope's advisory lock (without waiting,
 //! or up to a timeout), marks the scope's leftover `running` rows `failed`/`abandoned` (their run

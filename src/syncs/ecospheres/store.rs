@@ -1,9 +1,10 @@
-//! The load (syncs.md §3): the rows computed during the read wait in an anonymous temporary
-//! file ([`Spill`], so memory stays flat and the database transaction lasts seconds, not the
-//! hours a CKAN walk can take), then [`publish`] replaces `<schema>.datasets` in **one
-//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, its primary key, the `max_shrink`
-//! check against the current row count, `DROP TABLE datasets`, rename, `SELECT` granted again to
-//! every role that had it, and with `--keep-history` today's snapshot in `datasets_history`.
+//! The load (docs/syncs/ecospheres.md §1): the rows computed during the read wait in an anonymous
+//! temporary file ([`Spill`], so memory stays flat and the database transaction lasts seconds, not
+//! the hours a CKAN walk can take), then [`publish`] replaces `<schema>.datasets` in **one
+//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, its primary key, the
+//! `max_shrink` check against the current row count, `DROP TABLE datasets`, rename, `SELECT`
+//! granted again to every role that had it, and with `--keep-history` today's snapshot in
+//! `datasets_history`.
 //!
 //! What can fail: the spill file (disk full), any statement (a view depending on `datasets`
 //! blocks the drop, a reader holding the table past `lock_timeout`, a dropped connection) — the

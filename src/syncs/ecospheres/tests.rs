@@ -1,5 +1,6 @@
-//! Unit tests of the ecospheres sync: JSON-LD handling, the column recipe of syncs.md §3/§3a,
-//! dates, paging helpers, de-duplication, the spill file and the configuration.
+//! Unit tests of the ecospheres sync: JSON-LD handling, the column recipe of
+//! docs/syncs/ecospheres.md §3, dates, paging helpers, de-duplication, the spill file and the
+//! configuration.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (syncs.md §1, §1a), a drop-in for
+//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (docs/syncs/gn2pg.md), a drop-in for
 //! gn2pg-client 1.10.1 — same tables (`import_log`, `error_log`, `data_json`, `metadata_json`,
 //! Alembic-stamped), same `source` names, without its failure modes.
 //!

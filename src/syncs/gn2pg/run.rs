@@ -1,4 +1,4 @@
-//! One source's run (syncs.md §1 "Algorithm"): lock, `import_log` row, login, pages, deletions,
+//! One source's run (docs/syncs/gn2pg.md §8): lock, `import_log` row, login, pages, deletions,
 //! `success` — or `failed` with the reason, so the next run knows where to go on.
 //!
 //! - full: each page's rows, counters and the checkpoint (`import_checkpoint.last_id_data`)

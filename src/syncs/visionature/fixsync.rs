@@ -1,5 +1,5 @@
 //! `visionature fix-sync`: repairs production (`schema_import`) from the check copy
-//! (`check_schema`), exactly as syncs.md §2 specifies:
+//! (`check_schema`), as docs/syncs/visionature.md §8 specifies:
 //! 1. the sites of both `observations_json` must overlap, else fatal, nothing written;
 //! 2. unless `--skip-download`, a full transfer into the check schema over the last
 //!    `window_days` (by entry date by default), reference lists included, check watermarks

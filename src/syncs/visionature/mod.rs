@@ -1,5 +1,5 @@
-//! `data-tasks visionature`: VisioNature sites (Biolovision API) → PostgreSQL `*_json` tables,
-//! and the check-schema → production `fix-sync` (syncs.md §0, §2, §2a). Replaces Client-API-VN's
+//! `data-tasks visionature`: VisioNature sites (Biolovision API) → PostgreSQL `*_json` tables, and
+//! the check-schema → production `fix-sync` (docs/syncs/visionature.md). Replaces Client-API-VN's
 //! `transfer_vn` and the `fix_synchro.sql` cron, on the same tables.
 //!
 //! - `init-db [--schema S]` ([`schema`]): the tables, idempotently, also on a schema the client

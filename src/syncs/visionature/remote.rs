@@ -1,4 +1,5 @@
-//! The Biolovision API of one VisioNature site (`{url}api/{controller}`), syncs.md §2.
+//! The Biolovision API of one VisioNature site (`{url}api/{controller}`),
+//! docs/syncs/visionature.md §6.
 //!
 //! Every request is signed with OAuth 1.0a one-legged HMAC-SHA1 (consumer key and secret, no
 //! token; the signature covers the query parameters, not a JSON body), computed anew for each

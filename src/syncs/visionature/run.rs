@@ -1,4 +1,5 @@
-//! `transfer --full` and `transfer --update` of one site into one schema (syncs.md §2, §2a).
+//! `transfer --full` and `transfer --update` of one site into one schema
+//! (docs/syncs/visionature.md §7).
 //!
 //! - Reference controllers first (territorial units before observations, local admin units
 //!   before places), each in one transaction with its `controller_state` time; `--update`
