@@ -2,7 +2,7 @@
 //!
 //! One `[[gn2pg.source]]` is one remote GeoNature export. Passwords are not configuration: they
 //! come from `GN2PG_<STD_NAME upper-cased>_PASSWORD` ([`SourceConfig::password_var`]), or, while
-//! migrating, from an operator's gn2pg-client file (see [`super::legacy`]). [`std_name`] is the
+//! migrating, from an operator's gn2pg-client file (see [`super::compat`]). [`std_name`] is the
 //! client's normalisation of a source name, byte for byte: it is the `source` column every
 //! operator trigger joins on. What can fail here is a [`ConfigError`] naming the key.
 

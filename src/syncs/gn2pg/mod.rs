@@ -3,7 +3,7 @@
 //! Alembic-stamped), same `source` names, without its failure modes.
 //!
 //! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
-//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run`]): one source
+//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run()`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
 //! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged.
 //!

@@ -4,7 +4,7 @@
 //!
 //! - `init-db [--schema S]` ([`schema`]): the tables, idempotently, also on a schema the client
 //!   created.
-//! - `transfer --full|--update [--site N] [--schema S]` ([`run`]): per site, healthcheck
+//! - `transfer --full|--update [--site N] [--schema S]` ([`run()`]): per site, healthcheck
 //!   (one authenticated call; refused → fatal), reference lists, then each taxo group with its own
 //!   watermark. Each site × schema holds an advisory lock (held → skipped, exit 0) and a
 //!   `data_tasks.sync_run` row.
