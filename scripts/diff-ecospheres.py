@@ -4,7 +4,7 @@ OURS), column by column, row by row (matched on `dataset`). Run by scripts/diff-
 the venv's Python (psycopg2); PAGES is the generated catalogue both read, used only as evidence for
 the deliberate changes (which literals a dataset has, the raw `dct:modified`).
 
-Every difference must be explained by a deliberate change of syncs.md §3/§3a, named in the output;
+Every difference must be explained by a deliberate change of docs/syncs/ecospheres.md §7, named in the output;
 anything else is UNEXPLAINED and makes the exit status 1.
 
     diff-ecospheres.py ORIG_URL OURS_URL PAGES_DIR
@@ -217,7 +217,7 @@ def main():
             if label == "UNEXPLAINED" or "Fix" in label or "§3a" in label:
                 for e in examples[label][: (3 if label == "UNEXPLAINED" else 1)]:
                     print("      e.g. [%s] %s" % (label.split(":")[0], e))
-    print("== result: %s" % ("every difference is a deliberate change of syncs.md §3/§3a" if unexplained == 0 else "%d UNEXPLAINED differences" % unexplained))
+    print("== result: %s" % ("every difference is a deliberate change of docs/syncs/ecospheres.md §7" if unexplained == 0 else "%d UNEXPLAINED differences" % unexplained))
     return 0 if unexplained == 0 else 1
 
 

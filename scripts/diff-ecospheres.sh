@@ -15,7 +15,7 @@
 #    (S3_ENDPOINT_URL, ACCESS_KEY, SECRET_KEY, BUCKET_NAME, POSTGRES_*) — into database eco_orig;
 # 4. runs `data-tasks ecospheres` with the very same legacy variables into database eco_ours;
 # 5. compares every column of every dataset (scripts/diff-ecospheres.py): each difference must be
-#    a deliberate change of syncs.md §3/§3a, named in the output; anything else fails (exit 1);
+#    a deliberate change of docs/syncs/ecospheres.md §7, named in the output; anything else fails (exit 1);
 # 6. shows the three inputs the original crashes on (§3a) — an unknown adms:status code, a
 #    dataset without title, a contact without catalog/ — run by both.
 # BIN=… runs another data-tasks binary (default: target/release/data-tasks, built if missing).
@@ -119,7 +119,7 @@ status=0
 "$py" scripts/diff-ecospheres.py "postgresql://postgres@127.0.0.1:$pg_port/eco_orig" \
   "postgresql://postgres@127.0.0.1:$pg_port/eco_ours" "$work/pages" || status=$?
 
-echo "== inputs the original crashes on (syncs.md §3a)"
+echo "== inputs the original crashes on (docs/syncs/ecospheres.md §7)"
 first="$(ls "$work/pages" | head -1)"
 for fault in status title contact; do
   mkdir -p "$work/fault-$fault"

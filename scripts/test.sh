@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check and test of data-tasks: formatting, clippy (-D warnings), the build and clippy
-# without the default features (the Envinorma pipeline alone), rustdoc (-D warnings),
-# then all unit and integration tests against real services started here on loopback — a
-# SeaweedFS S3 server and a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
+# Runs every check and test of data-tasks: formatting, unused dependencies, clippy (-D warnings),
+# the build and clippy without the default features (the Envinorma pipeline alone), rustdoc
+# (-D warnings), then all unit and integration tests against real services started here on
+# loopback — a SeaweedFS S3 server and a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # port, trust auth; unless DATABASE_URL or PG* already point at a reachable server). Both are
 # stopped at exit. Installs what is missing first (scripts/install-deps.sh is idempotent and takes
 # under a second when everything is there; SKIP_INSTALL=1 skips it).
@@ -13,14 +13,16 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== unused dependencies"
+python3 scripts/check-unused-deps.py
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features data-tasks/conformance -- -D warnings
 echo "== without the syncs and the dashboard (cargo features)"
 cargo clippy --locked --no-default-features -- -D warnings
 cargo build --locked --no-default-features
 
 echo "== cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked --quiet
 
 work="$(mktemp -d)"
 chmod 755 "$work"
@@ -48,4 +50,4 @@ else
 fi
 
 echo "== cargo test"
-cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"
+cargo test --workspace --locked --features data-tasks/conformance --no-fail-fast -- --test-threads="${TEST_THREADS:-2}"

@@ -2,11 +2,15 @@
 //! - every relative link of `README.md` and `docs/**/*.md` resolves to a file or folder of the
 //!   repository and, for a `#anchor` into a Markdown page, to one of its headings (GitHub's
 //!   anchors);
-//! - every section cited as `docs/formats.md §6.4` / `formats §6.4` / `architecture.md §3` — in the
-//!   code, the scripts, the test data and the pages themselves — is a numbered heading of that page
-//!   (a bare `§N` inside a page cites the page itself);
+//! - every section cited as `docs/formats.md §6.4` / `formats §6.4` / `architecture.md §3` /
+//!   `docs/syncs/gn2pg.md §6` / `docs/syncs/README.md §3` — in the code, the scripts, the test
+//!   data and the pages themselves — is a numbered heading of that page (a bare `§N` inside a page
+//!   cites the page itself; the scheme of `docs/syncs/` is stated in its README);
+//! - every Markdown file a code comment (`//`, `///`, `//!` in `src/`, `crates/`, `tests/`,
+//!   `examples/`; `#` in `scripts/`) names exists, from the repository root or from the citing
+//!   file's folder;
 //! - nothing cites the specifications that live outside the repository (`envinorma-formats.md`,
-//!   `design.md`), which a clone does not contain.
+//!   `design.md`, `syncs.md`), which a clone does not contain.
 //!
 //! Markdown is parsed with pulldown-cmark, so text in code spans and code blocks is never taken for
 //! a link, reference-style links are resolved, and heading text is what a renderer shows.
@@ -254,13 +258,27 @@ fn every_relative_link_of_the_readme_and_docs_resolves() {
     );
 }
 
+/// The pages whose numbered sections are cited, as `docs/<page>.md`.
+const CITED_PAGES: [&str; 6] = [
+    "formats",
+    "architecture",
+    "syncs/README",
+    "syncs/gn2pg",
+    "syncs/visionature",
+    "syncs/ecospheres",
+];
+
 /// Section citations of a text: `(byte offset, page, section)`. A citation starts with a page name
-/// (`docs/formats.md`, `formats`, `architecture.md`…, possibly wrapped onto the next line) and
-/// covers every `§` up to the next `)`, `]`, `;`, end of sentence or blank line
-/// (`formats §3.4, §4.6`; ranges `§5–7`, `§3–§4` cite both ends). Outside a citation, a bare `§N`
-/// cites `own` when given (inside a page).
+/// (`docs/formats.md`, `formats`, `architecture.md`, `docs/syncs/gn2pg.md`, `gn2pg.md`,
+/// `syncs/README.md`…, possibly wrapped onto the next line, comment marker included) and covers
+/// every `§` up to the next `)`, `]`, `;`, end of sentence or blank line (`formats §3.4, §4.6`;
+/// ranges `§5–7`, `§3–§4` cite both ends). Outside a citation, a bare `§N` cites `own` when given
+/// (inside a page). Pages are named as in [`CITED_PAGES`].
 fn citations(text: &str, own: Option<&str>) -> Vec<(usize, String, String)> {
-    let prefix = Regex::new(r"(?:docs/)?\b((?i:formats|architecture))(?:\.md)?\s+§").unwrap();
+    let prefix = Regex::new(
+        r"(?:docs/)?\b(?:((?i:formats|architecture))(?:\.md)?|(syncs/README|(?:syncs/)?(?:gn2pg|visionature|ecospheres))\.md)\s+(?:(?://[/!]?|#)\s*)?§",
+    )
+    .unwrap();
     let mark = Regex::new(r"§(\d+(?:\.\d+)?)(?:\s*[–-]\s*§?(\d+(?:\.\d+)?))?").unwrap();
     let stop = Regex::new(r"[)\];]|\.\s|\n\s*\n").unwrap();
     let mut out = Vec::new();
@@ -271,11 +289,12 @@ fn citations(text: &str, own: Option<&str>) -> Vec<(usize, String, String)> {
         covered.push((start, end));
         for c in mark.captures_iter(&text[start..end]) {
             for n in [c.get(1), c.get(2)].into_iter().flatten() {
-                out.push((
-                    start + n.start(),
-                    m[1].to_lowercase(),
-                    n.as_str().to_string(),
-                ));
+                let page = match (m.get(1), m.get(2)) {
+                    (Some(p), _) => p.as_str().to_lowercase(),
+                    (None, Some(p)) => format!("syncs/{}", p.as_str().trim_start_matches("syncs/")),
+                    (None, None) => unreachable!("the prefix names a page"),
+                };
+                out.push((start + n.start(), page, n.as_str().to_string()));
             }
         }
     }
@@ -314,7 +333,7 @@ fn citing_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_cited_section_exists() {
-    let sections: BTreeMap<&str, BTreeSet<String>> = ["formats", "architecture"]
+    let sections: BTreeMap<&str, BTreeSet<String>> = CITED_PAGES
         .into_iter()
         .map(|name| {
             let path = root().join(format!("docs/{name}.md"));
@@ -327,7 +346,7 @@ fn every_cited_section_exists() {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue; // not text
         };
-        let own = ["formats", "architecture"]
+        let own = CITED_PAGES
             .into_iter()
             .find(|n| file == root().join(format!("docs/{n}.md")));
         for (at, page, section) in citations(&text, own) {
@@ -352,18 +371,22 @@ fn every_cited_section_exists() {
 
 #[test]
 fn nothing_cites_the_specifications_outside_the_repository() {
-    let outside = Regex::new(r"\b(envinorma-formats|design)\.md\b|/work/shared/").unwrap();
+    let outside =
+        Regex::new(r"(?:^|[^/\w-])((?:envinorma-formats|design|syncs)\.md)\b|/work/shared/")
+            .unwrap();
     let this = root().join("tests/docs_links.rs");
     let mut errors = Vec::new();
     for file in citing_files() {
-        if file == this {
+        // bench/ holds recorded outputs, kept as they were printed.
+        if file == this || file.starts_with(root().join("bench")) {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
         for (i, line) in text.lines().enumerate() {
-            if let Some(m) = outside.find(line) {
+            if let Some(c) = outside.captures(line) {
+                let m = c.get(1).or(c.get(0)).unwrap();
                 errors.push(format!(
                     "{}:{}: cites {} (not in the repository: cite docs/ instead)",
                     rel(&file),
@@ -374,6 +397,93 @@ fn nothing_cites_the_specifications_outside_the_repository() {
         }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// Names of files the benchmark scripts write, which their comments mention: not citations.
+const WRITTEN_BY_SCRIPTS: [&str; 2] = ["summary.md", "results.md"];
+
+/// The comment text of each line of a source file: after `//` in Rust, after `#` in scripts
+/// (a `#!` line excepted). A marker inside a string on a code line (`"http://…"`) is not taken
+/// for a comment: a trailing comment needs a space before its marker.
+fn comments(path: &Path, text: &str) -> Vec<(usize, String)> {
+    let rust = path.extension().is_some_and(|e| e == "rs");
+    let (marker, trailing) = if rust { ("//", " //") } else { ("#", " #") };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let comment = if trimmed.starts_with(marker) && !trimmed.starts_with("#!") {
+            Some(trimmed)
+        } else {
+            line.find(trailing).map(|at| &line[at + 1..])
+        };
+        if let Some(c) = comment {
+            out.push((i + 1, c.to_string()));
+        }
+    }
+    out
+}
+
+/// The Markdown paths a comment names (`docs/ops.md`, `STYLE.md`, `../README.md`). A name inside a
+/// placeholder or a URL (`bench/<date>/summary.md`, `https://host/x.md`) is not a citation.
+fn md_paths(comment: &str) -> Vec<String> {
+    let path = Regex::new(r"(?:[\w.-]+/)*[\w.-]*\w\.md\b").unwrap();
+    path.find_iter(comment)
+        .filter(|m| {
+            let before = comment[..m.start()].chars().next_back();
+            !matches!(
+                before,
+                Some('/' | '<' | '>' | '*' | '$' | '{' | '}' | ':' | '-' | '.')
+            )
+        })
+        .map(|m| m.as_str().to_string())
+        .filter(|p| !WRITTEN_BY_SCRIPTS.contains(&p.as_str()))
+        .collect()
+}
+
+#[test]
+fn every_markdown_file_named_in_a_comment_exists() {
+    let mut sources = Vec::new();
+    for dir in ["src", "crates", "tests", "examples"] {
+        files(&root().join(dir), &[".rs"], &mut sources);
+    }
+    files(&root().join("scripts"), &[".sh", ".py"], &mut sources);
+    sources.sort();
+    let this = root().join("tests/docs_links.rs");
+    let mut errors = Vec::new();
+    let mut checked = 0;
+    for file in sources.iter().filter(|f| **f != this) {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (line, comment) in comments(file, &text) {
+            for cited in md_paths(&comment) {
+                checked += 1;
+                let from_root = inside_repo(&root().join(&cited));
+                let from_file = inside_repo(&file.parent().unwrap_or(&root()).join(&cited));
+                if ![from_root, from_file]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p.is_file())
+                {
+                    errors.push(format!(
+                        "{}:{line}: names {cited}, which is not a file of the repository (from its root or from {})",
+                        rel(file),
+                        rel(file.parent().unwrap_or(&root()))
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "only {checked} Markdown names found in comments"
+    );
+    assert!(
+        errors.is_empty(),
+        "{} comment(s) name missing Markdown files:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -416,6 +526,33 @@ fn the_helpers_follow_github_and_the_citation_rules() {
         pairs(citations("docs/formats.md §5–7 and §10.1,", None)),
         ["formats 5", "formats 7", "formats 10.1"]
     );
+    assert_eq!(
+        pairs(citations(
+            "(docs/syncs/gn2pg.md §6, §9) `syncs/README.md §3`; visionature.md\n//! §7. And §2",
+            Some("syncs/ecospheres")
+        )),
+        [
+            "syncs/gn2pg 6",
+            "syncs/gn2pg 9",
+            "syncs/README 3",
+            "syncs/visionature 7",
+            "syncs/ecospheres 2"
+        ]
+    );
+    let names = |c: &str| md_paths(c);
+    assert_eq!(
+        names("// see docs/ops.md, STYLE.md and ../README.md; not https://h/x.md"),
+        ["docs/ops.md", "STYLE.md", "../README.md"]
+    );
+    assert_eq!(
+        names("# writes bench/<date>/summary.md and summary.md; syncs.md §2"),
+        ["syncs.md"]
+    );
+    let c = comments(
+        Path::new("a.rs"),
+        "let u = \"http://x/y.md\"; // z.md\n//! w.md\n",
+    );
+    assert_eq!(c, [(1, "// z.md".to_string()), (2, "//! w.md".to_string())]);
     assert_eq!(
         pairs(citations(
             "failures (formats\n§8.5). Then §2.\n\nformats §1, §3. And §4",

@@ -1,7 +1,7 @@
-//! `data-tasks ecospheres` end to end (syncs.md §3): the binary against a real PostgreSQL (a
-//! database per test), SeaweedFS (s3:// sources) and a local HTTP catalogue with injected
-//! faults. The catalogue is the generated acceptance fixture of `testdata/ecospheres/acceptance`
-//! (75 datasets on 2 pages, 45 + 30 series), edited per test.
+//! `data-tasks ecospheres` end to end (docs/syncs/ecospheres.md §1): the binary against a real
+//! PostgreSQL (a database per test), SeaweedFS (s3:// sources) and a local HTTP catalogue with
+//! injected faults. The catalogue is the generated acceptance fixture of
+//! `testdata/ecospheres/acceptance` (75 datasets on 2 pages, 45 + 30 series), edited per test.
 
 mod common;
 

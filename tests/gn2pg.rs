@@ -1,7 +1,7 @@
-//! gn2pg against a real PostgreSQL and a fake GeoNature on 127.0.0.1 (tests/gn2pg_fake): the
-//! schema (1.10.1 exactly, completion of 1.9.x/1.10.x schemas), every fault of syncs.md §1, the
-//! acceptance scenario, a SIGKILL mid-`full`, locks, gn2pg-client config files, secrets.
-//! The comparison with the real gn2pg-client is in tests/gn2pg_diff.rs.
+//! gn2pg against a real PostgreSQL and a fake GeoNature on 127.0.0.1 (tests/gn2pg_fake): the schema
+//! (1.10.1 exactly, completion of 1.9.x/1.10.x schemas), every fault of docs/syncs/gn2pg.md §9, the
+//! acceptance scenario, a SIGKILL mid-`full`, locks, gn2pg-client config files, secrets. The
+//! comparison with the real gn2pg-client is in tests/gn2pg_diff.rs.
 
 mod common;
 mod gn2pg_fake;

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use data_tasks::outcome::error_chain;
 use data_tasks::pg::bulk::{self, JsonbText, Upsert};
 use data_tasks::pg::run_log::{self, Begin, LockPolicy, RunCounts, RunStatus};
 use data_tasks::pg::{lock, schema, DbUrl, PgError};
@@ -23,7 +24,7 @@ fn connect_errors_name_the_variable_and_server_never_the_password() {
     )]);
     let url = DbUrl::from_env(&env, &["GN2PG_DATABASE_URL", "DATABASE_URL"]).unwrap();
     let e = url.connect().err().expect("nothing listens on port 9");
-    let text = e.to_string();
+    let text = error_chain(&e);
     assert!(
         text.contains("GN2PG_DATABASE_URL") && text.contains("127.0.0.1:9/sinp"),
         "{text}"
@@ -70,7 +71,7 @@ fn schema_setup_is_idempotent_and_all_or_nothing() {
     bad.push("CREATE TABLE IF NOT EXISTS s1.u (id int)".into());
     bad.push("CREATE TABLE s1.t (id int)".into());
     let e = schema::apply(&mut client, "s1", &bad).unwrap_err();
-    assert!(e.to_string().contains("already exists"), "{e}");
+    assert!(error_chain(&e).contains("already exists"), "{e}");
     assert!(
         !schema::table_exists(&mut client, "s1", "u").unwrap(),
         "rolled back"
@@ -136,7 +137,7 @@ fn bulk_upsert_deduplicates_newest_wins_respects_conditions_and_fires_triggers()
     let mut tx = client.transaction().unwrap();
     let bad: Vec<Row> = vec![(9, "ff", "{not json".into(), 1)];
     let e = bulk::upsert(&mut tx, &spec, &bad, fields).unwrap_err();
-    assert!(e.to_string().contains("obs"), "{e}");
+    assert!(error_chain(&e).contains("obs"), "{e}");
 }
 
 #[test]

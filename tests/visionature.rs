@@ -1,8 +1,8 @@
-//! visionature against a real PostgreSQL and the fake Biolovision API (tests/visionature_fake):
-//! the acceptance scenario of syncs.md §2, the faults (1)–(11), the lost-update patterns of
-//! Client-API-VN (a failed `id_sightings_list` chunk, an empty 504, a deleted last sighting of a
-//! form) shown to lose nothing, and a SIGKILL between the upserts and the deletions. The binary
-//! runs with `TZ=UTC` (the site is Europe/Paris).
+//! visionature against a real PostgreSQL and the fake Biolovision API (tests/visionature_fake): the
+//! acceptance scenario and the faults (1)–(11) of docs/syncs/visionature.md §9, the lost-update
+//! patterns of Client-API-VN (a failed `id_sightings_list` chunk, an empty 504, a deleted last
+//! sighting of a form) shown to lose nothing, and a SIGKILL between the upserts and the deletions.
+//! The binary runs with `TZ=UTC` (the site is Europe/Paris).
 
 mod common;
 #[path = "visionature_fake/mod.rs"]
@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::pg::TestDb;
 use fake::{Fake, Fault, Gen, State0};
@@ -434,7 +435,10 @@ fn fault_8_old_watermark_uses_a_windowed_search() {
 
 #[test]
 fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
-    let Some(mut h) = H::initialised("vn_f9", 100, "") else {
+    // One updated sighting per `id_sightings_list` chunk: the first chunk is committed when the
+    // second arrives, and the third (the last request before the transaction holding the last
+    // chunk, the deletions and the watermark) stalls in the fake until the kill.
+    let Some(h) = H::initialised("vn_f9", 100, "max_list_length = 1") else {
         return;
     };
     h.ok(&["visionature", "transfer", "--full"], 0);
@@ -447,11 +451,15 @@ fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
     let ts = now() - 5;
     h.fake.with(|s| {
         s.update(g1[0], ts);
+        s.update(g1[3], ts);
+        s.update(g1[4], ts);
         s.delete(g1[1]);
         s.delete(g1[2]);
+        s.faults.push(
+            Fault::stall("observations", Duration::from_secs(60), 1)
+                .param("id_sightings_list", &g1[4].to_string()),
+        );
     });
-    h.extra_env
-        .push(("VN_TEST_PAUSE_BEFORE_DELETES_MS".into(), "60000".into()));
     let cfg = h.dir.path().join("c.toml");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_data-tasks"));
     cmd.args([
@@ -468,17 +476,24 @@ fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("pausing before the deletions") {
-            break;
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(50);
+    while h.fake.with(|s| s.stalled) == 0 {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the last chunk was never requested:\n{}",
+                log.join().unwrap()
+            );
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(seen.contains("pausing"), "{seen}");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(
@@ -497,7 +512,7 @@ fn fault_9_sigkill_between_upserts_and_deletes_then_rerun() {
         "deletes not done"
     );
     assert_eq!(mark(&h), w1, "watermark unchanged");
-    h.extra_env.clear();
+    h.fake.with(|s| s.faults.clear());
     h.ok(&["visionature", "transfer", "--update"], 0);
     assert_eq!(
         h.n(&format!(

@@ -4,7 +4,7 @@
 //! visionature's download errors and fix-sync's monitoring counts).
 //!
 //! Both read only the database (`OPS_DATABASE_URL`, else `DATABASE_URL`), never a sync's
-//! configuration: `data_tasks.sync_run` (syncs.md §0) for the runs, and for the dashboard what
+//! configuration: `data_tasks.sync_run` (docs/syncs/README.md §3) for the runs, and for the dashboard what
 //! each sync registers in its `ops.rs` ([`crate::syncs::ops_panels`]), which finds its own
 //! tables by their columns (gn2pg's `import_log`, visionature's `download_log`, fix-sync's
 //! monitoring table) — nothing here names a sync's table. A read-only

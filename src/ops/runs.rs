@@ -170,7 +170,7 @@ pub fn overview(client: &mut impl GenericClient) -> Result<Vec<ScopeRuns>, PgErr
             columns()
         );
         let rows = GenericClient::query(client, sql.as_str(), &[])
-            .map_err(|e| PgError::query("read the latest runs of data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("read the latest runs of data_tasks.sync_run", e))?;
         Ok(rows.iter().map(Run::from_row).collect())
     };
     let last = latest(client, "")?;
@@ -185,7 +185,7 @@ pub fn overview(client: &mut impl GenericClient) -> Result<Vec<ScopeRuns>, PgErr
     );
     let mut day: HashMap<ScopeKey, (i64, i64)> = client
         .query(sql.as_str(), &[])
-        .map_err(|e| PgError::query("count the last day's runs of data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("count the last day's runs of data_tasks.sync_run", e))?
         .iter()
         .map(|r| {
             let key = ScopeKey {
@@ -225,7 +225,7 @@ pub fn history(
             format!("SELECT count(*) FROM {RUNS} WHERE {filter}").as_str(),
             &[&key.sync, &key.scope, &key.kind],
         )
-        .map_err(|e| PgError::query("count a scope's runs in data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("count a scope's runs in data_tasks.sync_run", e))?
         .get(0);
     let sql = format!(
         "SELECT {} FROM {RUNS} WHERE {filter}
@@ -237,7 +237,7 @@ pub fn history(
             sql.as_str(),
             &[&key.sync, &key.scope, &key.kind, &limit, &offset],
         )
-        .map_err(|e| PgError::query("read a scope's runs in data_tasks.sync_run", &e))?;
+        .map_err(|e| PgError::query("read a scope's runs in data_tasks.sync_run", e))?;
     Ok((rows.iter().map(|r| Run::from_row(r).1).collect(), total))
 }
 
@@ -248,6 +248,6 @@ pub fn now(client: &mut impl GenericClient) -> Result<(String, DateTime<Utc>), P
             "SELECT to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ'), now()",
             &[],
         )
-        .map_err(|e| PgError::query("read the database clock", &e))?;
+        .map_err(|e| PgError::query("read the database clock", e))?;
     Ok((row.get(0), row.get(1)))
 }

@@ -1,10 +1,10 @@
 //! When a scope is stale: the age of its last successful run (`status = 'ok'`, measured from its
 //! end) against a threshold chosen by the scope's *track*.
 //!
-//! The track is the sync's name, except for visionature's repair: runs whose mode, scope or sync
-//! is `fix-sync` form the track `fix-sync`, checked apart from the hourly updates of the same
-//! site. Defaults come from the schedules of syncs.md (three missed runs): `gn2pg` 1 h 30 m
-//! (update every 30 min), `visionature` 3 h (hourly), `fix-sync` 8 d (weekly), `ecospheres` 26 h
+//! The track is the sync's name, except for visionature's repair: runs whose mode, scope or sync is
+//! `fix-sync` form the track `fix-sync`, checked apart from the hourly updates of the same site.
+//! Defaults come from the schedules of docs/syncs/README.md §8 (three missed runs): `gn2pg` 1 h 30
+//! m (update every 30 min), `visionature` 3 h (hourly), `fix-sync` 8 d (weekly), `ecospheres` 26 h
 //! (daily, runs last ~2 h). A sync with no default is shown but not checked unless a
 //! `--stale-after` names it.
 //!

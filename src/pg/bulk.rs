@@ -99,7 +99,7 @@ pub fn upsert<T>(
          TRUNCATE {stage};",
         table = spec.table
     ))
-    .map_err(|e| PgError::query(format!("staging table for {}", spec.table), &e))?;
+    .map_err(|e| PgError::query(format!("staging table for {}", spec.table), e))?;
     copy_rows(tx, &stage, spec.columns, rows, &fields)?;
     insert_from(tx, spec, &stage)
 }
@@ -131,7 +131,7 @@ fn insert_from(tx: &mut Transaction<'_>, spec: &Upsert<'_>, stage: &str) -> Resu
         conflict = spec.conflict,
     );
     tx.execute(&sql, &[])
-        .map_err(|e| PgError::query(format!("upsert into {}", spec.table), &e))
+        .map_err(|e| PgError::query(format!("upsert into {}", spec.table), e))
 }
 
 /// Creates (if missing) and empties `name` (qualified, quoted): an `UNLOGGED` staging table with
@@ -150,7 +150,7 @@ pub fn prepare_shared_stage(
              TRUNCATE {name};",
             table = spec.table
         ))
-        .map_err(|e| PgError::query(format!("shared staging table for {}", spec.table), &e))
+        .map_err(|e| PgError::query(format!("shared staging table for {}", spec.table), e))
 }
 
 /// Upserts the rows a shared stage holds (see [`upsert`]) and empties it, in the caller's
@@ -162,7 +162,7 @@ pub fn upsert_staged(
 ) -> Result<u64, PgError> {
     let n = insert_from(tx, spec, stage)?;
     tx.batch_execute(&format!("TRUNCATE {stage}"))
-        .map_err(|e| PgError::query(format!("empty {stage}"), &e))?;
+        .map_err(|e| PgError::query(format!("empty {stage}"), e))?;
     Ok(n)
 }
 
@@ -199,25 +199,25 @@ fn copy_rows<T, R: std::borrow::Borrow<T>>(
     let cols = column_list(columns);
     let types: Vec<Type> = tx
         .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))
-        .map_err(|e| PgError::query(format!("columns of {table}"), &e))?
+        .map_err(|e| PgError::query(format!("columns of {table}"), e))?
         .columns()
         .iter()
         .map(|c| c.type_().clone())
         .collect();
     let sink = tx
         .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))
-        .map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
+        .map_err(|e| PgError::query(format!("COPY into {table}"), e))?;
     let mut writer = BinaryCopyInWriter::new(sink, &types);
     {
         let mut emit = |values: &[&(dyn ToSql + Sync)]| writer.write(values);
         for row in rows {
             fields(std::borrow::Borrow::<T>::borrow(&row), &mut emit)
-                .map_err(|e| PgError::query(format!("COPY into {table}"), &e))?;
+                .map_err(|e| PgError::query(format!("COPY into {table}"), e))?;
         }
     }
     writer
         .finish()
-        .map_err(|e| PgError::query(format!("COPY into {table}"), &e))
+        .map_err(|e| PgError::query(format!("COPY into {table}"), e))
 }
 
 /// JSON text sent as `jsonb` (or `json`) as is: the server parses and validates it.

@@ -48,7 +48,7 @@ pub fn try_lock(url: &DbUrl, key: &str) -> Result<Option<LockGuard>, PgError> {
     let mut client = url.connect()?;
     let got: bool = client
         .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
-        .map_err(|e| PgError::query(format!("advisory lock {key}"), &e))?
+        .map_err(|e| PgError::query(format!("advisory lock {key}"), e))?
         .get(0);
     Ok(got.then(|| LockGuard {
         client,
@@ -62,7 +62,7 @@ pub fn lock_wait(url: &DbUrl, key: &str, timeout: Duration) -> Result<LockGuard,
     let ms = timeout.as_millis().max(1).to_string();
     client
         .execute("SELECT set_config('lock_timeout', $1, false)", &[&ms])
-        .map_err(|e| PgError::query("set lock_timeout", &e))?;
+        .map_err(|e| PgError::query("set lock_timeout", e))?;
     match client.execute("SELECT pg_advisory_lock(hashtext($1))", &[&key]) {
         Ok(_) => {}
         Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
@@ -71,28 +71,13 @@ pub fn lock_wait(url: &DbUrl, key: &str, timeout: Duration) -> Result<LockGuard,
                 waited: timeout,
             })
         }
-        Err(e) => return Err(PgError::query(format!("advisory lock {key}"), &e)),
+        Err(e) => return Err(PgError::query(format!("advisory lock {key}"), e)),
     }
     client
         .execute("SELECT set_config('lock_timeout', '0', false)", &[])
-        .map_err(|e| PgError::query("reset lock_timeout", &e))?;
+        .map_err(|e| PgError::query("reset lock_timeout", e))?;
     Ok(LockGuard {
         client,
         key: key.to_string(),
     })
-}
-
-/// Whether no session holds `key`, checked from `client` (which must not hold it itself: session
-/// locks are re-entrant).
-pub fn is_free(client: &mut Client, key: &str) -> Result<bool, PgError> {
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
-        .map_err(|e| PgError::query(format!("advisory lock {key}"), &e))?
-        .get(0);
-    if got {
-        client
-            .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
-            .map_err(|e| PgError::query(format!("advisory unlock {key}"), &e))?;
-    }
-    Ok(got)
 }

@@ -32,72 +32,112 @@ use crate::secrets::{scrub, Env, Secret};
 
 pub use self::tls::SslMode;
 
-/// A PostgreSQL failure. No variant carries a password.
+/// A PostgreSQL failure. No variant carries a password. Each variant says its context; the
+/// driver's words are its source ([`DriverError`], [`Cause`]), printed by
+/// [`crate::outcome::error_chain`].
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
     #[error("no database configured: set {vars}")]
     NotConfigured { vars: String },
-    #[error("{var} is not a valid PostgreSQL URL: {reason}")]
-    InvalidUrl { var: String, reason: String },
-    #[error("cannot connect to PostgreSQL {server} ({var}): {reason}")]
+    #[error("{var} is not a valid PostgreSQL URL")]
+    InvalidUrl {
+        var: String,
+        #[source]
+        cause: Cause,
+    },
+    #[error("cannot connect to PostgreSQL {server} ({var})")]
     Connect {
         var: String,
         server: String,
-        reason: String,
+        #[source]
+        cause: Cause,
     },
-    #[error("{context}: {reason}")]
-    Query { context: String, reason: String },
+    #[error("{context}")]
+    Query {
+        context: String,
+        #[source]
+        source: DriverError,
+    },
     #[error("{key}: still held by another run after {waited:?}")]
     LockTimeout { key: String, waited: Duration },
 }
 
 impl PgError {
     /// A query error with what was being done; the message keeps the server's detail and hint.
-    pub fn query(context: impl Into<String>, e: &postgres::Error) -> PgError {
+    pub fn query(context: impl Into<String>, e: postgres::Error) -> PgError {
         PgError::Query {
             context: context.into(),
-            reason: describe(e),
+            source: DriverError(e),
         }
     }
 
     /// The SQLSTATE code, when the server reported one.
     pub fn code(&self) -> Option<&str> {
         match self {
-            PgError::Query { reason, .. } => reason
-                .rsplit_once("[SQLSTATE ")
-                .map(|(_, c)| c.trim_end_matches(']')),
+            PgError::Query { source, .. } => source.code(),
             _ => None,
         }
     }
 }
 
-/// One line from a `postgres::Error`: the server's message, detail and hint, or the cause chain
-/// of a client-side error, scrubbed of secrets.
-pub fn describe(e: &postgres::Error) -> String {
-    let text = if let Some(db) = e.as_db_error() {
-        let mut t = db.message().to_string();
-        if let Some(d) = db.detail() {
-            t.push_str(&format!(" ({d})"));
-        }
-        if let Some(h) = db.hint() {
-            t.push_str(&format!("; hint: {h}"));
-        }
-        t.push_str(&format!(" [SQLSTATE {}]", db.code().code()));
-        t
-    } else {
-        let mut t = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            let s_text = s.to_string();
-            if !t.contains(&s_text) {
-                t.push_str(": ");
-                t.push_str(&s_text);
+/// A `postgres::Error`, shown on one line and scrubbed of secrets: the server's message, detail,
+/// hint and `[SQLSTATE …]`, or a client-side error with its causes. It has no `source()`: its
+/// text already holds everything worth showing.
+#[derive(Debug)]
+pub struct DriverError(postgres::Error);
+
+impl DriverError {
+    /// The SQLSTATE code the server reported, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.0.as_db_error().map(|db| db.code().code())
+    }
+}
+
+impl From<postgres::Error> for DriverError {
+    fn from(e: postgres::Error) -> Self {
+        DriverError(e)
+    }
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self.0.as_db_error() {
+            Some(db) => {
+                let mut t = db.message().to_string();
+                if let Some(d) = db.detail() {
+                    t.push_str(&format!(" ({d})"));
+                }
+                if let Some(h) = db.hint() {
+                    t.push_str(&format!("; hint: {h}"));
+                }
+                t.push_str(&format!(" [SQLSTATE {}]", db.code().code()));
+                t
             }
-            source = s.source();
+            None => crate::outcome::error_chain(&self.0),
+        };
+        f.write_str(&scrub(&text))
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+/// Why a URL was refused or a connection failed: the driver's error (followed by advice on the
+/// TLS mode when it applies), or a message of our own (the TLS setup, the pool).
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    #[error("{error}{advice}")]
+    Driver { error: DriverError, advice: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<postgres::Error> for Cause {
+    fn from(e: postgres::Error) -> Self {
+        Cause::Driver {
+            error: DriverError(e),
+            advice: String::new(),
         }
-        t
-    };
-    scrub(&text)
+    }
 }
 
 /// A database to connect to: where its URL came from, the parsed settings and the TLS policy.
@@ -130,14 +170,15 @@ impl DbUrl {
     /// Parses `url` (a `postgresql://` URL or a `key=value` string); `var` names its origin in
     /// messages.
     pub fn parse(var: &str, url: Secret) -> Result<DbUrl, PgError> {
-        let invalid = |reason: String| PgError::InvalidUrl {
+        let invalid = |cause: Cause| PgError::InvalidUrl {
             var: var.to_string(),
-            reason: scrub(&reason),
+            cause,
         };
-        let (rest, tls) = tls::split_ssl_params(url.expose()).map_err(invalid)?;
+        let (rest, tls) = tls::split_ssl_params(url.expose())
+            .map_err(|reason| invalid(Cause::Other(scrub(&reason))))?;
         let mut config: postgres::Config = rest
             .parse()
-            .map_err(|e: postgres::Error| invalid(describe(&e)))?;
+            .map_err(|e: postgres::Error| invalid(e.into()))?;
         config.ssl_mode(tls.mode.driver_mode());
         // Server notices (`… already exists, skipping` of idempotent DDL) are for -v only.
         config.notice_callback(|n| {
@@ -195,45 +236,49 @@ impl DbUrl {
         self.tls.mode
     }
 
-    fn connect_error(&self, e: &postgres::Error) -> PgError {
-        let mut reason = describe(e);
-        if self.tls.mode == SslMode::Disable
-            && (reason.contains("no encryption") || reason.contains("SSL off"))
-        {
-            reason.push_str(
-                "; the server accepts only TLS connections: use sslmode=require (or verify-full) in the URL",
-            );
-        } else if self.tls.mode != SslMode::Disable && reason.to_lowercase().contains("tls") {
-            reason.push_str(&format!(" (TLS with sslmode={})", self.tls.mode.as_str()));
-        }
+    fn connect_error(&self, cause: Cause) -> PgError {
         PgError::Connect {
             var: self.var.clone(),
             server: self.server.clone(),
-            reason,
+            cause,
         }
+    }
+
+    /// The driver's connection error, with advice when the TLS mode is the likely reason.
+    fn driver_connect_error(&self, e: postgres::Error) -> PgError {
+        let error = DriverError(e);
+        let reason = error.to_string();
+        let advice = if self.tls.mode == SslMode::Disable
+            && (reason.contains("no encryption") || reason.contains("SSL off"))
+        {
+            "; the server accepts only TLS connections: use sslmode=require (or verify-full) in the URL".to_string()
+        } else if self.tls.mode != SslMode::Disable && reason.to_lowercase().contains("tls") {
+            format!(" (TLS with sslmode={})", self.tls.mode.as_str())
+        } else {
+            String::new()
+        };
+        self.connect_error(Cause::Driver { error, advice })
     }
 
     /// One connection.
     pub fn connect(&self) -> Result<Client, PgError> {
-        let connector = self.tls.connector().map_err(|reason| PgError::Connect {
-            var: self.var.clone(),
-            server: self.server.clone(),
-            reason,
-        })?;
+        let connector = self
+            .tls
+            .connector()
+            .map_err(|reason| self.connect_error(Cause::Other(reason)))?;
         self.config
             .connect(connector)
-            .map_err(|e| self.connect_error(&e))
+            .map_err(|e| self.driver_connect_error(e))
     }
 
     /// A pool of at most `size` connections, opened on demand. Connects once first, so a wrong
     /// URL or password fails here with a clear message.
     pub fn pool(&self, size: u32) -> Result<Pool, PgError> {
         drop(self.connect()?);
-        let connector = self.tls.connector().map_err(|reason| PgError::Connect {
-            var: self.var.clone(),
-            server: self.server.clone(),
-            reason,
-        })?;
+        let connector = self
+            .tls
+            .connector()
+            .map_err(|reason| self.connect_error(Cause::Other(reason)))?;
         let manager = r2d2_postgres::PostgresConnectionManager::new(self.config.clone(), connector);
         let pool = r2d2::Pool::builder()
             .max_size(size.max(1))
@@ -266,7 +311,7 @@ impl Pool {
         self.pool.get().map_err(|e| PgError::Connect {
             var: self.var.clone(),
             server: self.server.clone(),
-            reason: scrub(&e.to_string()),
+            cause: Cause::Other(scrub(&crate::outcome::error_chain(&e))),
         })
     }
 }
@@ -295,7 +340,7 @@ mod tests {
             Secret::new("postgresql://a:pw-xyz1@h/d?sslmode=sometimes"),
         )
         .unwrap_err();
-        let text = e.to_string();
+        let text = crate::outcome::error_chain(&e);
         assert!(text.contains("X_URL") && text.contains("sslmode"), "{text}");
         assert!(!text.contains("pw-xyz1"), "{text}");
         let d = DbUrl::parse("Y", Secret::new("postgresql://localhost/x")).unwrap();

@@ -1,5 +1,5 @@
-//! Run summaries: one `data_tasks.sync_run` row per run of a sync and scope (syncs.md §0), the
-//! table `status` and the dashboard read.
+//! Run summaries: one `data_tasks.sync_run` row per run of a sync and scope
+//! (docs/syncs/README.md §3), the table `status` and the dashboard read.
 //!
 //! [`begin`] is how every sync starts a scope: it takes the scope's advisory lock (without waiting,
 //! or up to a timeout), marks the scope's leftover `running` rows `failed`/`abandoned` (their run
@@ -149,7 +149,7 @@ pub fn begin(
                  VALUES ($1, $2, $3, now(), 'skipped', $4, $5)",
                 &[&sync, &scope, &mode, &counts_json(&RunCounts::default()), &version()],
             )
-            .map_err(|e| PgError::query("record the skipped run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("record the skipped run in data_tasks.sync_run", e))?;
         return Ok(Begin::Skipped);
     };
     let client = lock.client();
@@ -159,7 +159,7 @@ pub fn begin(
              WHERE sync = $1 AND scope = $2 AND status = 'running'",
             &[&sync, &scope],
         )
-        .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", &e))?;
+        .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", e))?;
     if abandoned > 0 {
         tracing::warn!(
             sync,
@@ -180,7 +180,7 @@ pub fn begin(
                 &version(),
             ],
         )
-        .map_err(|e| PgError::query("open the run in data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("open the run in data_tasks.sync_run", e))?
         .get(0);
     Ok(Begin::Run(Box::new(RunScope {
         lock,
@@ -225,7 +225,7 @@ impl RunScope {
                 "UPDATE data_tasks.sync_run SET counts = $2 WHERE id = $1",
                 &[&id, &counts],
             )
-            .map_err(|e| PgError::query("update the run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("update the run in data_tasks.sync_run", e))?;
         Ok(())
     }
 
@@ -251,7 +251,7 @@ impl RunScope {
                  WHERE id = $1",
                 &[&id, &status.as_str(), &counts, &error],
             )
-            .map_err(|e| PgError::query("close the run in data_tasks.sync_run", &e))?;
+            .map_err(|e| PgError::query("close the run in data_tasks.sync_run", e))?;
         Ok(())
     }
 }
@@ -264,7 +264,7 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
             "SELECT DISTINCT sync, scope FROM data_tasks.sync_run WHERE status = 'running'",
             &[],
         )
-        .map_err(|e| PgError::query("read running runs in data_tasks.sync_run", &e))?
+        .map_err(|e| PgError::query("read running runs in data_tasks.sync_run", e))?
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -274,7 +274,7 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
         // Hold the lock while updating, so a run starting now cannot be marked by mistake.
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
-            .map_err(|e| PgError::query(format!("advisory lock {key}"), &e))?
+            .map_err(|e| PgError::query(format!("advisory lock {key}"), e))?
             .get(0);
         if got {
             let n = client
@@ -283,10 +283,10 @@ pub fn sweep_abandoned(client: &mut postgres::Client) -> Result<u64, PgError> {
                      WHERE sync = $1 AND scope = $2 AND status = 'running'",
                     &[&sync, &scope],
                 )
-                .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", &e));
+                .map_err(|e| PgError::query("mark abandoned runs in data_tasks.sync_run", e));
             client
                 .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key])
-                .map_err(|e| PgError::query(format!("advisory unlock {key}"), &e))?;
+                .map_err(|e| PgError::query(format!("advisory unlock {key}"), e))?;
             changed += n?;
         }
     }

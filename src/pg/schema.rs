@@ -15,12 +15,12 @@ pub fn apply(
 ) -> Result<(), PgError> {
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query(format!("{what}: begin"), &e))?;
+        .map_err(|e| PgError::query(format!("{what}: begin"), e))?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext('data-tasks:schema'))",
         &[],
     )
-    .map_err(|e| PgError::query(format!("{what}: schema lock"), &e))?;
+    .map_err(|e| PgError::query(format!("{what}: schema lock"), e))?;
     for sql in statements {
         tx.batch_execute(sql).map_err(|e| {
             let first_line = sql
@@ -31,11 +31,11 @@ pub fn apply(
                 .chars()
                 .take(120)
                 .collect::<String>();
-            PgError::query(format!("{what}: {first_line}"), &e)
+            PgError::query(format!("{what}: {first_line}"), e)
         })?;
     }
     tx.commit()
-        .map_err(|e| PgError::query(format!("{what}: commit"), &e))
+        .map_err(|e| PgError::query(format!("{what}: commit"), e))
 }
 
 /// Whether `schema.table` exists.
@@ -49,6 +49,6 @@ pub fn table_exists(
             "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2)",
             &[&schema, &table],
         )
-        .map_err(|e| PgError::query(format!("look up {schema}.{table}"), &e))?;
+        .map_err(|e| PgError::query(format!("look up {schema}.{table}"), e))?;
     Ok(row.get(0))
 }

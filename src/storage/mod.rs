@@ -13,6 +13,7 @@
 //! local folder could be created or written, without creating anything.
 
 pub(crate) mod config;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub(crate) mod local;
 mod publish;

@@ -1,5 +1,5 @@
 //! `[<sync>.http]`: the one HTTP settings block of the three syncs, with humantime durations,
-//! turned into the shared client's [`HttpPolicy`] (docs/syncs/README.md, "HTTP settings").
+//! turned into the shared client's [`HttpPolicy`] (docs/syncs/README.md §5).
 //!
 //! Every request a sync makes is bounded: `timeout` is the deadline of one attempt — connecting,
 //! the headers and the whole body —, `idle_timeout` the longest wait for the next bytes of a

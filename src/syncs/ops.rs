@@ -142,7 +142,7 @@ pub fn table_columns(client: &mut impl GenericClient, names: &[&str]) -> Result<
               GROUP BY 1, 2",
             &[&names],
         )
-        .map_err(|e| PgError::query("find the syncs' tables in information_schema", &e))?;
+        .map_err(|e| PgError::query("find the syncs' tables in information_schema", e))?;
     let mut tables = BTreeMap::new();
     for r in rows {
         let cols: Vec<String> = r.get(2);
@@ -193,7 +193,7 @@ pub fn log_rows(
 ) -> Result<Vec<LogRow>, PgError> {
     let rows = client
         .query(sql, params)
-        .map_err(|e| PgError::query(what, &e))?;
+        .map_err(|e| PgError::query(what, e))?;
     Ok(rows
         .iter()
         .map(|r| LogRow {
@@ -215,6 +215,6 @@ pub fn count(
 ) -> Result<i64, PgError> {
     Ok(client
         .query_one(sql, params)
-        .map_err(|e| PgError::query(what, &e))?
+        .map_err(|e| PgError::query(what, e))?
         .get(0))
 }

@@ -1,5 +1,5 @@
 //! The run protocol every sync follows for one scope (a gn2pg source, a VisioNature site ×
-//! schema, the ecospheres table), written once (docs/syncs/README.md, "The run protocol"):
+//! schema, the ecospheres table), written once (docs/syncs/README.md §9):
 //!
 //! 1. take the scope's advisory lock, or record a `skipped` row and stop (another run is at work);
 //! 2. open the `running` row of `data_tasks.sync_run`, with the run's time limit (`max_run`) in

@@ -6,7 +6,7 @@ vCard contacts, rights statements, locations, organizations and one `hydra:Paged
 
 Standard library only; the same arguments always give the same bytes.
 
-    gen_catalog.py --acceptance --out DIR      the 75-dataset, 2-page acceptance fixture (syncs.md §3)
+    gen_catalog.py --acceptance --out DIR      the 75-dataset, 2-page acceptance fixture (docs/syncs/ecospheres.md §3.2)
     gen_catalog.py --datasets N --out DIR      N datasets, --per-page (100) per page, --seed (42)
 
 Pages are written as DIR/page-00001.json, … (zero-padded: lexical order = page order). Links use
@@ -15,9 +15,10 @@ that string with their server's URL.
 
 Every page is something the original ETL runs on without crashing (every dataset has a title, a
 known status code, contacts under `…/dcat/catalog/<email>`); faults are injected by the tests. The
-generated catalogues exercise the deliberate differences of syncs.md §3a on purpose (apostrophes in
-keywords, `fr` titles that are not first, distributions without a license, invalid dates, overseas
-communes without a département, datasets repeated on a later page, …): see README.md.
+generated catalogues exercise the deliberate differences of docs/syncs/ecospheres.md §7 on
+purpose (apostrophes in keywords, `fr` titles that are not first, distributions without a
+license, invalid dates, overseas communes without a département, datasets repeated on a later
+page, …): see README.md.
 """
 
 import argparse

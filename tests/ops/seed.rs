@@ -1,6 +1,6 @@
 //! Seeded runs for the `status` and `dashboard` tests: `data_tasks.sync_run` (from
-//! `run_log::schema_sql`) and the sync tables as syncs.md defines them — gn2pg's `import_log` and
-//! `error_log` in `gn2pg_lpo`, visionature's `download_log` in `src_vn_json`,
+//! `run_log::schema_sql`) and the sync tables as docs/syncs/ defines them — gn2pg's `import_log`
+//! and `error_log` in `gn2pg_lpo`, visionature's `download_log` in `src_vn_json`,
 //! `dbadmin.monitoring_vn_check_to_prod` — filled relative to the server's `now()`, so ages are
 //! stable whatever the time of the run. Also a read-only role with the GRANTs of docs/ops.md.
 //!

@@ -9,7 +9,8 @@
 //!   `observations?id_sightings_list=` and `observations/diff/` (both date formats).
 //! - Answers in `pagination_key` chunks of `page_size` items (chunked transfer encoding, as the
 //!   real site), records every request, and injects faults: error statuses for N requests,
-//!   empty 200 bodies, JSON wrapped in text, restricted taxo groups (401), successive reads of one
+//!   empty 200 bodies, JSON wrapped in text, stalled requests (answered normally after a delay,
+//!   counted in `stalled` when they arrive), restricted taxo groups (401), successive reads of one
 //!   sighting with different `update_date`s.
 //!
 //! Data come from a seeded generator: `n` sightings spread over `days` days before `end`, over
@@ -60,6 +61,9 @@ pub struct Fault {
     pub trickle: Option<std::time::Duration>,
     /// Answer 200 with a JSON body holding one string of this many bytes (streamed).
     pub huge: Option<usize>,
+    /// Answer normally, but only after this delay (the request's lock on the state is released
+    /// meanwhile); status ignored.
+    pub stall: Option<std::time::Duration>,
     pub times: usize,
 }
 
@@ -73,6 +77,7 @@ impl Fault {
             wrap: None,
             trickle: None,
             huge: None,
+            stall: None,
             times,
         }
     }
@@ -90,6 +95,13 @@ impl Fault {
             ..Fault::status(path, 200, times)
         }
     }
+    /// The next `times` requests to `path` are answered normally after `delay`.
+    pub fn stall(path: &str, delay: std::time::Duration, times: usize) -> Fault {
+        Fault {
+            stall: Some(delay),
+            ..Fault::status(path, 200, times)
+        }
+    }
     pub fn param(mut self, k: &str, v: &str) -> Fault {
         self.params.push((k.into(), v.into()));
         self
@@ -101,6 +113,15 @@ impl Fault {
     pub fn wrap(mut self, w: &str) -> Fault {
         self.wrap = Some(w.into());
         self
+    }
+    /// Whether the fault applies to a request (`path` without `/api/`, `q` its query).
+    fn matches(&self, path: &str, q: &HashMap<String, String>) -> bool {
+        self.times > 0
+            && path.contains(&self.path)
+            && self
+                .params
+                .iter()
+                .all(|(k, v)| q.get(k).is_some_and(|x| x.contains(v.as_str())))
     }
 }
 
@@ -127,6 +148,8 @@ pub struct State0 {
     by_date: HashMap<u32, Vec<(i64, u32)>>,
     pub diff: Vec<(i64, u32, u32, &'static str)>,
     pub faults: Vec<Fault>,
+    /// Requests that met a stall fault (counted when they arrive, before the delay).
+    pub stalled: usize,
     pub seen: Vec<Seen>,
     pub page_size: usize,
     pages: HashMap<String, VecDeque<String>>,
@@ -231,6 +254,7 @@ impl State0 {
             by_date: HashMap::new(),
             diff: Vec::new(),
             faults: Vec::new(),
+            stalled: 0,
             seen: Vec::new(),
             page_size: 1000,
             pages: HashMap::new(),
@@ -539,6 +563,32 @@ impl State0 {
     }
 }
 
+/// A request's controller path (without `/api/` and the trailing `/`) and query parameters.
+fn path_and_query(uri: &Uri) -> (String, Vec<(String, String)>) {
+    let path = uri
+        .path()
+        .trim_start_matches("/api/")
+        .trim_end_matches('/')
+        .to_string();
+    let query = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    (path, query)
+}
+
+/// The delay of the first stall fault that applies to the request, counted in `stalled`.
+fn stall(st: &mut State0, uri: &Uri) -> Option<std::time::Duration> {
+    let (path, query) = path_and_query(uri);
+    let q: HashMap<String, String> = query.into_iter().collect();
+    let i = st
+        .faults
+        .iter()
+        .position(|f| f.stall.is_some() && f.matches(&path, &q))?;
+    st.faults[i].times -= 1;
+    st.stalled += 1;
+    st.faults[i].stall
+}
+
 fn handle(
     st: &mut State0,
     method: &Method,
@@ -546,15 +596,7 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let path = uri
-        .path()
-        .trim_start_matches("/api/")
-        .trim_end_matches('/')
-        .to_string();
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+    let (path, query) = path_and_query(uri);
     let q: HashMap<String, String> = query.iter().cloned().collect();
     let body_text = String::from_utf8_lossy(body).into_owned();
     let host = headers
@@ -608,13 +650,11 @@ fn handle(
     }
     // Faults.
     let mut wrap = None;
-    if let Some(i) = st.faults.iter().position(|f| {
-        f.times > 0
-            && path.contains(&f.path)
-            && f.params
-                .iter()
-                .all(|(k, v)| q.get(k).is_some_and(|x| x.contains(v.as_str())))
-    }) {
+    if let Some(i) = st
+        .faults
+        .iter()
+        .position(|f| f.stall.is_none() && f.matches(&path, &q))
+    {
         st.faults[i].times -= 1;
         let f = st.faults[i].clone();
         if let Some(r) = streamed_fault(&f) {
@@ -744,6 +784,10 @@ async fn route(
     headers: HeaderMap,
     body: bytes::Bytes,
 ) -> Response {
+    let delay = stall(&mut st.lock().unwrap_or_else(|p| p.into_inner()), &uri);
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut guard = st.lock().unwrap_or_else(|p| p.into_inner());
     handle(&mut guard, &method, &uri, &headers, &body)
 }

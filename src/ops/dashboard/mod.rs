@@ -324,14 +324,14 @@ async fn ready(State(st): State<Arc<AppState>>) -> Response {
     let probe = tokio::task::spawn_blocking(move || -> Result<(), PgError> {
         let mut c = pool.get()?;
         c.simple_query("SELECT 1")
-            .map_err(|e| PgError::query("readiness probe", &e))?;
+            .map_err(|e| PgError::query("readiness probe", e))?;
         Ok(())
     })
     .await;
     match probe {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         Ok(Err(e)) => {
-            tracing::warn!("readiness: {e}");
+            tracing::warn!("readiness: {}", crate::outcome::error_chain(&e));
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "probe failed\n").into_response(),

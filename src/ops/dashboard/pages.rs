@@ -39,12 +39,12 @@ where
             .build_transaction()
             .read_only(true)
             .start()
-            .map_err(|e| PgError::query("start a read-only transaction", &e))?;
+            .map_err(|e| PgError::query("start a read-only transaction", e))?;
         tx.batch_execute("SET LOCAL statement_timeout = '20s'")
-            .map_err(|e| PgError::query("set statement_timeout", &e))?;
+            .map_err(|e| PgError::query("set statement_timeout", e))?;
         let markup = f(&mut tx, &shared)?;
         tx.commit()
-            .map_err(|e| PgError::query("end the read-only transaction", &e))?;
+            .map_err(|e| PgError::query("end the read-only transaction", e))?;
         Ok(markup)
     })
     .await;
@@ -57,7 +57,7 @@ where
         Ok(Err(PageError::NotFound(what))) => message(StatusCode::NOT_FOUND, "Not found", &what),
         Ok(Err(PageError::BadRequest(what))) => (StatusCode::BAD_REQUEST, what).into_response(),
         Ok(Err(PageError::Db(e))) => {
-            tracing::error!("dashboard: {e}");
+            tracing::error!("dashboard: {}", crate::outcome::error_chain(&e));
             message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Database unavailable",

@@ -121,7 +121,7 @@ pub enum AmExportError {
 impl From<crate::pg::DbError> for AmExportError {
     fn from(error: crate::pg::DbError) -> Self {
         AmExportError::Query {
-            message: crate::pg::describe(&error),
+            message: crate::outcome::error_chain(&crate::pg::DriverError::from(error)),
         }
     }
 }
@@ -129,8 +129,8 @@ impl From<crate::pg::DbError> for AmExportError {
 impl From<crate::pg::PgError> for AmExportError {
     fn from(error: crate::pg::PgError) -> Self {
         match error {
-            crate::pg::PgError::Query { context, reason } => AmExportError::Query {
-                message: format!("{context}: {reason}"),
+            crate::pg::PgError::Query { .. } => AmExportError::Query {
+                message: crate::outcome::error_chain(&error),
             },
             other => AmExportError::Connect(other),
         }

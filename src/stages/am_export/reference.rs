@@ -334,7 +334,8 @@ fn reference_of(parts: &[TitlePart]) -> Reference {
     }
 }
 
-/// Reference of the last title of `titles` (the chain from the top-level section down).
+/// Reference of the last title of `titles` (the chain from the top-level section down); the unit
+/// tests' entry point ([`add_references`] is the export's).
 #[cfg(test)]
 pub fn extract_reference(titles: &[String]) -> Reference {
     let parts: Vec<TitlePart> = titles.iter().map(|t| TitlePart::new(t)).collect();

@@ -1,6 +1,6 @@
 //! The sink of the read: takes the pages in catalogue order, keeps one row per dataset IRI (the
-//! later `dct:modified` wins, then the later page — syncs.md §3), writes the rows to the spill
-//! file and keeps the counts and the notes the summary names.
+//! later `dct:modified` wins, then the later page — docs/syncs/ecospheres.md §2), writes the rows
+//! to the spill file and keeps the counts and the notes the summary names.
 //!
 //! Memory per dataset is a 128-bit hash of its IRI and where its row is; duplicates are rare, so
 //! the rows they replace are only marked, and left out when the spill is read back.

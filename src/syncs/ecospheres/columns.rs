@@ -1,5 +1,5 @@
 //! The 19 columns of `datasets`, computed from one `dcat:Dataset` node of a page by the recipe
-//! of syncs.md §3 as settled by §3a (see each field of [`Row`]), with [`COLUMNS`] and [`ddl`], the
+//! of docs/syncs/ecospheres.md §3 (see each field of [`Row`]), with [`COLUMNS`] and [`ddl`], the
 //! fixed table definition (names, order and types are a contract with the dashboard).
 //!
 //! Nothing here fails: odd input gives NULLs and [`Note`]s (an unknown status code, a missing

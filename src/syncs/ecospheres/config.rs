@@ -1,6 +1,6 @@
-//! `[ecospheres]`: the settings of the ecospheres sync (syncs.md §3). Secrets (the database URL,
-//! S3 keys) come from the environment only; what can be checked without the network is checked by
-//! [`EcospheresConfig::validate`] (schema name, shrink ratio, source scheme, delays).
+//! `[ecospheres]`: the settings of the ecospheres sync (docs/syncs/ecospheres.md §4). Secrets (the
+//! database URL, S3 keys) come from the environment only; what can be checked without the network
+//! is checked by [`EcospheresConfig::validate`] (schema name, shrink ratio, source scheme, delays).
 
 use std::time::Duration;
 

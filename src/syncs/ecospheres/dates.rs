@@ -1,6 +1,7 @@
-//! `dct:modified` as the `modification` column writes it (syncs.md §3a): the canonical lexical
-//! form the original produced through rdflib for valid `xsd:date` / `xsd:dateTime` literals, the
-//! raw text otherwise; and a sort key, so that the later of two copies of a dataset wins.
+//! `dct:modified` as the `modification` column writes it (docs/syncs/ecospheres.md §3.1): the
+//! canonical lexical form the original produced through rdflib for valid `xsd:date` /
+//! `xsd:dateTime` literals, the raw text otherwise; and a sort key, so that the later of two copies
+//! of a dataset wins.
 //!
 //! Canonical forms (measured with rdflib 7.0.0 / isodate 0.6.1):
 //! - `xsd:date` `YYYY-MM-DD[tz]` → `YYYY-MM-DD` (the time zone is dropped);

@@ -1,5 +1,5 @@
-//! The JSON-LD a catalogue page is written in (syncs.md §3), read without a general JSON-LD
-//! processor: the subset CKAN's DCAT export uses, fast enough for 250 000 datasets.
+//! The JSON-LD a catalogue page is written in (docs/syncs/ecospheres.md §2), read without a general
+//! JSON-LD processor: the subset CKAN's DCAT export uses, fast enough for 250 000 datasets.
 //!
 //! [`parse`] reads a page into a borrowed JSON tree ([`Json`]: strings point into the page's
 //! bytes unless they hold escapes). [`Graph::build`] then applies the page's `@context` (prefixes,

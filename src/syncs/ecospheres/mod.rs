@@ -1,5 +1,5 @@
 //! `data-tasks ecospheres`: the Ecosphères DCAT catalogue → one metadata-quality row per dataset
-//! in `<schema>.datasets`, rebuilt and swapped atomically each run (syncs.md §3, §3a).
+//! in `<schema>.datasets`, rebuilt and swapped atomically each run (docs/syncs/ecospheres.md §1).
 //!
 //! The run: the database and its schema first (`data_tasks.sync_run`, the schema,
 //! `datasets_history` with `--keep-history`), the scope's advisory lock (another run at work →

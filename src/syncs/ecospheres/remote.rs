@@ -1,7 +1,7 @@
-//! Where the catalogue pages come from (syncs.md §3): an object-store prefix read through
-//! [`crate::storage::Store`] — every object whose key contains `.json`, in natural key order
-//! (`page-2` before `page-10`), gzip-compressed objects decompressed — or the CKAN export over
-//! HTTP(S), one page at a time, following `hydra:nextPage`.
+//! Where the catalogue pages come from (docs/syncs/ecospheres.md §2): an object-store prefix read
+//! through [`crate::storage::Store`] — every object whose key contains `.json`, in natural key
+//! order (`page-2` before `page-10`), gzip-compressed objects decompressed — or the CKAN export
+//! over HTTP(S), one page at a time, following `hydra:nextPage`.
 //!
 //! What can fail: an unusable source URL ([`SourceError::Invalid`]), a listing that fails or
 //! finds nothing (fatal), one object or page that cannot be fetched (the caller decides with

@@ -1,9 +1,10 @@
-//! The load (syncs.md §3): the rows computed during the read wait in an anonymous temporary
-//! file ([`Spill`], so memory stays flat and the database transaction lasts seconds, not the
-//! hours a CKAN walk can take), then [`publish`] replaces `<schema>.datasets` in **one
-//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, its primary key, the `max_shrink`
-//! check against the current row count, `DROP TABLE datasets`, rename, `SELECT` granted again to
-//! every role that had it, and with `--keep-history` today's snapshot in `datasets_history`.
+//! The load (docs/syncs/ecospheres.md §1): the rows computed during the read wait in an anonymous
+//! temporary file ([`Spill`], so memory stays flat and the database transaction lasts seconds, not
+//! the hours a CKAN walk can take), then [`publish`] replaces `<schema>.datasets` in **one
+//! transaction**: `CREATE TABLE datasets_new` (the fixed DDL), binary `COPY`, its primary key, the
+//! `max_shrink` check against the current row count, `DROP TABLE datasets`, rename, `SELECT`
+//! granted again to every role that had it, and with `--keep-history` today's snapshot in
+//! `datasets_history`.
 //!
 //! What can fail: the spill file (disk full), any statement (a view depending on `datasets`
 //! blocks the drop, a reader holding the table past `lock_timeout`, a dropped connection) — the
@@ -240,8 +241,8 @@ pub fn publish(
 ) -> Result<Published, LoadError> {
     let s = ident(opts.schema);
     let table = format!("{}.datasets", opts.schema);
-    let q = |what: &str, e: &crate::pg::DbError| PgError::query(format!("{table}: {what}"), e);
-    let mut tx = client.transaction().map_err(|e| q("begin", &e))?;
+    let q = |what: &str, e: crate::pg::DbError| PgError::query(format!("{table}: {what}"), e);
+    let mut tx = client.transaction().map_err(|e| q("begin", e))?;
     tx.batch_execute(&format!(
         "SET LOCAL lock_timeout = '{}ms';
          DROP TABLE IF EXISTS {s}.datasets_new;
@@ -249,7 +250,7 @@ pub fn publish(
         opts.lock_timeout.as_millis().max(1),
         cols = columns::ddl()
     ))
-    .map_err(|e| q("create datasets_new", &e))?;
+    .map_err(|e| q("create datasets_new", e))?;
     let copied = bulk::copy_in_iter(
         &mut tx,
         &format!("{s}.datasets_new"),
@@ -286,11 +287,11 @@ pub fn publish(
     tx.batch_execute(&format!(
         "ALTER TABLE {s}.datasets_new ADD CONSTRAINT datasets_new_pkey PRIMARY KEY (dataset)"
     ))
-    .map_err(|e| q("primary key of datasets_new", &e))?;
+    .map_err(|e| q("primary key of datasets_new", e))?;
     let regclass = format!("{s}.datasets");
     let exists: bool = tx
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&regclass])
-        .map_err(|e| q("look up", &e))?
+        .map_err(|e| q("look up", e))?
         .get(0);
     let mut out = Published {
         rows: copied,
@@ -299,7 +300,7 @@ pub fn publish(
     if exists {
         let current: i64 = tx
             .query_one(&format!("SELECT count(*) FROM {s}.datasets"), &[])
-            .map_err(|e| q("count", &e))?
+            .map_err(|e| q("count", e))?
             .get(0);
         out.previous = Some(current);
         if (copied as f64) < opts.max_shrink * current as f64 {
@@ -320,13 +321,13 @@ pub fn publish(
                  ORDER BY 1",
                 &[&regclass],
             )
-            .map_err(|e| q("read grants", &e))?
+            .map_err(|e| q("read grants", e))?
             .iter()
             .map(|r| r.get(0))
             .collect();
         // The old table may come from the original ETL (inferred column types): compare in a
         // savepoint so that an unexpected shape only loses the count.
-        let mut sp = tx.savepoint("gone").map_err(|e| q("savepoint", &e))?;
+        let mut sp = tx.savepoint("gone").map_err(|e| q("savepoint", e))?;
         out.gone = match sp.query_one(
             &format!(
                 "SELECT count(*) FROM {s}.datasets o WHERE NOT EXISTS
@@ -335,30 +336,30 @@ pub fn publish(
             &[],
         ) {
             Ok(r) => {
-                sp.commit().map_err(|e| q("release savepoint", &e))?;
+                sp.commit().map_err(|e| q("release savepoint", e))?;
                 Some(r.get(0))
             }
             Err(e) => {
                 tracing::warn!(
                     "cannot compare with the current {table}: {}",
-                    crate::pg::describe(&e)
+                    crate::outcome::error_chain(&crate::pg::DriverError::from(e))
                 );
-                sp.rollback().map_err(|e| q("rollback savepoint", &e))?;
+                sp.rollback().map_err(|e| q("rollback savepoint", e))?;
                 None
             }
         };
         tx.batch_execute(&format!("DROP TABLE {s}.datasets"))
-            .map_err(|e| q("drop the current table", &e))?;
+            .map_err(|e| q("drop the current table", e))?;
     }
     tx.batch_execute(&format!(
         "ALTER TABLE {s}.datasets_new RENAME TO datasets;
          ALTER INDEX {s}.datasets_new_pkey RENAME TO datasets_pkey"
     ))
-    .map_err(|e| q("rename datasets_new", &e))?;
+    .map_err(|e| q("rename datasets_new", e))?;
     for role in &out.grantees {
         // `role` is `PUBLIC` or quoted by the server (quote_ident).
         tx.batch_execute(&format!("GRANT SELECT ON {s}.datasets TO {role}"))
-            .map_err(|e| q(&format!("grant SELECT to {role}"), &e))?;
+            .map_err(|e| q(&format!("grant SELECT to {role}"), e))?;
     }
     if opts.keep_history {
         let cols = COLUMNS.map(ident).join(", ");
@@ -366,7 +367,7 @@ pub fn publish(
             &format!("DELETE FROM {s}.datasets_history WHERE snapshot_date = current_date"),
             &[],
         )
-        .map_err(|e| q("clear today's history", &e))?;
+        .map_err(|e| q("clear today's history", e))?;
         let n = tx
             .execute(
                 &format!(
@@ -375,9 +376,9 @@ pub fn publish(
                 ),
                 &[],
             )
-            .map_err(|e| q("append to datasets_history", &e))?;
+            .map_err(|e| q("append to datasets_history", e))?;
         out.history_rows = Some(n);
     }
-    tx.commit().map_err(|e| q("commit", &e))?;
+    tx.commit().map_err(|e| q("commit", e))?;
     Ok(out)
 }

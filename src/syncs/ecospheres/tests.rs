@@ -1,5 +1,6 @@
-//! Unit tests of the ecospheres sync: JSON-LD handling, the column recipe of syncs.md §3/§3a,
-//! dates, paging helpers, de-duplication, the spill file and the configuration.
+//! Unit tests of the ecospheres sync: JSON-LD handling, the column recipe of
+//! docs/syncs/ecospheres.md §3, dates, paging helpers, de-duplication, the spill file and the
+//! configuration.
 
 use serde_json::json;
 
@@ -755,7 +756,7 @@ fn legacy_variables_reach_the_database_and_s3() {
     )
     .unwrap();
     assert_eq!(url.server(), "h:5432/e");
-    let e = database_url(&Env::default()).unwrap_err().to_string();
+    let e = crate::outcome::error_chain(&database_url(&Env::default()).unwrap_err());
     assert!(
         e.contains("ECOSPHERES_DATABASE_URL") && e.contains("POSTGRES_URL"),
         "{e}"

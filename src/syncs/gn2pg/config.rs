@@ -1,4 +1,4 @@
-//! `[gn2pg]`: the settings of the gn2pg sync (syncs.md §1, §1a) and the source names.
+//! `[gn2pg]`: the settings of the gn2pg sync (docs/syncs/gn2pg.md §2) and the source names.
 //!
 //! One `[[gn2pg.source]]` is one remote GeoNature export. Passwords are not configuration: they
 //! come from `GN2PG_<STD_NAME upper-cased>_PASSWORD` ([`SourceConfig::password_var`]), or, while

@@ -1,9 +1,9 @@
-//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (syncs.md §1, §1a), a drop-in for
+//! `data-tasks gn2pg`: GeoNature export API → PostgreSQL (docs/syncs/gn2pg.md), a drop-in for
 //! gn2pg-client 1.10.1 — same tables (`import_log`, `error_log`, `data_json`, `metadata_json`,
 //! Alembic-stamped), same `source` names, without its failure modes.
 //!
 //! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
-//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run`]): one source
+//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run()`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
 //! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged.
 //!
@@ -233,7 +233,7 @@ fn run_sources(
                 reason: format!(
                     "PostgreSQL does not know {:?}: {}",
                     cfg.source_timezone,
-                    crate::pg::describe(&e)
+                    crate::outcome::error_chain(&crate::pg::DriverError::from(e))
                 ),
             })?;
     }

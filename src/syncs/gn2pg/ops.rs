@@ -87,7 +87,7 @@ pub fn sources(
             .as_str(),
             &[],
         )
-        .map_err(|e| PgError::query(format!("summarise {schema}.import_log"), &e))?
+        .map_err(|e| PgError::query(format!("summarise {schema}.import_log"), e))?
         .iter()
         .map(|r| (r.get(0), (r.get::<_, Option<String>>(1).unwrap_or_default(), r.get(2))))
         .collect();

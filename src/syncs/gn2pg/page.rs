@@ -1,5 +1,5 @@
-//! Export items → rows for `data_json` and `metadata_json` (syncs.md §1 "Upsert", §1a
-//! "Metadata"), done by the parser workers while the next page downloads.
+//! Export items → rows for `data_json` and `metadata_json` (docs/syncs/gn2pg.md §7), done by
+//! the parser workers while the next page downloads.
 //!
 //! Fast path: an item without `ca_data`/`jdd_data` objects is stored as the text the server sent
 //! (PostgreSQL parses it into `jsonb`; only `id_synthese` and `id_perm_sinp` are read). Metadata

@@ -1,4 +1,4 @@
-//! The GeoNature side (syncs.md §1 "Source API", §1a): login with a session cookie, discovery of
+//! The GeoNature side (docs/syncs/gn2pg.md §6): login with a session cookie, discovery of
 //! the export module, export pages and the deletion feed.
 //!
 //! Every request goes through [`crate::fetch::http`]: transient failures (connect, timeouts,

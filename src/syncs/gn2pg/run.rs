@@ -1,4 +1,4 @@
-//! One source's run (syncs.md §1 "Algorithm"): lock, `import_log` row, login, pages, deletions,
+//! One source's run (docs/syncs/gn2pg.md §8): lock, `import_log` row, login, pages, deletions,
 //! `success` — or `failed` with the reason, so the next run knows where to go on.
 //!
 //! - full: each page's rows, counters and the checkpoint (`import_checkpoint.last_id_data`)
@@ -106,7 +106,7 @@ fn decide(
             ),
             &[&std],
         )
-        .map_err(|e| PgError::query("read import_checkpoint", &e))?;
+        .map_err(|e| PgError::query("read import_checkpoint", e))?;
     if let Some(row) = cp {
         return Ok(Mode::Full {
             resume: Some(Checkpoint {
@@ -128,7 +128,7 @@ fn decide(
                 ),
                 &[&std, &cfg.since_overlap.as_secs_f64(), &cfg.source_timezone],
             )
-            .map_err(|e| PgError::query("read the last successful import_log row", &e))?;
+            .map_err(|e| PgError::query("read the last successful import_log row", e))?;
         if let Some(row) = since {
             return Ok(Mode::Update { since: row.get(0) });
         }
@@ -258,7 +258,7 @@ fn execute(
     let mut conn = ctx.pool.get()?;
     // The staging table's `IF NOT EXISTS` notices would be logged at every page.
     conn.batch_execute("SET client_min_messages TO warning")
-        .map_err(|e| PgError::query("configure the session", &e))?;
+        .map_err(|e| PgError::query("configure the session", e))?;
     let mut writer = Writer::new(conn, &cfg.schema, std, &src.kind());
     let abandoned = store::mark_abandoned(&mut **writer.client(), &cfg.schema, std)?;
     if abandoned > 0 {
@@ -286,7 +286,7 @@ fn execute(
             ),
             &[&std, &xfer_type, &resume.is_some(), &cfg.source_timezone],
         )
-        .map_err(|e| PgError::query("open the import_log row", &e))?;
+        .map_err(|e| PgError::query("open the import_log row", e))?;
     let import_id: i32 = row.get(0);
     let until: String = row.get(1);
     writer.import_id = import_id;
@@ -301,7 +301,7 @@ fn execute(
             });
             let mut tx = client
                 .transaction()
-                .map_err(|e| PgError::query("begin the end of the run", &e))?;
+                .map_err(|e| PgError::query("begin the end of the run", e))?;
             tx.execute(
                 &format!(
                     "UPDATE {schema}.import_log SET xfer_status = 'success', xfer_end_ts = localtimestamp,
@@ -309,14 +309,14 @@ fn execute(
                 ),
                 &[&import_id, &comment],
             )
-            .map_err(|e| PgError::query("close the import_log row", &e))?;
+            .map_err(|e| PgError::query("close the import_log row", e))?;
             tx.execute(
                 &format!("DELETE FROM {schema}.import_checkpoint WHERE source = $1"),
                 &[&std],
             )
-            .map_err(|e| PgError::query("remove the checkpoint", &e))?;
+            .map_err(|e| PgError::query("remove the checkpoint", e))?;
             tx.commit()
-                .map_err(|e| PgError::query("commit the end of the run", &e))?;
+                .map_err(|e| PgError::query("commit the end of the run", e))?;
         }
         Err(e) => {
             let comment: String = scrub(&error_chain(e)).chars().take(2000).collect();
@@ -328,7 +328,7 @@ fn execute(
                     ),
                     &[&import_id, &comment],
                 )
-                .map_err(|e| PgError::query("mark the import_log row failed", &e))?;
+                .map_err(|e| PgError::query("mark the import_log row failed", e))?;
         }
     }
     result
@@ -380,14 +380,14 @@ fn transfer(
         let mut tx = writer
             .client()
             .transaction()
-            .map_err(|e| PgError::query("begin the download", &e))?;
+            .map_err(|e| PgError::query("begin the download", e))?;
         tx.execute(
             &format!(
                 "UPDATE {schema}.import_log SET xfer_status = 'importing data', xfer_filters = $2 WHERE id = $1"
             ),
             &[&import_id, &filters],
         )
-        .map_err(|e| PgError::query("update the import_log row", &e))?;
+        .map_err(|e| PgError::query("update the import_log row", e))?;
         if since.is_none() {
             tx.execute(
                 &format!(
@@ -400,10 +400,10 @@ fn transfer(
                 ),
                 &[&std, &import_id, &resume.is_some()],
             )
-            .map_err(|e| PgError::query("write the checkpoint", &e))?;
+            .map_err(|e| PgError::query("write the checkpoint", e))?;
         }
         tx.commit()
-            .map_err(|e| PgError::query("commit the start of the download", &e))?;
+            .map_err(|e| PgError::query("commit the start of the download", e))?;
     }
     let progress = Progress::new(&format!("gn2pg {}", src.name), None, Unit::Items("rows"));
     let plan = Plan {
@@ -419,7 +419,7 @@ fn transfer(
     let mut stager = if cfg.writer_connections >= 2 {
         let mut conn = ctx.pool.get()?;
         conn.batch_execute("SET client_min_messages TO warning")
-            .map_err(|e| PgError::query("configure the session", &e))?;
+            .map_err(|e| PgError::query("configure the session", e))?;
         let mut st = Stager::new(conn, &cfg.schema, std, &src.kind())?;
         st.import_id = writer.import_id;
         writer.stages = Some(st.tables());
@@ -471,7 +471,7 @@ fn transfer(
                 &format!("UPDATE {schema}.import_log SET xfer_status = 'delete' WHERE id = $1"),
                 &[&import_id],
             )
-            .map_err(|e| PgError::query("update the import_log row", &e))?;
+            .map_err(|e| PgError::query("update the import_log row", e))?;
         let mut page = 1u64;
         let mut limit = u64::from(cfg.page_size);
         loop {

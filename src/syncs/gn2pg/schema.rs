@@ -216,7 +216,7 @@ fn tables_of(client: &mut impl GenericClient, schema: &str) -> Result<Vec<String
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
             &[&schema],
         )
-        .map_err(|e| PgError::query(format!("list the tables of {schema}"), &e))?
+        .map_err(|e| PgError::query(format!("list the tables of {schema}"), e))?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -233,7 +233,7 @@ fn columns_of(
              WHERE table_schema = $1 AND table_name = $2",
             &[&schema, &table],
         )
-        .map_err(|e| PgError::query(format!("list the columns of {schema}.{table}"), &e))?
+        .map_err(|e| PgError::query(format!("list the columns of {schema}.{table}"), e))?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -252,7 +252,7 @@ pub fn data_pk(client: &mut impl GenericClient, schema: &str) -> Result<Vec<Stri
              ORDER BY k.ord",
             &[&schema],
         )
-        .map_err(|e| PgError::query(format!("primary key of {schema}.data_json"), &e))?
+        .map_err(|e| PgError::query(format!("primary key of {schema}.data_json"), e))?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -323,7 +323,7 @@ fn check_columns(client: &mut impl GenericClient, schema: &str) -> Result<(), Sc
                  WHERE n.nspname = $1 AND t.relname = $2 AND c.conname = $3 AND c.contype IN ('p','u')",
                 &[&schema, &table, &constraint],
             )
-            .map_err(|e| PgError::query(format!("constraints of {schema}.{table}"), &e))?
+            .map_err(|e| PgError::query(format!("constraints of {schema}.{table}"), e))?
             .get(0);
         if n == 0 {
             return Err(SchemaError::NoConstraint {
@@ -373,7 +373,7 @@ pub fn init_db(
                 &format!("SELECT version_num::text FROM {s}.alembic_version LIMIT 1"),
                 &[],
             )
-            .map_err(|e| PgError::query(format!("read {schema}.alembic_version"), &e))?
+            .map_err(|e| PgError::query(format!("read {schema}.alembic_version"), e))?
             .map(|r| r.get(0));
         found = format!("alembic {}", rev.as_deref().unwrap_or("(empty)"));
         if rev.is_none() && !any_client_table {
@@ -423,7 +423,7 @@ pub fn init_db(
         let sql = text.replace("gn2pg_import", schema);
         let mut tx = client
             .transaction()
-            .map_err(|e| PgError::query("begin the custom script", &e))
+            .map_err(|e| PgError::query("begin the custom script", e))
             .map_err(|source| SchemaError::Script {
                 path: path.clone(),
                 source,
@@ -432,7 +432,7 @@ pub fn init_db(
             .and_then(|()| tx.commit())
             .map_err(|e| SchemaError::Script {
                 path,
-                source: PgError::query("run", &e),
+                source: PgError::query("run", e),
             })?;
     }
     Ok(InitReport {

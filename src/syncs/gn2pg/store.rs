@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 
 use super::page::{BadRow, DataRow, Level, MetaRow, ParsedPage};
+use crate::outcome::error_chain;
 use crate::pg::bulk::{self, JsonbText, Upsert, UuidBytes};
 use crate::pg::{ident, DbError, GenericClient, PgError, PooledClient, Transaction};
 
@@ -114,7 +115,7 @@ impl Writer {
         let mut tx = self
             .client
             .transaction()
-            .map_err(|e| PgError::query("begin a page", &e))?;
+            .map_err(|e| PgError::query("begin a page", e))?;
         let mut failed: Vec<BadRow> = Vec::new();
         for level in [Level::Framework, Level::Dataset] {
             let rows: Vec<&MetaRow> = metas.iter().copied().filter(|m| m.level == level).collect();
@@ -152,7 +153,7 @@ impl Writer {
                 &(counts.meta_errors as i32),
             ],
         )
-        .map_err(|e| PgError::query("update import_log counters", &e))?;
+        .map_err(|e| PgError::query("update import_log counters", e))?;
         if let Some(last) = checkpoint {
             tx.execute(
                 &format!(
@@ -162,10 +163,10 @@ impl Writer {
                 ),
                 &[source, &last, &import_id],
             )
-            .map_err(|e| PgError::query("move the checkpoint", &e))?;
+            .map_err(|e| PgError::query("move the checkpoint", e))?;
         }
         tx.commit()
-            .map_err(|e| PgError::query("commit a page", &e))?;
+            .map_err(|e| PgError::query("commit a page", e))?;
         self.seen_meta.extend(metas.iter().map(|m| m.uuid));
         Ok(counts)
     }
@@ -179,7 +180,7 @@ impl Writer {
         let mut tx = self
             .client
             .transaction()
-            .map_err(|e| PgError::query("begin a deletion page", &e))?;
+            .map_err(|e| PgError::query("begin a deletion page", e))?;
         let n = tx
             .execute(
                 &format!(
@@ -187,14 +188,14 @@ impl Writer {
                 ),
                 &[&source, &ids],
             )
-            .map_err(|e| PgError::query("delete rows", &e))?;
+            .map_err(|e| PgError::query("delete rows", e))?;
         tx.execute(
             &format!("UPDATE {log} SET data_count_delete = data_count_delete + $2 WHERE id = $1"),
             &[&import_id, &(n as i32)],
         )
-        .map_err(|e| PgError::query("update import_log counters", &e))?;
+        .map_err(|e| PgError::query("update import_log counters", e))?;
         tx.commit()
-            .map_err(|e| PgError::query("commit a deletion page", &e))?;
+            .map_err(|e| PgError::query("commit a deletion page", e))?;
         Ok(n)
     }
 }
@@ -319,7 +320,7 @@ impl Stager {
         let mut tx = self
             .client
             .transaction()
-            .map_err(|e| PgError::query("begin staging", &e))?;
+            .map_err(|e| PgError::query("begin staging", e))?;
         let copied = bulk::copy_in(
             &mut tx,
             &self.tables[slot],
@@ -330,7 +331,7 @@ impl Stager {
         match copied {
             Ok(_) => {
                 tx.commit()
-                    .map_err(|e| PgError::query("commit staging", &e))?;
+                    .map_err(|e| PgError::query("commit staging", e))?;
                 Ok(true)
             }
             Err(e) if row_level(&e) => Ok(false),
@@ -367,25 +368,25 @@ impl Names<'_> {
             |tx: &mut Transaction<'_>, rows: &[T], stage: Option<&str>| -> Result<u64, PgError> {
                 let mut sp = tx
                     .transaction()
-                    .map_err(|e| PgError::query("savepoint", &e))?;
+                    .map_err(|e| PgError::query("savepoint", e))?;
                 let n = match stage {
                     Some(stage) => bulk::upsert_staged(&mut sp, spec, stage)?,
                     None => bulk::upsert(&mut sp, spec, rows, &emit)?,
                 };
                 sp.commit()
-                    .map_err(|e| PgError::query("release savepoint", &e))?;
+                    .map_err(|e| PgError::query("release savepoint", e))?;
                 Ok(n)
             };
         let first = savepoint(tx, rows, stage);
         if let (Err(_), Some(stage)) = (&first, stage) {
             // The batch was rolled back with its savepoint: empty the stage for the next page.
             tx.batch_execute(&format!("TRUNCATE {stage}"))
-                .map_err(|e| PgError::query(format!("empty {stage}"), &e))?;
+                .map_err(|e| PgError::query(format!("empty {stage}"), e))?;
         }
         match first {
             Ok(n) => Ok((n, Vec::new())),
             Err(e) if row_level(&e) => {
-                tracing::info!(source = self.source, error = %e, "batch refused: replaying row by row");
+                tracing::info!(source = self.source, error = %error_chain(&e), "batch refused: replaying row by row");
                 let mut n = 0;
                 let mut refused = Vec::new();
                 for row in rows {
@@ -417,7 +418,7 @@ impl Names<'_> {
                 id: Some(i64::from(r.id)),
                 uuid: r.uuid,
                 item: r.item.clone(),
-                error: format!("id_synthese {}: {e}", r.id),
+                error: format!("id_synthese {}: {}", r.id, error_chain(e)),
                 controler: "data",
             },
         )
@@ -457,7 +458,7 @@ impl Names<'_> {
                 id: None,
                 uuid: Some(m.uuid),
                 item: m.item.clone(),
-                error: format!("{} metadata: {e}", m.level.as_str()),
+                error: format!("{} metadata: {}", m.level.as_str(), error_chain(e)),
                 controler: "metadata",
             },
         )
@@ -478,7 +479,7 @@ impl Names<'_> {
         let error: String = crate::secrets::scrub(&b.error).chars().take(2000).collect();
         let mut sp = tx
             .transaction()
-            .map_err(|e| PgError::query("savepoint", &e))?;
+            .map_err(|e| PgError::query("savepoint", e))?;
         let with_item = sp.execute(
             &sql,
             &[
@@ -493,26 +494,26 @@ impl Names<'_> {
         match with_item {
             Ok(_) => sp
                 .commit()
-                .map_err(|e| PgError::query("release savepoint", &e)),
-            Err(e) if !row_level(&PgError::query("write error_log", &e)) => {
-                Err(PgError::query("write error_log", &e))
-            }
-            Err(_) => {
-                drop(sp);
-                tx.execute(
-                    &sql,
-                    &[
-                        &self.source,
-                        &uuid,
-                        &b.controler,
-                        &None::<JsonbText<'_>>,
-                        &error,
-                        &self.import_id,
-                    ],
-                )
-                .map(|_| ())
-                .map_err(|e| PgError::query("write error_log", &e))
-            }
+                .map_err(|e| PgError::query("release savepoint", e)),
+            Err(e) => match PgError::query("write error_log", e) {
+                e if !row_level(&e) => Err(e),
+                _ => {
+                    drop(sp);
+                    tx.execute(
+                        &sql,
+                        &[
+                            &self.source,
+                            &uuid,
+                            &b.controler,
+                            &None::<JsonbText<'_>>,
+                            &error,
+                            &self.import_id,
+                        ],
+                    )
+                    .map(|_| ())
+                    .map_err(|e| PgError::query("write error_log", e))
+                }
+            },
         }
     }
 }
@@ -536,5 +537,5 @@ pub fn mark_abandoned(
             ),
             &[&source],
         )
-        .map_err(|e| PgError::query("mark abandoned import_log rows", &e))
+        .map_err(|e| PgError::query("mark abandoned import_log rows", e))
 }

@@ -1,6 +1,6 @@
-//! `[visionature]`: the settings of the visionature sync (syncs.md §2), with the spec's defaults.
-//! Secrets (API credentials, database URL, SMTP URL) come from the environment only. What can
-//! fail: [`VisionatureConfig::validate`] names the first invalid key (schema names, time zone,
+//! `[visionature]`: the settings of the visionature sync (docs/syncs/visionature.md §2), with its
+//! defaults. Secrets (API credentials, database URL, SMTP URL) come from the environment only. What
+//! can fail: [`VisionatureConfig::validate`] names the first invalid key (schema names, time zone,
 //! projection, dates, site names and URLs, PID limits).
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! `visionature fix-sync`: repairs production (`schema_import`) from the check copy
-//! (`check_schema`), exactly as syncs.md §2 specifies:
+//! (`check_schema`), as docs/syncs/visionature.md §8 specifies:
 //! 1. the sites of both `observations_json` must overlap, else fatal, nothing written;
 //! 2. unless `--skip-download`, a full transfer into the check schema over the last
 //!    `window_days` (by entry date by default), reference lists included, check watermarks
@@ -58,7 +58,7 @@ fn sites(client: &mut Client, schema: &str) -> Result<BTreeSet<String>, PgError>
             ),
             &[],
         )
-        .map_err(|e| PgError::query(format!("sites of {schema}.observations_json"), &e))?;
+        .map_err(|e| PgError::query(format!("sites of {schema}.observations_json"), e))?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
 
@@ -153,10 +153,10 @@ pub fn run(
     let sites: Vec<String> = both.to_vec();
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query("begin fix-sync", &e))?;
+        .map_err(|e| PgError::query("begin fix-sync", e))?;
     for sql in schema::monitoring_sql() {
         tx.batch_execute(sql)
-            .map_err(|e| PgError::query("create dbadmin.monitoring_vn_check_to_prod", &e))?;
+            .map_err(|e| PgError::query("create dbadmin.monitoring_vn_check_to_prod", e))?;
     }
     report.inserted = tx
         .execute(
@@ -171,7 +171,7 @@ pub fn run(
             ),
             &[&sites],
         )
-        .map_err(|e| PgError::query("fix-sync insert", &e))?;
+        .map_err(|e| PgError::query("fix-sync insert", e))?;
     report.updated = tx
         .execute(
             &format!(
@@ -182,7 +182,7 @@ pub fn run(
             ),
             &[&sites],
         )
-        .map_err(|e| PgError::query("fix-sync update", &e))?;
+        .map_err(|e| PgError::query("fix-sync update", e))?;
     for (site, ids) in &deletions {
         let (d, _) = store::delete_sightings(&mut tx, &cfg.schema_import, site, ids)?;
         store::delete_sightings(&mut tx, &cfg.check_schema, site, ids)?;
@@ -198,14 +198,14 @@ pub fn run(
             "INSERT INTO dbadmin.monitoring_vn_check_to_prod (action, count) VALUES ($1, $2)",
             &[&action, &n],
         )
-        .map_err(|e| PgError::query("write dbadmin.monitoring_vn_check_to_prod", &e))?;
+        .map_err(|e| PgError::query("write dbadmin.monitoring_vn_check_to_prod", e))?;
     }
     if opts.dry_run {
         tx.rollback()
-            .map_err(|e| PgError::query("roll back (dry run)", &e))?;
+            .map_err(|e| PgError::query("roll back (dry run)", e))?;
     } else {
         tx.commit()
-            .map_err(|e| PgError::query("commit fix-sync", &e))?;
+            .map_err(|e| PgError::query("commit fix-sync", e))?;
     }
     drop(guards);
     Ok(report)

@@ -1,10 +1,10 @@
-//! `data-tasks visionature`: VisioNature sites (Biolovision API) → PostgreSQL `*_json` tables,
-//! and the check-schema → production `fix-sync` (syncs.md §0, §2, §2a). Replaces Client-API-VN's
+//! `data-tasks visionature`: VisioNature sites (Biolovision API) → PostgreSQL `*_json` tables, and
+//! the check-schema → production `fix-sync` (docs/syncs/visionature.md). Replaces Client-API-VN's
 //! `transfer_vn` and the `fix_synchro.sql` cron, on the same tables.
 //!
 //! - `init-db [--schema S]` ([`schema`]): the tables, idempotently, also on a schema the client
 //!   created.
-//! - `transfer --full|--update [--site N] [--schema S]` ([`run`]): per site, healthcheck
+//! - `transfer --full|--update [--site N] [--schema S]` ([`run()`]): per site, healthcheck
 //!   (one authenticated call; refused → fatal), reference lists, then each taxo group with its own
 //!   watermark. Each site × schema holds an advisory lock (held → skipped, exit 0) and a
 //!   `data_tasks.sync_run` row.
@@ -153,7 +153,7 @@ fn database(env: &Env) -> Result<DbUrl, PgError> {
 fn quiet(mut client: crate::pg::Client) -> Result<crate::pg::Client, PgError> {
     client
         .batch_execute("SET client_min_messages = warning")
-        .map_err(|e| PgError::query("SET client_min_messages", &e))?;
+        .map_err(|e| PgError::query("SET client_min_messages", e))?;
     Ok(client)
 }
 
@@ -239,12 +239,6 @@ pub fn run(
     env: &Env,
     args: &Options,
 ) -> Result<Summary, VisionatureError> {
-    if let Some(ms) = env
-        .get("VN_TEST_PAUSE_BEFORE_DELETES_MS")
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        let _ = run::PAUSE_BEFORE_DELETES.set(std::time::Duration::from_millis(ms));
-    }
     let mut warnings = Vec::new();
     let cfg = match &args.vn_config {
         Some(path) => {

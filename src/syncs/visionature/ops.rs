@@ -92,7 +92,7 @@ pub fn summary(
             .as_str(),
             &[],
         )
-        .map_err(|e| PgError::query(format!("summarise {schema}.download_log"), &e))?;
+        .map_err(|e| PgError::query(format!("summarise {schema}.download_log"), e))?;
     Ok(rows
         .iter()
         .map(|r| DownloadSummary {
@@ -181,7 +181,7 @@ pub fn reconciliations(
             .as_str(),
             &[&limit, &offset],
         )
-        .map_err(|e| PgError::query("read dbadmin.monitoring_vn_check_to_prod", &e))?;
+        .map_err(|e| PgError::query("read dbadmin.monitoring_vn_check_to_prod", e))?;
     Ok((
         rows.iter()
             .map(|r| Reconciliation {

@@ -1,4 +1,5 @@
-//! The Biolovision API of one VisioNature site (`{url}api/{controller}`), syncs.md §2.
+//! The Biolovision API of one VisioNature site (`{url}api/{controller}`),
+//! docs/syncs/visionature.md §6.
 //!
 //! Every request is signed with OAuth 1.0a one-legged HMAC-SHA1 (consumer key and secret, no
 //! token; the signature covers the query parameters, not a JSON body), computed anew for each
@@ -41,6 +42,10 @@ pub enum ApiError {
     TooManyChunks { what: String, max: usize },
     #[error("secret {var} is not set")]
     MissingSecret { var: String },
+    /// `out_proj` names a projection that cannot be set up (local coordinates are computed for
+    /// every sighting, so no call is made without it).
+    #[error("visionature.out_proj: cannot set up the projection")]
+    Projection(#[source] super::proj::ProjError),
 }
 
 impl From<HttpError> for ApiError {

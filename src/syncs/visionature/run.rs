@@ -1,4 +1,5 @@
-//! `transfer --full` and `transfer --update` of one site into one schema (syncs.md §2, §2a).
+//! `transfer --full` and `transfer --update` of one site into one schema
+//! (docs/syncs/visionature.md §7).
 //!
 //! - Reference controllers first (territorial units before observations, local admin units
 //!   before places), each in one transaction with its `controller_state` time; `--update`
@@ -19,7 +20,6 @@
 //! group), the database (fatal, [`PgError`]).
 
 use std::sync::mpsc;
-use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -270,10 +270,10 @@ pub fn references(
         }
         let mut tx = client
             .transaction()
-            .map_err(|e| PgError::query("begin", &e))?;
+            .map_err(|e| PgError::query("begin", e))?;
         store::log_requests(&mut tx, &ctx.schema, site, &logs)?;
         if let Some(e) = failed {
-            tx.commit().map_err(|e| PgError::query("commit", &e))?;
+            tx.commit().map_err(|e| PgError::query("commit", e))?;
             out.failed_requests += 1;
             out.problem(format!("{site}: reference list {controller}: {e}"));
             continue;
@@ -288,7 +288,7 @@ pub fn references(
         }
         store::controller_done(&mut tx, &ctx.schema, site, controller)?;
         tx.commit()
-            .map_err(|e| PgError::query(format!("commit {controller}"), &e))?;
+            .map_err(|e| PgError::query(format!("commit {controller}"), e))?;
         tracing::info!(site, controller, rows = n, "reference list stored");
     }
     Ok(())
@@ -488,14 +488,14 @@ fn write_batch(
     let site = ctx.site.name.as_str();
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query("begin", &e))?;
+        .map_err(|e| PgError::query("begin", e))?;
     out.counts.upserted += store::write_prepared(&mut tx, &ctx.schema, site, p)?;
     store::log_requests(&mut tx, &ctx.schema, site, logs)?;
     if let Some((group, (ts, replace))) = watermark {
         store::set_watermark(&mut tx, &ctx.schema, site, group, ts, replace)?;
     }
     tx.commit()
-        .map_err(|e| PgError::query("commit observations", &e))?;
+        .map_err(|e| PgError::query("commit observations", e))?;
     for r in &p.rejected {
         out.problem(format!("{site}: {r}"));
     }
@@ -572,9 +572,6 @@ pub fn diff(
     let (u, d, unknown) = diff_ids(&f.data);
     Ok((u, d, unknown, f))
 }
-
-/// A pause before the deletions (a test hook: `VN_TEST_PAUSE_BEFORE_DELETES_MS`).
-pub static PAUSE_BEFORE_DELETES: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
 /// `transfer --update` of one group.
 pub fn update_group(
@@ -689,22 +686,11 @@ pub fn update_group(
             }
         }
     }
-    if let Some(pause) = PAUSE_BEFORE_DELETES.get() {
-        if let Some(prev) = pending.take() {
-            write_batch(ctx, client, &prev, &std::mem::take(&mut logs), None, out)?;
-        }
-        tracing::info!(
-            site,
-            group = g.id,
-            "upserts committed; pausing before the deletions"
-        );
-        std::thread::sleep(*pause);
-    }
     // The last transaction: the last chunk, the deletions, the watermark.
     let p = pending.unwrap_or_default();
     let mut tx = client
         .transaction()
-        .map_err(|e| PgError::query("begin", &e))?;
+        .map_err(|e| PgError::query("begin", e))?;
     out.counts.upserted += store::write_prepared(&mut tx, &ctx.schema, site, &p)?;
     let (d, forms) = store::delete_sightings(&mut tx, &ctx.schema, site, &deleted)?;
     out.counts.deleted += d;
@@ -714,7 +700,7 @@ pub fn update_group(
         store::set_watermark(&mut tx, &ctx.schema, site, g.id, t0, true)?;
     }
     tx.commit()
-        .map_err(|e| PgError::query("commit the update", &e))?;
+        .map_err(|e| PgError::query("commit the update", e))?;
     for r in &p.rejected {
         out.problem(format!("{site}: {r}"));
     }

@@ -1,11 +1,11 @@
-//! `visionature init-db`: the tables of syncs.md §2 in one schema, created idempotently in one
-//! transaction ([`crate::pg::schema::apply`]). On a schema Client-API-VN created and filled it
-//! adds only what is missing: tables are `CREATE TABLE IF NOT EXISTS` with the client's names and
-//! constraint names (`<table>_pk`), and an index is created only when no index of the table
-//! already starts with that column (the client's SQLAlchemy names differ from ours). Also the
-//! run summaries (`data_tasks.sync_run`) and the new tables `controller_state` and
-//! `deleted_observations`. What can fail: missing privileges (extensions, schema), reported
-//! with the statement that failed.
+//! `visionature init-db`: the tables of docs/syncs/visionature.md §5 in one schema, created
+//! idempotently in one transaction ([`crate::pg::schema::apply`]). On a schema Client-API-VN
+//! created and filled it adds only what is missing: tables are `CREATE TABLE IF NOT EXISTS` with
+//! the client's names and constraint names (`<table>_pk`), and an index is created only when no
+//! index of the table already starts with that column (the client's SQLAlchemy names differ from
+//! ours). Also the run summaries (`data_tasks.sync_run`) and the new tables `controller_state` and
+//! `deleted_observations`. What can fail: missing privileges (extensions, schema), reported with
+//! the statement that failed.
 
 use crate::pg::{ident, schema, Client, PgError};
 

@@ -229,7 +229,7 @@ pub fn write_prepared(
             ),
             &[&site, &ids],
         )
-        .map_err(|e| PgError::query("clear tombstones of stored sightings", &e))?;
+        .map_err(|e| PgError::query("clear tombstones of stored sightings", e))?;
     }
     Ok(n)
 }
@@ -338,7 +338,7 @@ pub fn delete_sightings(
             ),
             &[&site, &ids],
         )
-        .map_err(|e| PgError::query(format!("delete sightings from {obs}"), &e))?;
+        .map_err(|e| PgError::query(format!("delete sightings from {obs}"), e))?;
     let deleted = rows.len() as u64;
     let mut touched: Vec<String> = rows
         .iter()
@@ -353,7 +353,7 @@ pub fn delete_sightings(
         ),
         &[&site, &ids],
     )
-    .map_err(|e| PgError::query("write tombstones", &e))?;
+    .map_err(|e| PgError::query("write tombstones", e))?;
     let forms_deleted = if touched.is_empty() {
         0
     } else {
@@ -365,7 +365,7 @@ pub fn delete_sightings(
             ),
             &[&site, &touched],
         )
-        .map_err(|e| PgError::query(format!("delete orphan forms from {forms}"), &e))?
+        .map_err(|e| PgError::query(format!("delete orphan forms from {forms}"), e))?
     };
     Ok((deleted, forms_deleted))
 }
@@ -385,7 +385,7 @@ pub fn watermark(
             ),
             &[&site, &group],
         )
-        .map_err(|e| PgError::query("read increment_log", &e))?;
+        .map_err(|e| PgError::query("read increment_log", e))?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -411,7 +411,7 @@ pub fn set_watermark(
         ),
         &[&site, &group, &ts],
     )
-    .map_err(|e| PgError::query("write increment_log", &e))?;
+    .map_err(|e| PgError::query("write increment_log", e))?;
     Ok(())
 }
 
@@ -422,7 +422,7 @@ pub fn local_now(client: &mut impl GenericClient, tz: &Tz) -> Result<NaiveDateTi
             "SELECT date_trunc('second', now() AT TIME ZONE $1)",
             &[&tz.name()],
         )
-        .map_err(|e| PgError::query("read the server clock", &e))?;
+        .map_err(|e| PgError::query("read the server clock", e))?;
     Ok(row.get(0))
 }
 
@@ -441,7 +441,7 @@ pub fn controller_done(
         ),
         &[&site, &controller],
     )
-    .map_err(|e| PgError::query("write controller_state", &e))?;
+    .map_err(|e| PgError::query("write controller_state", e))?;
     Ok(())
 }
 
@@ -460,7 +460,7 @@ pub fn fresh_controllers(
             ),
             &[&site],
         )
-        .map_err(|e| PgError::query("read controller_state", &e))?;
+        .map_err(|e| PgError::query("read controller_state", e))?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
@@ -508,7 +508,7 @@ pub fn log_requests(
                     &r.duration_us,
                 ],
             )
-            .map_err(|e| PgError::query("write download_log", &e))?;
+            .map_err(|e| PgError::query("write download_log", e))?;
     }
     Ok(())
 }
@@ -529,7 +529,7 @@ pub fn territorial_units(
             ),
             &[&site],
         )
-        .map_err(|e| PgError::query("read territorial_units_json", &e))?;
+        .map_err(|e| PgError::query("read territorial_units_json", e))?;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -548,6 +548,6 @@ pub fn local_admin_units(
             ),
             &[&site, &cantons],
         )
-        .map_err(|e| PgError::query("read local_admin_units_json", &e))?;
+        .map_err(|e| PgError::query("read local_admin_units_json", e))?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
