@@ -759,13 +759,7 @@ const OLD_SYNC_FILES: [&str; 7] = [
 
 /// Files of the vocabulary not written yet, `(sync, file)`: other branches add them (each sync's
 /// `ops.rs`; ecospheres' `compat.rs` and `run.rs`). The lead empties this list as they merge.
-const PENDING: &[(&str, &str)] = &[
-    ("ecospheres", "compat.rs"),
-    ("ecospheres", "run.rs"),
-    ("ecospheres", "ops.rs"),
-    ("gn2pg", "ops.rs"),
-    ("visionature", "ops.rs"),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn every_sync_folder_speaks_the_vocabulary() {
