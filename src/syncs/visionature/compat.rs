@@ -10,14 +10,307 @@
 //! controller schedules (cron replaces the scheduler), `db_schema_vn`, `db_group`,
 //! `db_secret_key`, and tuning keys without an equivalent. An unknown key, `filter.end_date`
 //! (use `--to`), `json_format: long` and an enabled `file` store are errors naming the key.
+//!
+//! The file is read into typed structs, one per section ([`File`], [`Site`], [`Tuning`], …), all
+//! `deny_unknown_fields`; the sections with names the operator chose (`site`, `controler`) are
+//! [`Named`] lists in file order. A key may be left out (`Option`), but a written one counts even
+//! when empty (`key:`): an empty section or list is an error, an empty value is an empty
+//! [`Scalar`] (false for `enabled`, invalid for a number). Values Client-API-VN takes as numbers
+//! or strings alike (`07` and `7`, `'2154'`) are [`Scalar`]s, parsed when mapped so that a bad one
+//! names its key; `enabled` is a [`Flag`], `type_date` and `json_format` a [`Choice`] of their
+//! closed set. YAML syntax errors and duplicate keys are [`ConfigError::Parse`]; every other error
+//! is [`ConfigError::Invalid`] with the file and the key path (`site.ff.colour`), never a value
+//! (credentials may be in the file). The shape is checked first: an unknown key anywhere is
+//! reported before a refused value.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde_yaml_ng::{Mapping, Value};
+use serde::de::value::{
+    Error as ValueError, MapAccessDeserializer, SeqAccessDeserializer, StrDeserializer,
+};
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess,
+    Unexpected, Visitor,
+};
+use serde::Deserialize;
+use serde_yaml_ng::Value;
 
 use super::config::{SiteConfig, TypeDate, VisionatureConfig};
 use crate::settings::ConfigError;
+
+/// The file: Client-API-VN 2.x's sections.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default, deserialize_with = "mapping")]
+    main: Option<Main>,
+    #[serde(default, deserialize_with = "mapping")]
+    controler: Option<Named<Controller>>,
+    #[serde(default, deserialize_with = "mapping")]
+    filter: Option<Filter>,
+    #[serde(default, deserialize_with = "mapping")]
+    site: Option<Named<Site>>,
+    #[serde(default, deserialize_with = "mapping")]
+    file: Option<FileStore>,
+    #[serde(default, deserialize_with = "mapping")]
+    database: Option<Database>,
+    #[serde(default, deserialize_with = "mapping")]
+    tuning: Option<Tuning>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Main {
+    admin_mail: Option<Scalar>,
+}
+
+/// `controler.<name>`: every controller is downloaded, on cron's schedule.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "accepted and ignored keys are never read")]
+struct Controller {
+    #[serde(default, deserialize_with = "present")]
+    enabled: Option<Flag>,
+    schedule: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Filter {
+    #[serde(default, deserialize_with = "list")]
+    taxo_exclude: Option<Vec<Scalar>>,
+    #[serde(default, deserialize_with = "list")]
+    territorial_unit_ids: Option<Vec<Scalar>>,
+    #[serde(default, deserialize_with = "present")]
+    json_format: Option<Choice<JsonFormat>>,
+    #[serde(default, deserialize_with = "present")]
+    start_date: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    end_date: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    type_date: Option<Choice<TypeDate>>,
+}
+
+/// `filter.json_format`: only `short` is what the client stores in PostgreSQL.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum JsonFormat {
+    Short,
+    Long,
+}
+
+/// `site.<name>`: the credentials are accepted and not used (they come from `VN_<SITE>_…`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "accepted and ignored keys are never read")]
+struct Site {
+    #[serde(default, deserialize_with = "present")]
+    enabled: Option<Flag>,
+    site: Option<Scalar>,
+    user_email: Option<IgnoredAny>,
+    user_pw: Option<IgnoredAny>,
+    client_key: Option<IgnoredAny>,
+    client_secret: Option<IgnoredAny>,
+}
+
+/// `file`: the JSON file store, refused when enabled.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "accepted and ignored keys are never read")]
+struct FileStore {
+    enabled: Option<Flag>,
+    file_store: Option<IgnoredAny>,
+}
+
+/// `database`: the connection comes from `VISIONATURE_DATABASE_URL`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "accepted and ignored keys are never read")]
+struct Database {
+    enabled: Option<IgnoredAny>,
+    db_host: Option<IgnoredAny>,
+    db_port: Option<IgnoredAny>,
+    db_name: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    db_schema_import: Option<Scalar>,
+    db_schema_vn: Option<IgnoredAny>,
+    db_group: Option<IgnoredAny>,
+    db_user: Option<IgnoredAny>,
+    db_pw: Option<IgnoredAny>,
+    db_secret_key: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    db_out_proj: Option<Scalar>,
+}
+
+/// `tuning`: the keys after `pid_delta_days` have no equivalent (a warning each).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tuning {
+    #[serde(default, deserialize_with = "present")]
+    max_list_length: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    max_chunks: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    max_retry: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    retry_delay: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    unavailable_delay: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pid_ki: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pid_setpoint: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pid_limit_min: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pid_limit_max: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    pid_delta_days: Option<Scalar>,
+    #[serde(default, deserialize_with = "present")]
+    max_requests: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    lru_maxsize: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    pid_kp: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    pid_kd: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    sched_executors: Option<IgnoredAny>,
+}
+
+/// A string, number or boolean as text (strings trimmed); `None` for anything else (an empty
+/// value, a list, a mapping).
+#[derive(Deserialize)]
+#[serde(from = "Value")]
+struct Scalar(Option<String>);
+
+impl From<Value> for Scalar {
+    fn from(v: Value) -> Self {
+        Scalar(match v {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+    }
+}
+
+/// `enabled`: `true`, `yes`, `on` or `1` (any case); anything else is false.
+#[derive(Deserialize, PartialEq)]
+#[serde(from = "Scalar")]
+struct Flag(bool);
+
+impl From<Scalar> for Flag {
+    fn from(s: Scalar) -> Self {
+        let s = s.0.map(|s| s.to_ascii_lowercase());
+        Flag(matches!(s.as_deref(), Some("true" | "yes" | "on" | "1")))
+    }
+}
+
+/// A value of a closed set (`T`'s names), read as a [`Scalar`]: anything else is `Other`, which
+/// the caller refuses with the key's own message.
+enum Choice<T> {
+    Is(T),
+    Other,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let known = Scalar::deserialize(d)?
+            .0
+            .and_then(|s| T::deserialize(StrDeserializer::<ValueError>::new(&s)).ok());
+        Ok(known.map_or(Choice::Other, Choice::Is))
+    }
+}
+
+/// A mapping whose keys are names the operator chose (sites, controllers), in file order; each
+/// value must be a mapping.
+struct Named<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Entries<T> {
+            type Value = Named<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Named<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Scalar(name)) = m.next_key()? {
+                    out.push((name.unwrap_or_default(), m.next_value_seed(NonNull::MAP)?));
+                }
+                Ok(Named(out))
+            }
+        }
+        d.deserialize_map(Entries(PhantomData))
+    }
+}
+
+/// Reads a `T` that must be a mapping (a struct, [`Named`]) or a list, and not empty:
+/// serde_yaml_ng would read YAML null as an empty one. Going through `deserialize_any` keeps the
+/// key path in errors.
+struct NonNull<T> {
+    map: bool,
+    of: PhantomData<T>,
+}
+
+impl<T> NonNull<T> {
+    const MAP: Self = NonNull {
+        map: true,
+        of: PhantomData,
+    };
+    const SEQUENCE: Self = NonNull {
+        map: false,
+        of: PhantomData,
+    };
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for NonNull<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(if self.map { "a map" } else { "a sequence" })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<T, A::Error> {
+        if !self.map {
+            return Err(A::Error::invalid_type(Unexpected::Map, &self));
+        }
+        T::deserialize(MapAccessDeserializer::new(m))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<T, A::Error> {
+        if self.map {
+            return Err(A::Error::invalid_type(Unexpected::Seq, &self));
+        }
+        T::deserialize(SeqAccessDeserializer::new(s))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for NonNull<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// `deserialize_with` of a section: present means a mapping.
+fn mapping<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    NonNull::MAP.deserialize(d).map(Some)
+}
+
+/// `deserialize_with` of a list: present means a sequence (of [`Scalar`]s; other items are
+/// dropped when mapped).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Scalar>>, D::Error> {
+    NonNull::SEQUENCE.deserialize(d).map(Some)
+}
+
+/// `deserialize_with` of a key whose empty value (`key:`) still counts as written.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
 
 fn err(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -26,52 +319,63 @@ fn err(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+/// A serde error of the typed read (`{key.path}: {message} at line L column C`, no path at the
+/// top level) as the key it names and a reason of our own: serde's message may quote a value.
+fn shape_error(path: &Path, e: &serde_yaml_ng::Error) -> ConfigError {
+    let text = e.to_string();
+    let (at, message) = ["unknown field `", "invalid type: "]
+        .iter()
+        .find_map(|m| {
+            if text.starts_with(m) {
+                Some(("", text.as_str()))
+            } else {
+                let i = text.find(&format!(": {m}"))?;
+                Some((&text[..i], &text[i + 2..]))
+            }
+        })
+        .unwrap_or(("", text.as_str()));
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let key = if at.is_empty() {
+            field.to_string()
+        } else {
+            format!("{at}.{field}")
+        };
+        return err(path, &key, "is not a Client-API-VN 2.x key");
     }
+    let expected = message.rsplit_once(", expected ").map(|(_, x)| x);
+    let reason = match expected {
+        Some(x) if x.starts_with("a map") || x.starts_with("struct ") => "must be a mapping",
+        Some(x) if x.starts_with("a sequence") => "must be a list",
+        _ => "has an invalid value",
+    };
+    err(path, at, reason)
 }
 
-fn map<'a>(path: &Path, key: &str, v: &'a Value) -> Result<&'a Mapping, ConfigError> {
-    v.as_mapping()
-        .ok_or_else(|| err(path, key, "must be a mapping"))
+/// The number (or other parsed value) of a written key, or an error naming it.
+fn parse<T: FromStr>(path: &Path, key: &str, v: Option<Scalar>) -> Result<Option<T>, ConfigError> {
+    v.map(|s| {
+        s.0.and_then(|s| s.parse().ok())
+            .ok_or_else(|| err(path, key, "has an invalid value"))
+    })
+    .transpose()
 }
 
-fn entries<'a>(
+/// Sets `slot` from a written key.
+fn set<T: FromStr>(
+    slot: &mut T,
     path: &Path,
     key: &str,
-    v: &'a Value,
-    allowed: &[&str],
-) -> Result<Vec<(String, &'a Value)>, ConfigError> {
-    let mut out = Vec::new();
-    for (k, val) in map(path, key, v)? {
-        let name = scalar(k).unwrap_or_default();
-        if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
-            return Err(err(
-                path,
-                &format!("{key}.{name}"),
-                "is not a Client-API-VN 2.x key",
-            ));
-        }
-        out.push((name, val));
+    v: Option<Scalar>,
+) -> Result<(), ConfigError> {
+    if let Some(x) = parse(path, key, v)? {
+        *slot = x;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn parse<T: std::str::FromStr>(path: &Path, key: &str, v: &Value) -> Result<T, ConfigError> {
-    scalar(v)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| err(path, key, "has an invalid value"))
-}
-
-fn truthy(v: &Value) -> bool {
-    matches!(
-        scalar(v).as_deref().map(str::to_ascii_lowercase).as_deref(),
-        Some("true" | "yes" | "on" | "1")
-    )
+fn strings(list: Vec<Scalar>) -> Vec<String> {
+    list.into_iter().filter_map(|s| s.0).collect()
 }
 
 /// Reads `path` onto `base`; returns the configuration and the warnings about ignored keys.
@@ -83,237 +387,156 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
+    // Syntax errors and duplicate keys first, as serde_yaml_ng words them.
     let root: Value = serde_yaml_ng::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
         message: e.to_string().chars().take(200).collect(),
     })?;
+    if !root.is_mapping() {
+        return Err(err(path, "", "must be a mapping"));
+    }
+    let file: File = serde_yaml_ng::from_str(&text).map_err(|e| shape_error(path, &e))?;
     let mut cfg = base.clone();
     let mut warnings = Vec::new();
-    let top = entries(
-        path,
-        "",
-        &root,
-        &[
-            "main",
-            "controler",
-            "filter",
-            "site",
-            "file",
-            "database",
-            "tuning",
-        ],
-    )?;
+    if let Some(main) = file.main {
+        if let Some(mail) = main.admin_mail.and_then(|m| m.0) {
+            if cfg.fix_sync.notify_email.is_empty() {
+                cfg.fix_sync.notify_email = vec![mail];
+            }
+        }
+    }
+    if let Some(controllers) = file.controler {
+        for (name, c) in controllers.0 {
+            if c.enabled == Some(Flag(false)) {
+                warnings.push(format!(
+                    "controler.{name}.enabled = false is not supported: every controller is downloaded"
+                ));
+            }
+        }
+        warnings.push(
+            "controler.*.schedule ignored: use the cron lines of docs/syncs/visionature.md".into(),
+        );
+    }
+    if let Some(f) = file.filter {
+        if let Some(list) = f.taxo_exclude {
+            cfg.filter.taxo_exclude = strings(list);
+        }
+        if let Some(list) = f.territorial_unit_ids {
+            cfg.filter.territorial_unit_ids = strings(list);
+        }
+        if let Some(Choice::Is(JsonFormat::Long) | Choice::Other) = f.json_format {
+            return Err(err(
+                path,
+                "filter.json_format",
+                "only \"short\" is supported (as the client required for PostgreSQL)",
+            ));
+        }
+        if let Some(Scalar(s)) = f.start_date {
+            let s = s.unwrap_or_default();
+            cfg.filter.start_date = s.get(..10).unwrap_or(&s).to_string();
+        }
+        if f.end_date.is_some() {
+            return Err(err(
+                path,
+                "filter.end_date",
+                "is not supported: use transfer --full --to DATE",
+            ));
+        }
+        match f.type_date {
+            Some(Choice::Is(t)) => cfg.filter.type_date = t,
+            Some(Choice::Other) => {
+                return Err(err(path, "filter.type_date", "must be sighting or entry"))
+            }
+            None => {}
+        }
+    }
     let mut sites = Vec::new();
-    for (key, v) in top {
-        match key.as_str() {
-            "main" => {
-                for (k, v) in entries(path, "main", v, &["admin_mail"])? {
-                    if k == "admin_mail" && cfg.fix_sync.notify_email.is_empty() {
-                        if let Some(m) = scalar(v) {
-                            cfg.fix_sync.notify_email = vec![m];
-                        }
-                    }
-                }
-            }
-            "controler" => {
-                for (name, c) in entries(path, "controler", v, &[])? {
-                    for (k, val) in entries(
-                        path,
-                        &format!("controler.{name}"),
-                        c,
-                        &["enabled", "schedule"],
-                    )? {
-                        if k == "enabled" && !truthy(val) {
-                            warnings.push(format!(
-                                "controler.{name}.enabled = false is not supported: every controller is downloaded"
-                            ));
-                        }
-                    }
-                }
-                warnings.push(
-                    "controler.*.schedule ignored: use the cron lines of docs/syncs/visionature.md"
-                        .into(),
-                );
-            }
-            "filter" => {
-                for (k, val) in entries(
-                    path,
-                    "filter",
-                    v,
-                    &[
-                        "taxo_exclude",
-                        "territorial_unit_ids",
-                        "json_format",
-                        "start_date",
-                        "end_date",
-                        "type_date",
-                    ],
-                )? {
-                    let key = format!("filter.{k}");
-                    match k.as_str() {
-                        "taxo_exclude" | "territorial_unit_ids" => {
-                            let list: Vec<String> = val
-                                .as_sequence()
-                                .ok_or_else(|| err(path, &key, "must be a list"))?
-                                .iter()
-                                .filter_map(scalar)
-                                .collect();
-                            if k == "taxo_exclude" {
-                                cfg.filter.taxo_exclude = list;
-                            } else {
-                                cfg.filter.territorial_unit_ids = list;
-                            }
-                        }
-                        "json_format" => {
-                            if scalar(val).as_deref() != Some("short") {
-                                return Err(err(path, &key, "only \"short\" is supported (as the client required for PostgreSQL)"));
-                            }
-                        }
-                        "start_date" => {
-                            let s = scalar(val).unwrap_or_default();
-                            let date = s.get(..10).unwrap_or(&s).to_string();
-                            cfg.filter.start_date = date;
-                        }
-                        "end_date" => {
-                            return Err(err(
-                                path,
-                                &key,
-                                "is not supported: use transfer --full --to DATE",
-                            ));
-                        }
-                        _ => {
-                            cfg.filter.type_date = match scalar(val).as_deref() {
-                                Some("entry") => TypeDate::Entry,
-                                Some("sighting") => TypeDate::Sighting,
-                                _ => return Err(err(path, &key, "must be sighting or entry")),
-                            }
-                        }
-                    }
-                }
-            }
-            "site" => {
-                for (name, s) in entries(path, "site", v, &[])? {
-                    let mut url = None;
-                    let mut enabled = true;
-                    for (k, val) in entries(
-                        path,
-                        &format!("site.{name}"),
-                        s,
-                        &[
-                            "enabled",
-                            "site",
-                            "user_email",
-                            "user_pw",
-                            "client_key",
-                            "client_secret",
-                        ],
-                    )? {
-                        match k.as_str() {
-                            "enabled" => enabled = truthy(val),
-                            "site" => url = scalar(val),
-                            _ => {}
-                        }
-                    }
-                    let vars = super::config::secret_vars(&name).join(", ");
-                    warnings.push(format!(
-                        "site.{name}: credentials in the file are not used: set {vars} in the environment"
-                    ));
-                    if !enabled {
-                        continue;
-                    }
-                    let mut url =
-                        url.ok_or_else(|| err(path, &format!("site.{name}.site"), "is missing"))?;
-                    if !url.ends_with('/') {
-                        url.push('/');
-                    }
-                    sites.push(SiteConfig { name, url });
-                }
-            }
-            "file" => {
-                for (k, val) in entries(path, "file", v, &["enabled", "file_store"])? {
-                    if k == "enabled" && truthy(val) {
-                        return Err(err(
-                            path,
-                            "file.enabled",
-                            "the JSON file store is not supported",
-                        ));
-                    }
-                }
-            }
-            "database" => {
-                for (k, val) in entries(
-                    path,
-                    "database",
-                    v,
-                    &[
-                        "enabled",
-                        "db_host",
-                        "db_port",
-                        "db_name",
-                        "db_schema_import",
-                        "db_schema_vn",
-                        "db_group",
-                        "db_user",
-                        "db_pw",
-                        "db_secret_key",
-                        "db_out_proj",
-                    ],
-                )? {
-                    match k.as_str() {
-                        "db_schema_import" => cfg.schema_import = scalar(val).unwrap_or_default(),
-                        "db_out_proj" => cfg.out_proj = parse(path, "database.db_out_proj", val)?,
-                        "db_host" | "db_port" | "db_name" | "db_user" | "db_pw" => {}
-                        _ => {}
-                    }
-                }
-                warnings
-                    .push("database connection keys ignored: set VISIONATURE_DATABASE_URL".into());
-            }
-            _ => {
-                for (k, val) in entries(
-                    path,
-                    "tuning",
-                    v,
-                    &[
-                        "max_list_length",
-                        "max_chunks",
-                        "max_retry",
-                        "max_requests",
-                        "retry_delay",
-                        "unavailable_delay",
-                        "lru_maxsize",
-                        "pid_kp",
-                        "pid_ki",
-                        "pid_kd",
-                        "pid_setpoint",
-                        "pid_limit_min",
-                        "pid_limit_max",
-                        "pid_delta_days",
-                        "sched_executors",
-                    ],
-                )? {
-                    let key = format!("tuning.{k}");
-                    match k.as_str() {
-                        "max_list_length" => cfg.max_list_length = parse(path, &key, val)?,
-                        "max_chunks" => cfg.max_chunks = parse(path, &key, val)?,
-                        "max_retry" => cfg.max_retry = parse(path, &key, val)?,
-                        "retry_delay" => {
-                            cfg.retry_delay = Duration::from_secs(parse(path, &key, val)?)
-                        }
-                        "unavailable_delay" => {
-                            cfg.unavailable_delay = Duration::from_secs(parse(path, &key, val)?)
-                        }
-                        "pid_ki" => cfg.pid.ki = parse(path, &key, val)?,
-                        "pid_setpoint" => cfg.pid.setpoint = parse(path, &key, val)?,
-                        "pid_limit_min" => cfg.pid.limit_min = parse(path, &key, val)?,
-                        "pid_limit_max" => cfg.pid.limit_max = parse(path, &key, val)?,
-                        "pid_delta_days" => cfg.pid.delta_days = parse(path, &key, val)?,
-                        other => {
-                            warnings.push(format!("tuning.{other} has no equivalent: ignored"))
-                        }
-                    }
-                }
-            }
+    for (name, s) in file.site.map(|n| n.0).unwrap_or_default() {
+        let vars = super::config::secret_vars(&name).join(", ");
+        warnings.push(format!(
+            "site.{name}: credentials in the file are not used: set {vars} in the environment"
+        ));
+        if s.enabled == Some(Flag(false)) {
+            continue;
+        }
+        let mut url = s
+            .site
+            .and_then(|u| u.0)
+            .ok_or_else(|| err(path, &format!("site.{name}.site"), "is missing"))?;
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        sites.push(SiteConfig { name, url });
+    }
+    if file.file.is_some_and(|f| f.enabled == Some(Flag(true))) {
+        return Err(err(
+            path,
+            "file.enabled",
+            "the JSON file store is not supported",
+        ));
+    }
+    if let Some(db) = file.database {
+        if let Some(Scalar(s)) = db.db_schema_import {
+            cfg.schema_import = s.unwrap_or_default();
+        }
+        set(
+            &mut cfg.out_proj,
+            path,
+            "database.db_out_proj",
+            db.db_out_proj,
+        )?;
+        warnings.push("database connection keys ignored: set VISIONATURE_DATABASE_URL".into());
+    }
+    if let Some(t) = file.tuning {
+        let key = |k: &str| format!("tuning.{k}");
+        set(
+            &mut cfg.max_list_length,
+            path,
+            &key("max_list_length"),
+            t.max_list_length,
+        )?;
+        set(&mut cfg.max_chunks, path, &key("max_chunks"), t.max_chunks)?;
+        set(&mut cfg.max_retry, path, &key("max_retry"), t.max_retry)?;
+        if let Some(s) = parse(path, &key("retry_delay"), t.retry_delay)? {
+            cfg.retry_delay = Duration::from_secs(s);
+        }
+        if let Some(s) = parse(path, &key("unavailable_delay"), t.unavailable_delay)? {
+            cfg.unavailable_delay = Duration::from_secs(s);
+        }
+        set(&mut cfg.pid.ki, path, &key("pid_ki"), t.pid_ki)?;
+        set(
+            &mut cfg.pid.setpoint,
+            path,
+            &key("pid_setpoint"),
+            t.pid_setpoint,
+        )?;
+        set(
+            &mut cfg.pid.limit_min,
+            path,
+            &key("pid_limit_min"),
+            t.pid_limit_min,
+        )?;
+        set(
+            &mut cfg.pid.limit_max,
+            path,
+            &key("pid_limit_max"),
+            t.pid_limit_max,
+        )?;
+        set(
+            &mut cfg.pid.delta_days,
+            path,
+            &key("pid_delta_days"),
+            t.pid_delta_days,
+        )?;
+        let ignored = [
+            ("max_requests", t.max_requests),
+            ("lru_maxsize", t.lru_maxsize),
+            ("pid_kp", t.pid_kp),
+            ("pid_kd", t.pid_kd),
+            ("sched_executors", t.sched_executors),
+        ];
+        for (k, _) in ignored.iter().filter(|(_, v)| v.is_some()) {
+            warnings.push(format!("tuning.{k} has no equivalent: ignored"));
         }
     }
     if !sites.is_empty() {

@@ -185,3 +185,50 @@ tuning:\n  max_list_length: 50\n  max_chunks: 10\n  unavailable_delay: 60\n  pid
         .to_string();
     assert!(e.contains("site.ff.colour"), "{e}");
 }
+
+#[test]
+fn client_api_vn_yaml_errors_name_the_key_and_never_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evn.yaml");
+    let load = |yaml: &str| {
+        std::fs::write(&path, yaml).unwrap();
+        super::compat::load(&path, &VisionatureConfig::default())
+    };
+    let (cfg, warnings) = load(
+        "filter:\n  territorial_unit_ids: ['07', 7, 08]\ndatabase:\n  db_out_proj: '2154'\n\
+tuning:\n  max_chunks: '10'\n  pid_ki: '0.5'\n  lru_maxsize: 3\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.filter.territorial_unit_ids, vec!["07", "7", "08"]);
+    assert_eq!((cfg.max_chunks, cfg.pid.ki, cfg.out_proj), (10, 0.5, 2154));
+    assert!(warnings.iter().any(|w| w.contains("tuning.lru_maxsize")));
+    for (yaml, key) in [
+        (
+            "controler:\n  observations:\n    foo: hunter2\n",
+            "(controler.observations.foo)",
+        ),
+        (
+            "site:\n  ff:\n    site: https://x.org\n    pasword: hunter2\n",
+            "(site.ff.pasword)",
+        ),
+        ("site:\n  ff: hunter2\n", "(site.ff)"),
+        (
+            "filter:\n  taxo_exclude: hunter2\n",
+            "(filter.taxo_exclude)",
+        ),
+        ("tuning:\n", "(tuning)"),
+        ("tuning:\n  max_retry: hunter2\n", "(tuning.max_retry)"),
+        ("filter:\n  json_format: long\n", "(filter.json_format)"),
+        ("filter:\n  end_date: 2024-01-01\n", "(filter.end_date)"),
+        ("filter:\n  type_date: hunter2\n", "(filter.type_date)"),
+        ("file:\n  enabled: true\n", "(file.enabled)"),
+        ("hunter2: 1\n", "(hunter2)"),
+    ] {
+        let e = load(yaml).unwrap_err().to_string();
+        assert!(e.contains(key), "{yaml}: {e}");
+        assert!(
+            !e.contains("hunter2") || key.contains("hunter2"),
+            "{yaml}: {e}"
+        );
+    }
+}
