@@ -33,7 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "== starting SeaweedFS"
-eval "$(scripts/seaweedfs.sh start "$work/seaweedfs")"
+s3_env="$(scripts/seaweedfs.sh start "$work/seaweedfs")" # fails the run when it cannot start
+eval "$s3_env"
 
 # PostgreSQL: a server the caller points at, else a throwaway cluster.
 pg_reachable() { command -v psql >/dev/null && timeout 10 psql "$@" -XAtqc 'select 1' >/dev/null 2>&1; }

@@ -33,14 +33,9 @@ mod run;
 mod store;
 
 use crate::fetch::http::HttpError;
-use crate::outcome::Summary;
 use crate::pg::PgError;
-use crate::secrets::Env;
-use crate::settings::{ConfigError, HttpConfig};
-use crate::storage::config::S3Credentials;
+use crate::settings::ConfigError;
 use crate::syncs::protocol::Overrun;
-
-use self::config::EcospheresConfig;
 
 use collect::CollectError;
 use remote::SourceError;
@@ -84,17 +79,9 @@ pub enum EcospheresError {
 
 /// The sync's name in `data_tasks.sync_run` and in messages.
 const SYNC: &str = "ecospheres";
-/// Runs the command ([`run::execute`]: the protocol of docs/syncs/README.md §9 around one read
-/// of the catalogue and one publication).
-pub fn run(
-    cfg: &EcospheresConfig,
-    http_defaults: &HttpConfig,
-    s3_credentials: S3Credentials,
-    env: &Env,
-    args: &Options,
-) -> Result<Summary, EcospheresError> {
-    run::execute(cfg, http_defaults, s3_credentials, env, args)
-}
+/// Runs the command: the protocol of docs/syncs/README.md §9 around one read of the catalogue
+/// and one publication (see [`run`]).
+pub use self::run::run;
 
 #[cfg(test)]
 mod tests;

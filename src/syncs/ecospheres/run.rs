@@ -23,7 +23,7 @@ use crate::syncs::protocol::{self, Deadline, Scope, Scoped};
 
 /// Runs the command under the sync protocol ([`protocol::run_scope`]): the source is opened
 /// and the database reached before anything is written.
-pub(super) fn execute(
+pub fn run(
     cfg: &EcospheresConfig,
     http_defaults: &HttpConfig,
     s3_credentials: S3Credentials,

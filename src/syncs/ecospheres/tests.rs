@@ -14,6 +14,9 @@ use super::pipeline::{self, Page, PageFailure};
 use super::remote::{self, SourceUrl};
 use super::store::Spill;
 use super::*;
+use crate::secrets::Env;
+use crate::settings::HttpConfig;
+use crate::storage::config::S3Credentials;
 
 const DS: &str = "http://example.org/ds/1";
 
