@@ -206,6 +206,39 @@ pub fn log_rows(
         .collect())
 }
 
+/// One page of a log table and the number of its matching rows: `from` is the `FROM … WHERE …`
+/// clause (with `params` as `$1…`), `columns` the five [`LogRow`] columns, `order` the
+/// `ORDER BY` list; `what` (`gn2pg_lpo.import_log`) names the queries in errors.
+#[allow(clippy::too_many_arguments)]
+pub fn log_page(
+    client: &mut impl GenericClient,
+    what: &str,
+    columns: &str,
+    from: &str,
+    order: &str,
+    params: &[&(dyn ToSql + Sync)],
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<LogRow>, i64), PgError> {
+    let total = count(
+        client,
+        &format!("count {what}"),
+        &format!("SELECT count(*) FROM {from}"),
+        params,
+    )?;
+    let n = params.len();
+    let mut all: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+    all.push(&limit);
+    all.push(&offset);
+    let sql = format!(
+        "SELECT {columns} FROM {from} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = log_rows(client, &format!("read {what}"), &sql, &all)?;
+    Ok((rows, total))
+}
+
 /// Runs `sql`, whose one row holds one `bigint`; `what` names it in errors.
 pub fn count(
     client: &mut impl GenericClient,

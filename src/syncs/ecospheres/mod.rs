@@ -80,7 +80,7 @@ pub enum EcospheresError {
 /// The sync's name in `data_tasks.sync_run` and in messages.
 const SYNC: &str = "ecospheres";
 /// Runs the command: the protocol of docs/syncs/README.md §9 around one read of the catalogue
-/// and one publication (see [`run`]).
+/// and one publication (see [`mod@run`]).
 pub use self::run::run;
 
 #[cfg(test)]

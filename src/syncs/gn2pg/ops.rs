@@ -10,7 +10,7 @@ use maud::{html, Markup};
 
 use crate::pg::{ident, GenericClient, PgError, Transaction};
 use crate::syncs::ops::{
-    count, log_rows, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
+    log_page, log_rows, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
 };
 use crate::text::{cap, duration};
 use crate::web::chart::{line_chart, Points, Series};
@@ -115,26 +115,23 @@ pub fn imports(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<LogRow>, i64), PgError> {
-    let t = format!("{}.import_log", ident(schema));
-    let total = count(
+    log_page(
         client,
-        &format!("count {schema}.import_log"),
-        &format!("SELECT count(*) FROM {t} l WHERE $1::text IS NULL OR l.source = $1"),
-        &[&source],
-    )?;
-    let rows = log_rows(
-        client,
-        &format!("read {schema}.import_log"),
+        &format!("{schema}.import_log"),
         &format!(
-            "SELECT to_jsonb(l), to_char(l.xfer_start_ts, {TS}),
-                    extract(epoch FROM l.xfer_start_ts)::float8, to_char(l.xfer_end_ts, {TS}),
-                    extract(epoch FROM l.xfer_end_ts - l.xfer_start_ts)::float8
-               FROM {t} l WHERE $1::text IS NULL OR l.source = $1
-              ORDER BY l.xfer_start_ts DESC, l.id DESC LIMIT $2 OFFSET $3"
+            "to_jsonb(l), to_char(l.xfer_start_ts, {TS}),
+             extract(epoch FROM l.xfer_start_ts)::float8, to_char(l.xfer_end_ts, {TS}),
+             extract(epoch FROM l.xfer_end_ts - l.xfer_start_ts)::float8"
         ),
-        &[&source, &limit, &offset],
-    )?;
-    Ok((rows, total))
+        &format!(
+            "{}.import_log l WHERE $1::text IS NULL OR l.source = $1",
+            ident(schema)
+        ),
+        "l.xfer_start_ts DESC, l.id DESC",
+        &[&source],
+        limit,
+        offset,
+    )
 }
 
 /// The latest rows of a gn2pg schema's `error_log` (one source, or all) and their number.
@@ -144,25 +141,22 @@ pub fn errors(
     source: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<LogRow>, i64), PgError> {
-    let t = format!("{}.error_log", ident(schema));
-    let total = count(
+    log_page(
         client,
-        &format!("count {schema}.error_log"),
-        &format!("SELECT count(*) FROM {t} e WHERE $1::text IS NULL OR e.source = $1"),
-        &[&source],
-    )?;
-    let rows = log_rows(
-        client,
-        &format!("read {schema}.error_log"),
+        &format!("{schema}.error_log"),
         &format!(
-            "SELECT to_jsonb(e), to_char(e.last_ts, {TS}), extract(epoch FROM e.last_ts)::float8,
-                    NULL::text, NULL::float8
-               FROM {t} e WHERE $1::text IS NULL OR e.source = $1
-              ORDER BY e.last_ts DESC LIMIT $2"
+            "to_jsonb(e), to_char(e.last_ts, {TS}), extract(epoch FROM e.last_ts)::float8,
+             NULL::text, NULL::float8"
         ),
-        &[&source, &limit],
-    )?;
-    Ok((rows, total))
+        &format!(
+            "{}.error_log e WHERE $1::text IS NULL OR e.source = $1",
+            ident(schema)
+        ),
+        "e.last_ts DESC",
+        &[&source],
+        limit,
+        0,
+    )
 }
 
 fn overview(tx: &mut Transaction<'_>, base: &str) -> Result<Markup, PgError> {

@@ -12,7 +12,7 @@ use maud::{html, Markup};
 
 use crate::pg::{ident, GenericClient, PgError, Transaction};
 use crate::syncs::ops::{
-    count, log_rows, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
+    count, log_page, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
 };
 use crate::text::{cap, duration};
 use crate::web::chart::{line_chart, Points, Series};
@@ -126,25 +126,19 @@ pub fn errors(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<LogRow>, i64), PgError> {
-    let t = format!("{}.download_log", ident(schema));
-    let total = count(
+    log_page(
         client,
-        &format!("count errors in {schema}.download_log"),
-        &format!("SELECT count(*) FROM {t} d WHERE {VN_ERROR}"),
-        &[],
-    )?;
-    let rows = log_rows(
-        client,
-        &format!("read errors in {schema}.download_log"),
+        &format!("errors in {schema}.download_log"),
         &format!(
-            "SELECT to_jsonb(d), to_char(d.download_ts, {TS}),
-                    extract(epoch FROM d.download_ts)::float8, NULL::text, NULL::float8
-               FROM {t} d WHERE {VN_ERROR}
-              ORDER BY d.download_ts DESC, d.id DESC LIMIT $1 OFFSET $2"
+            "to_jsonb(d), to_char(d.download_ts, {TS}),
+             extract(epoch FROM d.download_ts)::float8, NULL::text, NULL::float8"
         ),
-        &[&limit, &offset],
-    )?;
-    Ok((rows, total))
+        &format!("{}.download_log d WHERE {VN_ERROR}", ident(schema)),
+        "d.download_ts DESC, d.id DESC",
+        &[],
+        limit,
+        offset,
+    )
 }
 
 /// One fix-sync reconciliation: the rows it wrote to the monitoring table (same `date`).
