@@ -24,6 +24,8 @@ use crate::storage::config::StorageConfig;
 use crate::syncs::ecospheres::config::EcospheresConfig;
 #[cfg(feature = "gn2pg")]
 use crate::syncs::gn2pg::config::Gn2pgConfig;
+#[cfg(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres"))]
+use crate::syncs::http::HttpBlock;
 #[cfg(feature = "visionature")]
 use crate::syncs::visionature::config::VisionatureConfig;
 
@@ -94,7 +96,54 @@ pub fn env_settings() -> Vec<EnvSetting> {
     let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
     let mut out = Vec::new();
     walk(&mut Vec::new(), &defaults, &mut out);
+    // The old flat keys' variables (`DATA_TASKS_GN2PG_MAX_RETRY`) set the block keys they stand
+    // for; where both spell the same variable the block key has it already.
+    for (sync, old) in old_http_keys() {
+        for (old_key, key) in old {
+            let var = format!(
+                "{ENV_PREFIX}{}_{}",
+                sync.to_ascii_uppercase(),
+                old_key.to_ascii_uppercase()
+            );
+            let path: Vec<String> = [sync, "http", key].iter().map(|p| p.to_string()).collect();
+            if out.iter().any(|s| s.var == var) {
+                continue;
+            }
+            if let Some(default) = out
+                .iter()
+                .find(|s| s.path == path)
+                .map(|s| s.default.clone())
+            {
+                out.push(EnvSetting { var, path, default });
+            }
+        }
+    }
     out
+}
+
+/// Each sync's old flat HTTP keys (see `syncs::http::fold_old_keys`).
+fn old_http_keys() -> Vec<(&'static str, &'static [(&'static str, &'static str)])> {
+    vec![
+        #[cfg(feature = "gn2pg")]
+        ("gn2pg", Gn2pgConfig::OLD_HTTP_KEYS),
+        #[cfg(feature = "visionature")]
+        ("visionature", VisionatureConfig::OLD_HTTP_KEYS),
+        #[cfg(feature = "ecospheres")]
+        ("ecospheres", EcospheresConfig::OLD_HTTP_KEYS),
+    ]
+}
+
+/// Moves each sync section's old flat HTTP keys into its `http` table (a file written for an
+/// earlier version keeps working).
+fn fold_old_keys(table: &mut toml::Table) -> Result<(), ConfigError> {
+    #[cfg(any(feature = "gn2pg", feature = "visionature", feature = "ecospheres"))]
+    for (sync, old) in old_http_keys() {
+        if let Some(toml::Value::Table(section)) = table.get_mut(sync) {
+            crate::syncs::http::fold_old_keys(section, sync, old)?;
+        }
+    }
+    let _ = table;
+    Ok(())
 }
 
 impl Config {
@@ -113,6 +162,7 @@ impl Config {
             }
             None => (toml::Table::new(), "<defaults>".to_string()),
         };
+        fold_old_keys(&mut table)?;
         let settings = env_settings();
         for (var, value) in env.with_prefix(ENV_PREFIX) {
             if NON_SETTING_VARS.contains(&var.as_str()) {
@@ -368,7 +418,7 @@ mod tests {
             config.ecospheres.on_bad_page,
             crate::syncs::ecospheres::config::OnBadPage::Skip
         );
-        assert_eq!(config.ecospheres.retry_delay.as_millis(), 10);
+        assert_eq!(config.ecospheres.http.retry_delay.as_millis(), 10);
         assert_eq!(config.ecospheres.source.as_deref(), Some("file:///d"));
     }
 

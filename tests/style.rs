@@ -203,6 +203,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("stages", 40),
     ("syncs", 40),
     // L4 adapters, in a total order.
+    ("web", 39),
     ("report", 38),
     ("probe", 37),
     ("fetch", 36),

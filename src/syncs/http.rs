@@ -10,8 +10,9 @@
 //!
 //! Each sync has its own defaults (a table that sets some keys keeps the sync's defaults for the
 //! others) and its old flat keys (`gn2pg.http_timeout`, `visionature.max_retry`, …) keep working
-//! as aliases: [`HttpSettings::with_alias`] folds one in, and refuses an old key and its new
-//! name both set to different values.
+//! as aliases: [`fold_old_keys`] moves them into the block when the file is read (refusing an
+//! old key and its new name both set), and the configuration maps their environment variables
+//! to the block's keys.
 
 use std::time::Duration;
 
@@ -97,63 +98,51 @@ mod opt_duration {
     }
 }
 
-/// The keys of the block that an old flat key can stand for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    ConnectTimeout,
-    Timeout,
-    Retries,
-    RetryDelay,
-    RetryDelayCap,
-    UnavailableDelay,
+/// A sync section with a `[<sync>.http]` block: the block's defaults for this sync and the old
+/// flat keys of the section with the block keys they stand for.
+pub trait HttpBlock {
+    const OLD_HTTP_KEYS: &'static [(&'static str, &'static str)];
+
+    fn http_defaults() -> HttpSettings;
 }
 
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Key::ConnectTimeout => "connect_timeout",
-            Key::Timeout => "timeout",
-            Key::Retries => "retries",
-            Key::RetryDelay => "retry_delay",
-            Key::RetryDelayCap => "retry_delay_cap",
-            Key::UnavailableDelay => "unavailable_delay",
+/// `#[serde(deserialize_with = "crate::syncs::http::block::<_, Gn2pgConfig>")]`: a
+/// `[<sync>.http]` table read over the sync's defaults.
+pub fn block<'de, D: Deserializer<'de>, S: HttpBlock>(d: D) -> Result<HttpSettings, D::Error> {
+    HttpSettings::deserialize_over(d, S::http_defaults())
+}
+
+/// Folds a sync section's old flat keys into its `http` table (`section` is `[gn2pg]` as
+/// read, `sync` its name, `old` the pairs old key → block key): an old key alone sets the block
+/// key; an old key and its new name both present is an error naming both. Runs on the file's
+/// table before the section is read, so the old keys never reach the section types.
+pub fn fold_old_keys(
+    section: &mut toml::Table,
+    sync: &str,
+    old: &[(&str, &str)],
+) -> Result<(), ConfigError> {
+    for (old_key, key) in old {
+        let Some(value) = section.remove(*old_key) else {
+            continue;
+        };
+        let http = section
+            .entry("http")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::Invalid {
+                key: format!("{sync}.http"),
+                reason: "must be a table".into(),
+            })?;
+        if http.contains_key(*key) {
+            return Err(ConfigError::Invalid {
+                key: format!("{sync}.{old_key}"),
+                reason: format!("is the old name of {sync}.http.{key}: set only one of them"),
+            });
         }
+        http.insert(key.to_string(), value);
     }
+    Ok(())
 }
-
-/// An old key's value: a duration or a count.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    Duration(Duration),
-    Count(u32),
-}
-
-impl From<Duration> for Value {
-    fn from(d: Duration) -> Value {
-        Value::Duration(d)
-    }
-}
-
-impl From<u32> for Value {
-    fn from(n: u32) -> Value {
-        Value::Count(n)
-    }
-}
-
-/// The old flat keys of a sync config, for [`HttpSettings::resolve`]:
-/// `http_aliases!(self, defaults, http_timeout => Timeout, max_retry => Retries)` lists each
-/// field's name, its value, its default and the block key it stands for.
-macro_rules! http_aliases {
-    ($cfg:expr, $defaults:expr, $($field:ident => $key:ident),+ $(,)?) => {
-        [$((
-            stringify!($field),
-            $crate::syncs::http::Value::from($cfg.$field),
-            $crate::syncs::http::Value::from($defaults.$field),
-            $crate::syncs::http::Key::$key,
-        )),+]
-    };
-}
-pub(crate) use http_aliases;
 
 impl HttpSettings {
     /// Reads a `[<sync>.http]` table over the sync's `defaults`.
@@ -172,76 +161,6 @@ impl HttpSettings {
             unavailable_delay: p.unavailable_delay.unwrap_or(defaults.unavailable_delay),
             max_response_mib: p.max_response_mib.unwrap_or(defaults.max_response_mib),
         })
-    }
-
-    fn get(&self, key: Key) -> Value {
-        match key {
-            Key::ConnectTimeout => Value::Duration(self.connect_timeout),
-            Key::Timeout => Value::Duration(self.timeout),
-            Key::Retries => Value::Count(self.retries),
-            Key::RetryDelay => Value::Duration(self.retry_delay),
-            Key::RetryDelayCap => Value::Duration(self.retry_delay_cap),
-            Key::UnavailableDelay => Value::Duration(self.unavailable_delay),
-        }
-    }
-
-    fn set(&mut self, key: Key, value: Value) {
-        match (key, value) {
-            (Key::ConnectTimeout, Value::Duration(d)) => self.connect_timeout = d,
-            (Key::Timeout, Value::Duration(d)) => self.timeout = d,
-            (Key::Retries, Value::Count(n)) => self.retries = n,
-            (Key::RetryDelay, Value::Duration(d)) => self.retry_delay = d,
-            (Key::RetryDelayCap, Value::Duration(d)) => self.retry_delay_cap = d,
-            (Key::UnavailableDelay, Value::Duration(d)) => self.unavailable_delay = d,
-            _ => {}
-        }
-    }
-
-    /// Folds the old flat key `old` (e.g. `gn2pg.http_timeout`) into the block of `prefix`
-    /// (`gn2pg.http`): an old key that differs from its default wins over the block's default;
-    /// both changed to different values is an error naming both.
-    pub fn with_alias(
-        mut self,
-        prefix: &str,
-        defaults: &HttpSettings,
-        old: &str,
-        old_value: Value,
-        old_default: Value,
-        key: Key,
-    ) -> Result<HttpSettings, ConfigError> {
-        if old_value == old_default {
-            return Ok(self);
-        }
-        let current = self.get(key);
-        if current != defaults.get(key) && current != old_value {
-            return Err(ConfigError::Invalid {
-                key: old.to_string(),
-                reason: format!(
-                    "{old} is the old name of {prefix}.{}: set only one of them",
-                    key.name()
-                ),
-            });
-        }
-        self.set(key, old_value);
-        Ok(self)
-    }
-
-    /// The block of sync `sync` (`gn2pg`) with its old flat keys folded in (each with its
-    /// current value and its default), then validated.
-    pub fn resolve(
-        &self,
-        sync: &str,
-        defaults: &HttpSettings,
-        aliases: &[(&str, Value, Value, Key)],
-    ) -> Result<HttpSettings, ConfigError> {
-        let prefix = format!("{sync}.http");
-        let mut http = self.clone();
-        for (old, value, default, key) in aliases {
-            let old = format!("{sync}.{old}");
-            http = http.with_alias(&prefix, defaults, &old, *value, *default, *key)?;
-        }
-        http.validate(&prefix)?;
-        Ok(http)
     }
 
     /// Checks the values (`prefix`: `gn2pg.http`).
@@ -324,36 +243,18 @@ mod tests {
     }
 
     #[test]
-    fn old_keys_are_aliases_and_conflicts_are_named() {
-        let d = HttpSettings::default();
-        let old = Value::Duration(Duration::from_secs(30));
-        let default = Value::Duration(Duration::from_secs(120));
-        let h = d
-            .clone()
-            .with_alias("x.http", &d, "x.http_timeout", old, default, Key::Timeout)
-            .unwrap();
-        assert_eq!(h.timeout, Duration::from_secs(30));
-        let both = HttpSettings {
-            timeout: Duration::from_secs(40),
-            ..d.clone()
-        };
-        let e = both
-            .with_alias("x.http", &d, "x.http_timeout", old, default, Key::Timeout)
-            .unwrap_err();
-        assert!(e.to_string().contains("x.http.timeout"), "{e}");
-        // Unchanged old key: the block decides.
-        let h = d
-            .clone()
-            .with_alias(
-                "x.http",
-                &d,
-                "x.http_timeout",
-                default,
-                default,
-                Key::Timeout,
-            )
-            .unwrap();
-        assert_eq!(h.timeout, Duration::from_secs(120));
+    fn old_keys_are_folded_and_conflicts_are_named() {
+        const OLD: &[(&str, &str)] = &[("http_timeout", "timeout"), ("max_retry", "retries")];
+        let mut t: toml::Table = toml::from_str("http_timeout = \"30s\"\nschema = \"x\"").unwrap();
+        fold_old_keys(&mut t, "x", OLD).unwrap();
+        assert!(!t.contains_key("http_timeout"));
+        assert_eq!(t["http"]["timeout"].as_str(), Some("30s"));
+        let mut both: toml::Table = toml::from_str("max_retry = 2\n[http]\nretries = 3").unwrap();
+        let e = fold_old_keys(&mut both, "x", OLD).unwrap_err().to_string();
+        assert!(
+            e.contains("x.max_retry") && e.contains("x.http.retries"),
+            "{e}"
+        );
     }
 
     #[test]

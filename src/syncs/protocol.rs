@@ -82,6 +82,11 @@ pub struct Scope<'a> {
 }
 
 /// What the work of a scope sees: the deadline, its counts and problems, the run row.
+// Each sync uses part of what a run offers: with some syncs left out, part of it goes unread.
+#[cfg_attr(
+    not(all(feature = "gn2pg", feature = "visionature", feature = "ecospheres")),
+    allow(dead_code)
+)]
 pub struct Work<'r> {
     run: &'r mut RunScope,
     pub deadline: Deadline,
@@ -90,6 +95,7 @@ pub struct Work<'r> {
     pub problems: Vec<String>,
 }
 
+#[cfg_attr(not(feature = "gn2pg"), allow(dead_code))]
 impl Work<'_> {
     /// Writes the counts so far into the run row (progress for `status` and the dashboard); a
     /// failure is only logged, the next update or the close will try again.
@@ -101,6 +107,11 @@ impl Work<'_> {
 }
 
 /// How a scope's run ended.
+// Each sync uses part of what a run offers: with some syncs left out, part of it goes unread.
+#[cfg_attr(
+    not(all(feature = "gn2pg", feature = "visionature", feature = "ecospheres")),
+    allow(dead_code)
+)]
 pub struct Ran<T, E> {
     /// What the work returned.
     pub result: Result<T, E>,
@@ -245,6 +256,7 @@ pub fn database_url(
 }
 
 /// Adds `counts` (the sum over a command's scopes) to `summary`, the same keys for every sync.
+#[cfg_attr(not(any(feature = "gn2pg", feature = "visionature")), allow(dead_code))]
 pub fn summary_counts(summary: &mut Summary, counts: &RunCounts) {
     for (k, v) in [
         ("fetched", counts.fetched),

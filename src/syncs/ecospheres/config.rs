@@ -7,19 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::settings::ConfigError;
-use crate::syncs::http::{http_aliases, HttpSettings};
-
-/// The defaults of `[ecospheres.http]` (CKAN needs 30–40 s a page: 3 minutes each).
-fn default_http() -> HttpSettings {
-    HttpSettings {
-        timeout: Duration::from_secs(180),
-        ..HttpSettings::default()
-    }
-}
-
-fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
-    HttpSettings::deserialize_over(d, default_http())
-}
+use crate::syncs::http::{HttpBlock, HttpSettings};
 
 /// Where the catalogue is read when neither `--source`, `ecospheres.source` nor the legacy
 /// `BUCKET_NAME` says otherwise (the original's hand-uploaded dump).
@@ -52,19 +40,11 @@ pub struct EcospheresConfig {
     pub max_shrink: f64,
     /// `[ecospheres.http]`: timeouts, size cap (also of a page read from a store) and retries
     /// ([`HttpSettings`]).
-    #[serde(deserialize_with = "http_block")]
+    #[serde(deserialize_with = "crate::syncs::http::block::<_, EcospheresConfig>")]
     pub http: HttpSettings,
     /// Longest a run may last before it stops itself (`failed`, nothing published).
     #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
-    /// Old name of `http.timeout`.
-    #[serde(with = "crate::settings::duration")]
-    pub http_timeout: Duration,
-    /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::settings::duration")]
-    pub retry_delay: Duration,
-    /// Old name of `http.retries`.
-    pub max_retry: u32,
     /// Longest the swap waits for readers of the current table (`lock_timeout`) before failing.
     #[serde(with = "crate::settings::duration")]
     pub lock_timeout: Duration,
@@ -74,6 +54,24 @@ pub struct EcospheresConfig {
     pub max_pages: u32,
 }
 
+/// `[ecospheres.http]`: its defaults, and the old flat keys of `[ecospheres]` it takes over (read as
+/// aliases, docs/syncs/README.md §5).
+impl HttpBlock for EcospheresConfig {
+    const OLD_HTTP_KEYS: &'static [(&'static str, &'static str)] = &[
+        ("http_timeout", "timeout"),
+        ("max_retry", "retries"),
+        ("retry_delay", "retry_delay"),
+    ];
+
+    /// The defaults of `[ecospheres.http]` (CKAN needs 30–40 s a page: 3 minutes each).
+    fn http_defaults() -> HttpSettings {
+        HttpSettings {
+            timeout: Duration::from_secs(180),
+            ..HttpSettings::default()
+        }
+    }
+}
+
 impl Default for EcospheresConfig {
     fn default() -> Self {
         Self {
@@ -81,11 +79,8 @@ impl Default for EcospheresConfig {
             schema: "public".into(),
             on_bad_page: OnBadPage::Fail,
             max_shrink: 0.5,
-            http: default_http(),
+            http: Self::http_defaults(),
             max_run: Duration::from_secs(2 * 3600),
-            http_timeout: Duration::from_secs(180),
-            retry_delay: Duration::from_secs(5),
-            max_retry: 5,
             lock_timeout: Duration::from_secs(300),
             parallel_pages: 4,
             max_pages: 100_000,
@@ -96,8 +91,8 @@ impl Default for EcospheresConfig {
 impl EcospheresConfig {
     /// `[ecospheres.http]` with the old flat keys folded in.
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let aliases = http_aliases!(self, EcospheresConfig::default(), http_timeout => Timeout, max_retry => Retries, retry_delay => RetryDelay);
-        self.http.resolve("ecospheres", &default_http(), &aliases)
+        self.http.validate("ecospheres.http")?;
+        Ok(self.http.clone())
     }
 
     /// Checks what can be checked without the network.
@@ -119,9 +114,6 @@ impl EcospheresConfig {
                 "max_shrink",
                 format!("{} is outside 0..=1", self.max_shrink),
             ));
-        }
-        if self.http_timeout.is_zero() {
-            return Err(invalid("http_timeout", "must be positive".into()));
         }
         if self.parallel_pages == 0 || self.parallel_pages > 64 {
             return Err(invalid(

@@ -314,27 +314,19 @@ fn spatial_codes_departements_and_coverage() {
         ]))
         .0
     };
-    let r = spatial(&["http://id.insee.fr/geo/commune/74079"]);
+    let geo = |r: Row| (r.commune, r.departement, r.geo_coverage);
+    let some = |s: &str| Some(s.to_string());
     assert_eq!(
-        (
-            r.commune.as_deref(),
-            r.departement.as_deref(),
-            r.geo_coverage.as_deref()
-        ),
-        (Some("{74079}"), Some("{74}"), Some("Communale"))
+        geo(spatial(&["http://id.insee.fr/geo/commune/74079"])),
+        (some("{74079}"), some("{74}"), some("Communale"))
     );
-    let r = spatial(&[
-        "http://id.insee.fr/geo/departement/2A",
-        "http://id.insee.fr/geo/commune/2A041",
-        "http://id.insee.fr/geo/commune/2A004",
-    ]);
     assert_eq!(
-        (
-            r.commune.as_deref(),
-            r.departement.as_deref(),
-            r.geo_coverage.as_deref()
-        ),
-        (Some("{2A041, 2A004}"), Some("{2A}"), Some("Communale"))
+        geo(spatial(&[
+            "http://id.insee.fr/geo/departement/2A",
+            "http://id.insee.fr/geo/commune/2A041",
+            "http://id.insee.fr/geo/commune/2A004",
+        ])),
+        (some("{2A041, 2A004}"), some("{2A}"), some("Communale"))
     );
     let r = spatial(&[
         "http://id.insee.fr/geo/departement/74",
@@ -800,7 +792,7 @@ fn config_defaults_and_validation() {
     let c = EcospheresConfig::default();
     assert_eq!(c.schema, "public");
     assert_eq!(c.max_shrink, 0.5);
-    assert_eq!(c.http_timeout.as_secs(), 180);
+    assert_eq!(c.http.timeout.as_secs(), 180);
     assert_eq!(c.on_bad_page, OnBadPage::Fail);
     assert!(c.validate().is_ok());
     for bad in [

@@ -120,19 +120,19 @@ pub fn apply(path: &Path, config: &mut Gn2pgConfig) -> Result<Legacy, ConfigErro
             config.page_size = n;
         }
         if let Some(n) = t.max_retry {
-            config.max_retry = n;
+            config.http.retries = n;
         }
         if let Some(s) = t.retry_delay {
-            config.retry_delay = Duration::from_secs(s);
+            config.http.retry_delay = Duration::from_secs(s);
         }
         if let Some(s) = t.http_connect_timeout {
-            config.http_connect_timeout = Duration::from_secs(s);
+            config.http.connect_timeout = Duration::from_secs(s);
         }
         if let Some(s) = t.http_read_timeout {
-            config.http_timeout = Duration::from_secs(s);
+            config.http.timeout = Duration::from_secs(s);
         }
         if let Some(s) = t.unavailable_delay {
-            config.unavailable_delay = Duration::from_secs(s);
+            config.http.unavailable_delay = Duration::from_secs(s);
         }
         if let Some(n) = t.nb_threads {
             config.jobs = n.clamp(1, 64);

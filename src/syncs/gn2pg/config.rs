@@ -12,16 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::settings::ConfigError;
-use crate::syncs::http::{http_aliases, HttpSettings};
-
-/// The defaults of `[gn2pg.http]`.
-fn default_http() -> HttpSettings {
-    HttpSettings::default()
-}
-
-fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
-    HttpSettings::deserialize_over(d, default_http())
-}
+use crate::syncs::http::{HttpBlock, HttpSettings};
 
 /// Query parameters the sync sends itself; an export filter may not use them.
 pub const RESERVED_PARAMS: &[&str] = &[
@@ -68,30 +59,31 @@ pub struct Gn2pgConfig {
     /// while the other upserts page k; 1 = one does both.
     pub writer_connections: u32,
     /// `[gn2pg.http]`: timeouts, size cap and retries of every request ([`HttpSettings`]).
-    #[serde(deserialize_with = "http_block")]
+    #[serde(deserialize_with = "crate::syncs::http::block::<_, Gn2pgConfig>")]
     pub http: HttpSettings,
     /// Longest a source's run may last before it stops itself (`failed`, lock released).
     #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
-    /// Old name of `http.timeout`.
-    #[serde(with = "crate::settings::duration")]
-    pub http_timeout: Duration,
-    /// Old name of `http.connect_timeout`.
-    #[serde(with = "crate::settings::duration")]
-    pub http_connect_timeout: Duration,
-    /// Old name of `http.retries`.
-    pub max_retry: u32,
-    /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::settings::duration")]
-    pub retry_delay: Duration,
-    /// Old name of `http.retry_delay_cap`.
-    #[serde(with = "crate::settings::duration")]
-    pub retry_delay_cap: Duration,
-    /// Old name of `http.unavailable_delay`.
-    #[serde(with = "crate::settings::duration")]
-    pub unavailable_delay: Duration,
     #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[gn2pg.http]`: its defaults, and the old flat keys of `[gn2pg]` it takes over (read as
+/// aliases, docs/syncs/README.md §5).
+impl HttpBlock for Gn2pgConfig {
+    const OLD_HTTP_KEYS: &'static [(&'static str, &'static str)] = &[
+        ("http_timeout", "timeout"),
+        ("http_connect_timeout", "connect_timeout"),
+        ("max_retry", "retries"),
+        ("retry_delay", "retry_delay"),
+        ("retry_delay_cap", "retry_delay_cap"),
+        ("unavailable_delay", "unavailable_delay"),
+    ];
+
+    /// The defaults of `[gn2pg.http]`.
+    fn http_defaults() -> HttpSettings {
+        HttpSettings::default()
+    }
 }
 
 impl Default for Gn2pgConfig {
@@ -105,14 +97,8 @@ impl Default for Gn2pgConfig {
             jobs: 2,
             prefetch: 4,
             writer_connections: 2,
-            http: default_http(),
+            http: Self::http_defaults(),
             max_run: Duration::from_secs(12 * 3600),
-            http_timeout: Duration::from_secs(120),
-            http_connect_timeout: Duration::from_secs(10),
-            max_retry: 5,
-            retry_delay: Duration::from_secs(5),
-            retry_delay_cap: Duration::from_secs(300),
-            unavailable_delay: Duration::ZERO,
             sources: Vec::new(),
         }
     }
@@ -253,8 +239,8 @@ fn is_template_orderby(key: &str, value: &QueryValue) -> bool {
 impl Gn2pgConfig {
     /// `[gn2pg.http]` with the old flat keys folded in (see [`HttpSettings::with_alias`]).
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let aliases = http_aliases!(self, Gn2pgConfig::default(), http_timeout => Timeout, http_connect_timeout => ConnectTimeout, max_retry => Retries, retry_delay => RetryDelay, retry_delay_cap => RetryDelayCap, unavailable_delay => UnavailableDelay);
-        self.http.resolve("gn2pg", &default_http(), &aliases)
+        self.http.validate("gn2pg.http")?;
+        Ok(self.http.clone())
     }
 
     /// Checks what can be checked without the network (warnings are returned, errors fail).
@@ -280,9 +266,6 @@ impl Gn2pgConfig {
         }
         if !(1..=2).contains(&self.writer_connections) {
             return Err(invalid("writer_connections", "must be 1 or 2".into()));
-        }
-        if self.http_timeout.is_zero() || self.http_connect_timeout.is_zero() {
-            return Err(invalid("http_timeout", "timeouts must be positive".into()));
         }
         self.http_settings()?;
         if self.max_run.is_zero() {

@@ -135,8 +135,9 @@ fn the_section_parses_with_defaults_and_durations() {
     let text = r#"
         schema = "gn2pg_lpo"
         since_overlap = "5m"
-        retry_delay = "250ms"
         paging = "offset"
+        [http]
+        retry_delay = "250ms"
         [[source]]
         name = "LPO AuRA"
         url = "https://geonature.example.org/"
@@ -148,7 +149,7 @@ fn the_section_parses_with_defaults_and_durations() {
     "#;
     let c: Gn2pgConfig = toml::from_str(text).unwrap();
     assert_eq!(c.since_overlap.as_secs(), 300);
-    assert_eq!(c.retry_delay.as_millis(), 250);
+    assert_eq!(c.http.retry_delay.as_millis(), 250);
     assert_eq!(c.paging, super::config::Paging::Offset);
     assert_eq!(c.sources[0].export(), Some(12));
     assert_eq!(c.page_size, 1000);
@@ -325,9 +326,9 @@ nb_threads = 2
     let l = super::compat::apply(&path, &mut c).unwrap();
     assert_eq!(c.schema, "gn2pg_lpo");
     assert_eq!(c.page_size, 500);
-    assert_eq!(c.max_retry, 3);
-    assert_eq!(c.http_timeout.as_secs(), 60);
-    assert_eq!(c.http_connect_timeout.as_secs(), 7);
+    assert_eq!(c.http.retries, 3);
+    assert_eq!(c.http.timeout.as_secs(), 60);
+    assert_eq!(c.http.connect_timeout.as_secs(), 7);
     assert_eq!(c.sources[0].std_name(), "lpo_auvergnerhonealpes");
     assert!(c.check().is_ok());
     assert!(l.passwords.contains_key("lpo_auvergnerhonealpes"));

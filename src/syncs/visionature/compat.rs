@@ -496,12 +496,12 @@ pub fn load(
             t.max_list_length,
         )?;
         set(&mut cfg.max_chunks, path, &key("max_chunks"), t.max_chunks)?;
-        set(&mut cfg.max_retry, path, &key("max_retry"), t.max_retry)?;
+        set(&mut cfg.http.retries, path, &key("max_retry"), t.max_retry)?;
         if let Some(s) = parse(path, &key("retry_delay"), t.retry_delay)? {
-            cfg.retry_delay = Duration::from_secs(s);
+            cfg.http.retry_delay = Duration::from_secs(s);
         }
         if let Some(s) = parse(path, &key("unavailable_delay"), t.unavailable_delay)? {
-            cfg.unavailable_delay = Duration::from_secs(s);
+            cfg.http.unavailable_delay = Duration::from_secs(s);
         }
         set(&mut cfg.pid.ki, path, &key("pid_ki"), t.pid_ki)?;
         set(

@@ -9,20 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::settings::ConfigError;
-use crate::syncs::http::{http_aliases, HttpSettings};
-
-/// The defaults of `[visionature.http]` (a 503 announces maintenance: wait 10 minutes).
-fn default_http() -> HttpSettings {
-    HttpSettings {
-        connect_timeout: Duration::from_secs(30),
-        unavailable_delay: Duration::from_secs(600),
-        ..HttpSettings::default()
-    }
-}
-
-fn http_block<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HttpSettings, D::Error> {
-    HttpSettings::deserialize_over(d, default_http())
-}
+use crate::syncs::http::{HttpBlock, HttpSettings};
 
 /// Which date a search window applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -52,28 +39,17 @@ pub struct VisionatureConfig {
     /// Most `pagination_key` chunks of one request.
     pub max_chunks: usize,
     /// `[visionature.http]`: timeouts, size cap and retries of every request ([`HttpSettings`]).
-    #[serde(deserialize_with = "http_block")]
+    #[serde(deserialize_with = "crate::syncs::http::block::<_, VisionatureConfig>")]
     pub http: HttpSettings,
     /// Longest a site's run (or a fix-sync) may last before it stops itself.
     #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
-    /// Old name of `http.unavailable_delay`.
-    #[serde(with = "crate::settings::duration")]
-    pub unavailable_delay: Duration,
     /// Watermarks are `now − diff_overlap`.
     #[serde(with = "crate::settings::duration")]
     pub diff_overlap: Duration,
     /// Older watermarks use a windowed search instead of the diff endpoint (≤ 10 weeks back).
     #[serde(with = "crate::settings::duration")]
     pub diff_max_age: Duration,
-    /// Old name of `http.timeout`.
-    #[serde(with = "crate::settings::duration")]
-    pub http_timeout: Duration,
-    /// Old name of `http.retry_delay`.
-    #[serde(with = "crate::settings::duration")]
-    pub retry_delay: Duration,
-    /// Old name of `http.retries`.
-    pub max_retry: u32,
     /// How long fix-sync waits for the production lock.
     #[serde(with = "crate::settings::duration")]
     pub lock_wait: Duration,
@@ -147,6 +123,26 @@ pub struct SiteConfig {
     pub url: String,
 }
 
+/// `[visionature.http]`: its defaults, and the old flat keys of `[visionature]` it takes over (read as
+/// aliases, docs/syncs/README.md §5).
+impl HttpBlock for VisionatureConfig {
+    const OLD_HTTP_KEYS: &'static [(&'static str, &'static str)] = &[
+        ("http_timeout", "timeout"),
+        ("max_retry", "retries"),
+        ("retry_delay", "retry_delay"),
+        ("unavailable_delay", "unavailable_delay"),
+    ];
+
+    /// The defaults of `[visionature.http]` (a 503 announces maintenance: wait 10 minutes).
+    fn http_defaults() -> HttpSettings {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(30),
+            unavailable_delay: Duration::from_secs(600),
+            ..HttpSettings::default()
+        }
+    }
+}
+
 impl Default for VisionatureConfig {
     fn default() -> Self {
         VisionatureConfig {
@@ -156,14 +152,10 @@ impl Default for VisionatureConfig {
             out_proj: 2154,
             max_list_length: 100,
             max_chunks: 1000,
-            http: default_http(),
+            http: Self::http_defaults(),
             max_run: Duration::from_secs(48 * 3600),
-            unavailable_delay: Duration::from_secs(600),
             diff_overlap: Duration::from_secs(15 * 60),
             diff_max_age: Duration::from_secs(70 * 86400),
-            http_timeout: Duration::from_secs(120),
-            retry_delay: Duration::from_secs(5),
-            max_retry: 5,
             lock_wait: Duration::from_secs(30 * 60),
             filter: FilterConfig::default(),
             pid: PidConfig::default(),
@@ -239,8 +231,8 @@ impl RefreshConfig {
 impl VisionatureConfig {
     /// `[visionature.http]` with the old flat keys folded in.
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
-        let aliases = http_aliases!(self, VisionatureConfig::default(), http_timeout => Timeout, max_retry => Retries, retry_delay => RetryDelay, unavailable_delay => UnavailableDelay);
-        self.http.resolve("visionature", &default_http(), &aliases)
+        self.http.validate("visionature.http")?;
+        Ok(self.http.clone())
     }
 
     /// Checks what can be checked without the network.

@@ -121,19 +121,12 @@ fn defaults_validate_and_bad_values_are_named() {
     let mut cfg = VisionatureConfig::default();
     cfg.validate().unwrap();
     assert_eq!(cfg.fix_sync.type_date, TypeDate::Entry);
+    let refused = |cfg: &VisionatureConfig| cfg.validate().unwrap_err().to_string();
     cfg.site_timezone = "Mars/Olympus".into();
-    assert!(cfg
-        .validate()
-        .unwrap_err()
-        .to_string()
-        .contains("site_timezone"));
+    assert!(refused(&cfg).contains("site_timezone"));
     let mut cfg = VisionatureConfig::default();
     cfg.check_schema = cfg.schema_import.clone();
-    assert!(cfg
-        .validate()
-        .unwrap_err()
-        .to_string()
-        .contains("check_schema"));
+    assert!(refused(&cfg).contains("check_schema"));
     let mut cfg = VisionatureConfig::default();
     cfg.site.push(super::config::SiteConfig {
         name: "ff".into(),
@@ -168,7 +161,7 @@ tuning:\n  max_list_length: 50\n  max_chunks: 10\n  unavailable_delay: 60\n  pid
     assert_eq!(cfg.filter.start_date, "2020-01-01");
     assert_eq!(cfg.filter.type_date, TypeDate::Entry);
     assert_eq!(cfg.max_list_length, 50);
-    assert_eq!(cfg.unavailable_delay.as_secs(), 60);
+    assert_eq!(cfg.http.unavailable_delay.as_secs(), 60);
     assert_eq!(cfg.pid.setpoint, 5000.0);
     assert_eq!(cfg.fix_sync.notify_email, vec!["ops@example.org"]);
     assert!(
