@@ -89,7 +89,7 @@ impl Default for EcospheresConfig {
 }
 
 impl EcospheresConfig {
-    /// `[ecospheres.http]` with the old flat keys folded in.
+    /// `[ecospheres.http]`, validated (its old flat keys were folded in when the file was read).
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
         self.http.validate("ecospheres.http")?;
         Ok(self.http.clone())

@@ -237,7 +237,7 @@ fn is_template_orderby(key: &str, value: &QueryValue) -> bool {
 }
 
 impl Gn2pgConfig {
-    /// `[gn2pg.http]` with the old flat keys folded in (see [`HttpSettings::with_alias`]).
+    /// `[gn2pg.http]`, validated (its old flat keys were folded in when the file was read).
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
         self.http.validate("gn2pg.http")?;
         Ok(self.http.clone())

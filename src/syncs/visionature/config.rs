@@ -229,7 +229,7 @@ impl RefreshConfig {
 }
 
 impl VisionatureConfig {
-    /// `[visionature.http]` with the old flat keys folded in.
+    /// `[visionature.http]`, validated (its old flat keys were folded in when the file was read).
     pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
         self.http.validate("visionature.http")?;
         Ok(self.http.clone())
