@@ -959,6 +959,7 @@ fn a_huge_page_is_refused_at_the_size_cap_over_http_and_from_a_folder() {
             && text.contains("ecospheres.http.max_response_mib"),
         "{text}"
     );
+    eprintln!("peak RSS with a 200 MiB page: {peak_kib} KiB");
     assert!(peak_kib < 150_000, "peak RSS {peak_kib} KiB");
     assert_eq!(server.hits("/dcat/catalog/jsonld?page=2"), 1, "not retried");
     assert_eq!(relations(&db, "datasets"), 0);

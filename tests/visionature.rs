@@ -819,6 +819,7 @@ fn a_huge_answer_is_refused_at_the_size_cap() {
             && text.contains("visionature.http.max_response_mib"),
         "{text}"
     );
+    eprintln!("peak RSS with a 200 MiB chunked answer: {peak_kib} KiB");
     assert!(peak_kib < 150_000, "peak RSS {peak_kib} KiB");
     assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json"), 0);
 }
