@@ -74,23 +74,11 @@ pub fn env_settings() -> Vec<EnvSetting> {
                 }
             }
             serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {}
-            _ => {
-                let var = format!("{ENV_PREFIX}{}", prefix.join("_").to_ascii_uppercase());
-                // An old flat key and the nested key that replaced it can spell the same
-                // variable (`gn2pg.http_timeout`, `gn2pg.http.timeout`): the nested key has it.
-                match out.iter_mut().find(|s| s.var == var) {
-                    Some(s) if s.path.len() >= prefix.len() => {}
-                    Some(s) => {
-                        s.path = prefix.clone();
-                        s.default = value.clone();
-                    }
-                    None => out.push(EnvSetting {
-                        var,
-                        path: prefix.clone(),
-                        default: value.clone(),
-                    }),
-                }
-            }
+            _ => out.push(EnvSetting {
+                var: format!("{ENV_PREFIX}{}", prefix.join("_").to_ascii_uppercase()),
+                path: prefix.clone(),
+                default: value.clone(),
+            }),
         }
     }
     let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
