@@ -1,8 +1,8 @@
 //! Reading `data_tasks.sync_run`: the latest run and the latest success of every scope
 //! ([`overview`]), and one scope's history, newest first, a page at a time ([`history`]).
 //!
-//! Runs are grouped by sync, scope and *kind* (`fix-sync` for runs whose mode is `fix-sync`, else
-//! empty), so a site's weekly repair is not hidden by its hourly updates. Ages and durations are
+//! Runs are grouped by sync, scope and *kind* (the mode for `fix-sync`, `verify` and `count`
+//! runs, else empty), so a site's weekly repair or check is not hidden by its hourly updates. Ages and durations are
 //! computed by PostgreSQL against its `now()` (never the client's clock); start times are shown
 //! in the database session's time zone.
 //!
@@ -21,7 +21,7 @@ use crate::pg::run_log::RunCounts;
 use crate::pg::{GenericClient, PgError, Row};
 
 /// Every query reads this: `sync_run` plus its kind.
-const RUNS: &str = "(SELECT s.*, CASE WHEN s.mode = 'fix-sync' THEN 'fix-sync' ELSE '' END AS kind
+const RUNS: &str = "(SELECT s.*, CASE WHEN s.mode IN ('fix-sync', 'verify', 'count') THEN s.mode ELSE '' END AS kind
                       FROM data_tasks.sync_run s) r";
 
 /// Whether a `running` row's lock is free, read from `pg_locks` (a one-`bigint` advisory lock
@@ -148,6 +148,11 @@ fn counts_of(v: &serde_json::Value) -> RunCounts {
         deleted: n("deleted"),
         errors: n("errors"),
         http_retries: n("http_retries"),
+        remote_total: n("remote_total"),
+        local_total: n("local_total"),
+        missing: n("missing"),
+        extra: n("extra"),
+        repaired: n("repaired"),
     }
 }
 

@@ -81,6 +81,25 @@ pub struct RunCounts {
     pub deleted: u64,
     pub errors: u64,
     pub http_retries: u64,
+    /// Checks of completeness (`gn2pg verify`, `visionature count`): rows the source holds,
+    /// rows stored, and how they differ. Absent from the row of a data run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remote_total: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub local_total: u64,
+    /// Ids (or, for `count`, groups) the source holds and the copy lacks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub missing: u64,
+    /// Ids (or groups) the copy holds and the source no longer does.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub extra: u64,
+    /// Missing or extra ids put right by a repair.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repaired: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RunCounts {
@@ -91,6 +110,11 @@ impl RunCounts {
         self.deleted += other.deleted;
         self.errors += other.errors;
         self.http_retries += other.http_retries;
+        self.remote_total += other.remote_total;
+        self.local_total += other.local_total;
+        self.missing += other.missing;
+        self.extra += other.extra;
+        self.repaired += other.repaired;
     }
 }
 

@@ -455,6 +455,7 @@ fn fix_sync_cmd(
             deleted: r.deleted,
             errors: r.failed_requests,
             http_retries: ctxs.iter().map(|c| c.api.retries()).sum(),
+            ..RunCounts::default()
         };
         w.problems = fix_sync_problems(&r, cfg, smtp.as_ref(), &opts, db.database());
         report = Some(r);
