@@ -860,7 +860,8 @@ fn a_site_without_credentials_fails_before_any_write() {
 
 /// Requests whose controller path is exactly `path` (`observers`, not `observations`).
 fn requests(h: &H, path: &str) -> usize {
-    h.fake.with(|s| s.seen.iter().filter(|r| r.path == path).count())
+    h.fake
+        .with(|s| s.seen.iter().filter(|r| r.path == path).count())
 }
 
 /// A digest of a table's rows, to show it untouched.
@@ -948,10 +949,20 @@ fn a_refused_controller_names_the_setting_that_disables_it() {
         "{t}"
     );
     assert_eq!(one(&t), 1, "one problem for the controller: {t}");
-    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.observations_json"), 30, "the rest went on");
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        30,
+        "the rest went on"
+    );
     // Client-API-VN 2.x YAML users.
-    let (email, pw, key, secret) =
-        h.fake.with(|s| (s.email.clone(), s.pw.clone(), s.key.clone(), s.secret.clone()));
+    let (email, pw, key, secret) = h.fake.with(|s| {
+        (
+            s.email.clone(),
+            s.pw.clone(),
+            s.key.clone(),
+            s.secret.clone(),
+        )
+    });
     let yaml = h.dir.path().join("evn.yaml");
     let write_yaml = |observers: bool| {
         std::fs::write(
@@ -966,9 +977,14 @@ site:\n  ff:\n    enabled: true\n    site: {}\n    user_email: {email}\n    user
     };
     write_yaml(true);
     let y = yaml.to_str().unwrap();
-    let t = h.ok(&["visionature", "--vn-config", y, "transfer", "--update"], 1);
+    let t = h.ok(
+        &["visionature", "--vn-config", y, "transfer", "--update"],
+        1,
+    );
     assert!(
-        t.contains("HTTP 403") && t.contains("controler.observers.enabled: false in") && t.contains("evn.yaml"),
+        t.contains("HTTP 403")
+            && t.contains("controler.observers.enabled: false in")
+            && t.contains("evn.yaml"),
         "{t}"
     );
     write_yaml(false);
@@ -991,11 +1007,19 @@ site:\n  ff:\n    enabled: true\n    site: {}\n    user_email: {email}\n    user
     )
     .unwrap();
     let t = h.ok(
-        &["visionature", "--vn-config", toml.to_str().unwrap(), "transfer", "--update"],
+        &[
+            "visionature",
+            "--vn-config",
+            toml.to_str().unwrap(),
+            "transfer",
+            "--update",
+        ],
         1,
     );
     assert!(
-        t.contains("HTTP 403") && t.contains("enabled = false in [controler.observers] of") && t.contains("evn_ff.toml"),
+        t.contains("HTTP 403")
+            && t.contains("enabled = false in [controler.observers] of")
+            && t.contains("evn_ff.toml"),
         "{t}"
     );
 }

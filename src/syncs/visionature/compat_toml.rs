@@ -142,7 +142,9 @@ impl File<'_> {
         ];
         for (name, v) in root {
             let Some((_, known)) = sections.iter().find(|(s, _)| *s == name.as_str()) else {
-                return Err(self.invalid(&crate::text::clip(name), "is not a Client-API-VN 3.x key"));
+                return Err(
+                    self.invalid(&crate::text::clip(name), "is not a Client-API-VN 3.x key")
+                );
             };
             let t = self.table(name, v)?;
             match name.as_str() {
@@ -268,10 +270,7 @@ pub(crate) fn load(
     if let Some(ctl) = section("controler") {
         let off: Vec<String> = ctl
             .iter()
-            .filter(|(_, v)| {
-                v.get("enabled")
-                    .is_some_and(|e| !File::flag(e))
-            })
+            .filter(|(_, v)| v.get("enabled").is_some_and(|e| !File::flag(e)))
             .map(|(c, _)| c.clone())
             .collect();
         disabled = Some(off);

@@ -398,7 +398,10 @@ fn site_transfer(
         watermarks: true,
     };
     if !ctx.site.downloads("observations") {
-        tracing::info!(site = ctx.site.name.as_str(), "controller observations disabled");
+        tracing::info!(
+            site = ctx.site.name.as_str(),
+            "controller observations disabled"
+        );
         return Ok(());
     }
     for g in run::groups(ctx, taxo) {

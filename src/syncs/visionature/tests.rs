@@ -240,7 +240,10 @@ site:\n  ff:\n    site: https://www.faune-france.org/\n  fi:\n    site: https://
     for site in &cfg.site {
         assert!(!site.downloads("observers") && !site.downloads("places"));
         assert!(site.downloads("species") && site.downloads("observations"));
-        assert!(site.downloads("taxo_groups"), "absent from the file: enabled");
+        assert!(
+            site.downloads("taxo_groups"),
+            "absent from the file: enabled"
+        );
         let hint = site.how_to_disable("validations");
         assert!(
             hint.contains("controler.validations.enabled: false") && hint.contains("evn.yaml"),
@@ -268,7 +271,10 @@ fn site_controllers_default_to_all_and_unknown_ones_are_refused() {
     let mut bad = cfg.clone();
     bad.site[0].controllers.push("sightings".into());
     let e = bad.validate().unwrap_err().to_string();
-    assert!(e.contains("site[0].controllers") && e.contains("sightings"), "{e}");
+    assert!(
+        e.contains("site[0].controllers") && e.contains("sightings"),
+        "{e}"
+    );
 }
 
 /// A Client-API-VN 3.x file in the shape of upstream's template (one site, `[controler.*]`
@@ -401,16 +407,31 @@ fn client_api_vn_3_toml_errors_name_the_key_and_never_a_value() {
         super::compat::load(&path, &VisionatureConfig::default())
     };
     for (text, key) in [
-        ("[site]\nname = \"ff\"\nsite_url = \"https://x.org/\"\npasword = \"hunter2\"\n", "(site.pasword)"),
-        ("[controler.observers]\nenabled = false\nfoo = \"hunter2\"\n", "(controler.observers.foo)"),
-        ("[controler.sightings]\nenabled = false\n", "(controler.sightings)"),
-        ("[controler.observers.schedule]\nfortnight = 2\n", "(controler.observers.schedule.fortnight)"),
+        (
+            "[site]\nname = \"ff\"\nsite_url = \"https://x.org/\"\npasword = \"hunter2\"\n",
+            "(site.pasword)",
+        ),
+        (
+            "[controler.observers]\nenabled = false\nfoo = \"hunter2\"\n",
+            "(controler.observers.foo)",
+        ),
+        (
+            "[controler.sightings]\nenabled = false\n",
+            "(controler.sightings)",
+        ),
+        (
+            "[controler.observers.schedule]\nfortnight = 2\n",
+            "(controler.observers.schedule.fortnight)",
+        ),
         ("[tuning]\nmax_retry = \"hunter2\"\n", "(tuning.max_retry)"),
         ("[tuning]\nmax_ret = 3\n", "(tuning.max_ret)"),
         ("[filter]\njson_format = \"long\"\n", "(filter.json_format)"),
         ("[filter]\nend_date = 2024-01-01\n", "(filter.end_date)"),
         ("[filter]\ntype_date = \"hunter2\"\n", "(filter.type_date)"),
-        ("[filter]\ntaxo_download = \"hunter2\"\n", "(filter.taxo_download)"),
+        (
+            "[filter]\ntaxo_download = \"hunter2\"\n",
+            "(filter.taxo_download)",
+        ),
         ("[file]\nenabled = true\n", "(file.enabled)"),
         ("[site]\nsite_url = \"https://x.org/\"\n", "(site.name)"),
         ("site = \"hunter2\"\n", "(site)"),
@@ -418,12 +439,19 @@ fn client_api_vn_3_toml_errors_name_the_key_and_never_a_value() {
     ] {
         let e = load(text).unwrap_err().to_string();
         assert!(e.contains(key), "{text}: {e}");
-        assert!(!e.contains("hunter2") || key.contains("hunter2"), "{text}: {e}");
+        assert!(
+            !e.contains("hunter2") || key.contains("hunter2"),
+            "{text}: {e}"
+        );
     }
     // A syntax error names the line, never the text on it.
-    let e = load("[site]\nname = \"ff\"\nuser_pw = \"hunter2\n").unwrap_err().to_string();
+    let e = load("[site]\nname = \"ff\"\nuser_pw = \"hunter2\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 3") && !e.contains("hunter2"), "{e}");
     // The unknown key is reported before a refused value.
-    let e = load("[filter]\njson_format = \"long\"\n[tuning]\nmax_ret = 3\n").unwrap_err().to_string();
+    let e = load("[filter]\njson_format = \"long\"\n[tuning]\nmax_ret = 3\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("(tuning.max_ret)"), "{e}");
 }
