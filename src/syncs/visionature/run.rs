@@ -182,7 +182,13 @@ pub fn references(
                 }
             }
             "places" if !units.is_empty() => {
-                for commune in store::local_admin_units(client, &ctx.schema, site, units)? {
+                let communes = store::local_admin_units(client, &ctx.schema, site, units)?;
+                if communes.is_empty() && !ctx.site.downloads("local_admin_units") {
+                    out.warnings.push(format!(
+                        "{site}: places: no local admin unit of the territorial units is stored and local_admin_units is disabled: no place downloaded"
+                    ));
+                }
+                for commune in communes {
                     requests.push((
                         controller,
                         controller.into(),

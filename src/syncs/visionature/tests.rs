@@ -250,6 +250,17 @@ site:\n  ff:\n    site: https://www.faune-france.org/\n  fi:\n    site: https://
             "{hint}"
         );
     }
+    // Another name: YAML by content (it does not parse as TOML).
+    let conf = dir.path().join("evn.conf");
+    std::fs::write(&conf, "controler:\n  observers:\n    enabled: false\n").unwrap();
+    let mut base = VisionatureConfig::default();
+    base.site
+        .push(super::config::SiteConfig::new("ff", "https://x.org/"));
+    let (cfg, _) = super::compat::load(&conf, &base).unwrap();
+    assert!(
+        !cfg.site[0].downloads("observers"),
+        "applies to the sites of [visionature]"
+    );
     let e = load("controler:\n  sightings:\n    enabled: false\n")
         .unwrap_err()
         .to_string();
