@@ -175,7 +175,7 @@ pub enum Command {
     /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
     #[command(
         after_help = "Needs:\n  [[visionature.site]] tables (name, url) in --config FILE, or \
-        --vn-config FILE (Client-API-VN's YAML)\n  VISIONATURE_DATABASE_URL (else DATABASE_URL)\n  \
+        --vn-config FILE (Client-API-VN's 2.x YAML or 3.x TOML)\n  VISIONATURE_DATABASE_URL (else DATABASE_URL)\n  \
         per site VN_<SITE>_USER_EMAIL, VN_<SITE>_USER_PW, VN_<SITE>_CLIENT_KEY, \
         VN_<SITE>_CLIENT_SECRET\n  SMTP_URL for fix-sync's mail to visionature.fix_sync.notify_email\n\
         See docs/syncs/visionature.md."
@@ -314,7 +314,8 @@ pub enum Gn2pgCommand {
 #[derive(Debug, Args)]
 #[cfg(feature = "visionature")]
 pub struct VnArgs {
-    /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
+    /// Read sites and settings from a Client-API-VN configuration: 2.x YAML or 3.x TOML (see
+    /// the docs).
     #[arg(long, global = true, value_name = "FILE")]
     pub vn_config: Option<PathBuf>,
     #[command(subcommand)]

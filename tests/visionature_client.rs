@@ -6,7 +6,9 @@
 //!   documented fixes (forms' `date_start`/`date_stop` in the site's time zone; projected
 //!   coordinates compared to the millimetre, PROJ vs proj4rs);
 //! - ours `init-db` on the client's schema adds only what is missing, and `transfer --update`
-//!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone.
+//!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone;
+//! - both read the same YAML, which disables two reference controllers (`observers`,
+//!   `local_admin_units`): neither tool touches their tables, and ours never requests them.
 
 mod common;
 #[path = "visionature_fake/mod.rs"]
@@ -21,6 +23,37 @@ use fake::{Fake, Gen, State0};
 fn transfer_vn() -> Option<PathBuf> {
     let p = common::repo().join(".deps/visionature-venv/bin/transfer_vn");
     common::require("Client-API-VN 2.12.0 (scripts/install-deps.sh)", p.exists()).then_some(p)
+}
+
+/// The reference controllers both tools are told not to download (`enabled: false`): an account
+/// that may not read the observers, a site whose local admin units are not wanted.
+const DISABLED: [&str; 2] = ["observers", "local_admin_units"];
+
+/// A row in each disabled controller's table, which neither tool may touch.
+fn seed_disabled(db: &TestDb, schema: &str) {
+    db.client()
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.observers_json (id, site, id_universal, item) VALUES (77, 'ff', 7077, '{{\"id\": \"77\", \"name\": \"Kept\"}}');
+             INSERT INTO {schema}.local_admin_units_json (id, site, item) VALUES (9, 'ff', '{{\"id\": \"9\", \"name\": \"Kept\"}}')"
+        ))
+        .unwrap();
+}
+
+/// The rows of the disabled controllers' tables.
+fn disabled_rows(db: &TestDb, schema: &str) -> Vec<String> {
+    DISABLED
+        .iter()
+        .map(|c| {
+            db.client()
+                .query_one(
+                    &format!("SELECT string_agg(id::text || '=' || (item->>'name'), ',') FROM {schema}.{c}_json"),
+                    &[],
+                )
+                .unwrap()
+                .get::<_, Option<String>>(0)
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn yaml(fake: &Fake, db: &TestDb, second: u32) -> String {
@@ -39,8 +72,9 @@ fn yaml(fake: &Fake, db: &TestDb, second: u32) -> String {
         "territorial_units",
         "validations",
     ] {
+        let enabled = !DISABLED.contains(&c);
         ctl.push_str(&format!(
-            "  {c}:\n    enabled: true\n    schedule:\n      second: '{second}'\n"
+            "  {c}:\n    enabled: {enabled}\n    schedule:\n      second: '{second}'\n"
         ));
     }
     let (email, pw, key, secret) = fake.with(|s| {
@@ -106,9 +140,13 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     let mut env = fake.env("ff");
     env.push(("VISIONATURE_DATABASE_URL".into(), db.url()));
     env.push(("TZ".into(), "UTC".into()));
+    // Ours reads the client's own YAML (sites, tuning, the disabled controllers); the
+    // credentials come from the environment.
+    let evn = home.path().join("evn.yaml");
     let ours = |args: &[&str], code: i32| {
         let mut a = vec!["--config", cfg.to_str().unwrap()];
         a.extend_from_slice(args);
+        a.extend_from_slice(&["--vn-config", evn.to_str().unwrap()]);
         let out = common::data_tasks(&a, &env);
         assert_eq!(
             out.status.code(),
@@ -119,13 +157,31 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     };
     // Full, both.
     std::fs::write(home.path().join("evn.yaml"), yaml(&fake, &db, 0)).unwrap();
+    fake.with(|s| s.record = true);
+    let requests = |path: &str| fake.with(|s| s.seen.iter().filter(|r| r.path == path).count());
     client(home.path(), &exe, "--json_tables_create");
+    seed_disabled(&db, "vn_client");
     client(home.path(), &exe, "--full");
+    assert_eq!(requests("observers"), 0, "the client skips observers");
+    // The client's places controller reads the local admin units from the API when the table
+    // holds none (a disabled controller still requested: docs/syncs/visionature.md §4).
+    eprintln!(
+        "client --full: {} local_admin_units requests with the controller disabled",
+        requests("local_admin_units")
+    );
+    fake.with(|s| s.seen.clear());
     ours(&["visionature", "init-db", "--schema", "vn_ours"], 0);
+    seed_disabled(&db, "vn_ours");
     ours(
         &["visionature", "transfer", "--full", "--schema", "vn_ours"],
         0,
     );
+    assert_eq!(
+        (requests("observers"), requests("local_admin_units")),
+        (0, 0),
+        "ours never requests a disabled controller"
+    );
+    assert!(requests("places") > 0 && requests("species") > 0);
     assert_eq!(
         n(&db, "SELECT count(*) FROM vn_client.observations_json"),
         300
@@ -236,5 +292,13 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
         ts + 1
     );
     assert_eq!(n(&db, places_mark), before, "taxo_group -1 untouched");
+    // Both tools left the disabled controllers' tables as they were.
+    let kept = vec!["77=Kept".to_string(), "9=Kept".to_string()];
+    assert_eq!(disabled_rows(&db, "vn_client"), kept);
+    assert_eq!(disabled_rows(&db, "vn_ours"), kept);
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.places_json"),
+        n(&db, "SELECT count(*) FROM vn_client.places_json")
+    );
     assert_eq!(n(&db, "SELECT count(*) FROM vn_client.increment_log"), 3);
 }

@@ -10,14 +10,15 @@
 //!   `data_tasks.sync_run` row.
 //! - `fix-sync` ([`fixsync`]): re-download the window into the check schema, reconcile production
 //!   in one transaction, mail the summary ([`mail`]).
-//! - `--vn-config FILE` ([`compat`]): reads the client's YAML configuration instead of
-//!   `[visionature]`.
+//! - `--vn-config FILE` ([`compat`], [`compat_toml`]): reads the client's 2.x YAML or 3.x TOML
+//!   configuration instead of `[visionature]`.
 //!
 //! Secrets: `VN_<SITE>_USER_EMAIL`, `…_USER_PW`, `…_CLIENT_KEY`, `…_CLIENT_SECRET`,
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
 pub(crate) mod compat;
+pub(crate) mod compat_toml;
 pub(crate) mod config;
 pub(crate) mod fixsync;
 pub(crate) mod mail;
@@ -51,7 +52,8 @@ use crate::syncs::protocol::{self, Ran, Scope, Scoped};
 /// What `data-tasks visionature` was asked to do (the binary parses it from the command line).
 #[derive(Debug)]
 pub struct Options {
-    /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
+    /// Read sites and settings from a Client-API-VN configuration, 2.x YAML or 3.x TOML (see the
+    /// docs).
     pub vn_config: Option<PathBuf>,
     pub command: VnCommand,
 }
@@ -395,6 +397,13 @@ fn site_transfer(
         type_date: ctx.cfg.filter.type_date,
         watermarks: true,
     };
+    if !ctx.site.downloads("observations") {
+        tracing::info!(
+            site = ctx.site.name.as_str(),
+            "controller observations disabled"
+        );
+        return Ok(());
+    }
     for g in run::groups(ctx, taxo) {
         deadline.check()?;
         if t.full {
