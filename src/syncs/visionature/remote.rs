@@ -119,6 +119,8 @@ impl Fetched {
 /// The API of one site.
 pub struct Api {
     http: HttpClient,
+    /// The site (`{url}`), for its public pages.
+    site: String,
     base: String,
     creds: Credentials,
     max_chunks: usize,
@@ -151,6 +153,7 @@ impl Api {
     ) -> Result<Api, ApiError> {
         Ok(Api {
             http: HttpClient::with_policy(policy)?,
+            site: url.to_string(),
             base: format!("{url}api/"),
             creds,
             max_chunks,
@@ -239,6 +242,13 @@ impl Api {
         }
         out.duration = start.elapsed();
         Ok(out)
+    }
+
+    /// A public page of the site (`{url}{path}`, not the API: unsigned, no credentials), as text.
+    pub fn page(&self, path: &str, what: &str) -> Result<String, ApiError> {
+        let url = format!("{}{path}", self.site);
+        let resp = self.http.request(Method::GET, &url, what).send()?;
+        Ok(resp.text())
     }
 
     /// `GET {controller}` with `params`.
