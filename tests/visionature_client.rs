@@ -213,7 +213,11 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     for t in ["places_json", "local_admin_units_json"] {
         let all = n(&db, &format!("SELECT count(*) FROM vn_client.{t}"));
         assert!(all > 0, "{t}");
-        assert_eq!(n(&db, &format!("SELECT count(*) FROM vn_ours.{t}")), all, "{t}");
+        assert_eq!(
+            n(&db, &format!("SELECT count(*) FROM vn_ours.{t}")),
+            all,
+            "{t}"
+        );
         assert_eq!(
             n(&db, &format!("SELECT count(*) FROM vn_ours.{t} o JOIN vn_client.{t} c USING (id, site)
                 WHERE (o.item - 'coord_x_local' - 'coord_y_local') = (c.item - 'coord_x_local' - 'coord_y_local')

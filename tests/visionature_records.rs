@@ -143,8 +143,16 @@ fn short_form_records_are_stored_as_sent_with_local_coordinates_from_strings() {
         )),
         200
     );
-    assert!(h.n(&obs("item->'date'->>'#text' ~ '^[a-z]+ [0-9]+ [a-zéû]+ [0-9]{4}$'")) > 0);
-    assert!(h.n(&obs("item->'date'->>'#text' ~ '^[A-Z][a-z]+, [0-9]+ [A-ZÉ]'")) > 0);
+    assert!(
+        h.n(&obs(
+            "item->'date'->>'#text' ~ '^[a-z]+ [0-9]+ [a-zéû]+ [0-9]{4}$'"
+        )) > 0
+    );
+    assert!(
+        h.n(&obs(
+            "item->'date'->>'#text' ~ '^[A-Z][a-z]+, [0-9]+ [A-ZÉ]'"
+        )) > 0
+    );
     // insert_date/update_date epoch strings; update_ts from them.
     assert_eq!(
         h.n(&obs(
@@ -301,11 +309,16 @@ fn count_compares_each_group_with_the_statistics_page() {
         s.stats.insert(2, g2 - 1);
     });
     let t = h.ok(&["visionature", "count", "--site", "ff"], 1);
-    assert!(t.contains("taxo group 1 (Oiseaux)") && t.contains("below"), "{t}");
+    assert!(
+        t.contains("taxo group 1 (Oiseaux)") && t.contains("below"),
+        "{t}"
+    );
     assert!(!t.contains("taxo group 2 ("), "{t}");
     assert_eq!(
-        h.n("SELECT count(*) FROM data_tasks.sync_run WHERE mode = 'count' AND status = 'partial'
-             AND (counts->>'missing')::bigint = 1 AND NOT counts ? 'extra'"),
+        h.n(
+            "SELECT count(*) FROM data_tasks.sync_run WHERE mode = 'count' AND status = 'partial'
+             AND (counts->>'missing')::bigint = 1 AND NOT counts ? 'extra'"
+        ),
         1
     );
     // Stored rows beyond what the site shows: "above".

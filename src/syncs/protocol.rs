@@ -95,10 +95,7 @@ pub struct Work<'r> {
     pub problems: Vec<String>,
 }
 
-#[cfg_attr(
-    not(all(feature = "gn2pg", feature = "visionature")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(all(feature = "gn2pg", feature = "visionature")), allow(dead_code))]
 impl Work<'_> {
     /// The id of the run row (`data_tasks.sync_run.id`), for rows that name their run.
     pub fn run_id(&self) -> i64 {

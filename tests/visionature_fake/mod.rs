@@ -527,10 +527,15 @@ impl State0 {
 
     fn reference(&self, controller: &str, q: &HashMap<String, String>) -> Vec<String> {
         let num = |k: &str| q.get(k).and_then(|v| v.parse().ok());
-        records::reference(controller, &self.groups, num("id_commune"), num("id_taxo_group"))
-            .into_iter()
-            .map(|x| x.to_string())
-            .collect()
+        records::reference(
+            controller,
+            &self.groups,
+            num("id_commune"),
+            num("id_taxo_group"),
+        )
+        .into_iter()
+        .map(|x| x.to_string())
+        .collect()
     }
 
     /// The statistics page: each group's sightings (or the `stats` override), or `stats_html`.
@@ -538,16 +543,16 @@ impl State0 {
         if let Some(h) = &self.stats_html {
             return h.clone();
         }
-        let groups: Vec<(String, u64)> = self
-            .groups
-            .iter()
-            .map(|(id, name)| {
-                let n = self.stats.get(id).copied().unwrap_or_else(|| {
-                    self.by_date.get(id).map(|v| v.len() as u64).unwrap_or(0)
-                });
-                (name.to_string(), n)
-            })
-            .collect();
+        let groups: Vec<(String, u64)> =
+            self.groups
+                .iter()
+                .map(|(id, name)| {
+                    let n = self.stats.get(id).copied().unwrap_or_else(|| {
+                        self.by_date.get(id).map(|v| v.len() as u64).unwrap_or(0)
+                    });
+                    (name.to_string(), n)
+                })
+                .collect();
         records::stats_page(&groups)
     }
 }
@@ -735,7 +740,9 @@ fn handle(
             let items: Vec<String> = st
                 .diff
                 .iter()
-                .filter(|(t, _, g, kind)| *t >= since && Some(*g) == group && (!only_deleted || *kind == "deleted"))
+                .filter(|(t, _, g, kind)| {
+                    *t >= since && Some(*g) == group && (!only_deleted || *kind == "deleted")
+                })
                 .map(|(_, id, _, kind)| records::diff_entry(*id, kind).to_string())
                 .collect();
             (200, (format!("[{}]", items.join(",")), None))

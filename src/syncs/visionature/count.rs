@@ -115,9 +115,9 @@ fn unescape(s: &str) -> String {
             "lt" => Some('<'),
             "gt" => Some('>'),
             "nbsp" => Some('\u{a0}'),
-            e if e.starts_with("#x") || e.starts_with("#X") => {
-                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
-            }
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -207,7 +207,10 @@ pub fn parse_stats(html: &str, names: &[(i32, String)]) -> HashMap<i32, u64> {
         let Some(&fifth) = (own + 3 < cells.len()).then(|| &cells[own + 3]) else {
             continue;
         };
-        if let Some(n) = cell_at(html, fifth).map(strip_tags).and_then(|t| count_of(&t)) {
+        if let Some(n) = cell_at(html, fifth)
+            .map(strip_tags)
+            .and_then(|t| count_of(&t))
+        {
             out.entry(*id).or_insert(n);
         }
     }
@@ -279,7 +282,9 @@ pub fn table(site: &str, rows: &[GroupCount]) -> String {
             [
                 site.to_string(),
                 r.name.clone(),
-                r.remote.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                r.remote
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 r.local.to_string(),
                 r.id.to_string(),
                 r.verdict.word().to_string(),

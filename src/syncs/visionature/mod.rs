@@ -461,7 +461,7 @@ fn site_count(
                     w.counts.extra += 1;
                 }
                 w.problems.push(format!(
-                    "{site}: taxo group {} ({}): {} stored, {remote} on the site ({} beyond visionature.count_tolerance = {})",
+                    "{site}: taxo group {} ({}): {} stored, {remote} on the site ({}, beyond visionature.count_tolerance = {})",
                     r.id,
                     r.name,
                     r.local,
@@ -536,7 +536,10 @@ fn count_cmd(
             }
         };
         tables.push(count::table(site, rows));
-        for r in rows.iter().filter(|r| r.verdict == count::Verdict::NotOnPage && r.local > 0) {
+        for r in rows
+            .iter()
+            .filter(|r| r.verdict == count::Verdict::NotOnPage && r.local > 0)
+        {
             summary.warnings.push(format!(
                 "{site}: taxo group {} ({}): {} stored, not on the statistics page: not judged",
                 r.id, r.name, r.local
@@ -544,7 +547,7 @@ fn count_cmd(
         }
         total.add(&ran.counts);
         lines.push(format!(
-            "{site}: {} stored / {} on the site, {} groups below, {} above",
+            "{site}: {} stored / {} on the site; groups below: {}, above: {}",
             ran.counts.local_total, ran.counts.remote_total, ran.counts.missing, ran.counts.extra
         ));
         for p in &ran.problems {
