@@ -107,7 +107,7 @@ fn short_form_records_are_stored_as_sent_with_local_coordinates_from_strings() {
         return;
     };
     // The server wraps some bodies in PHP notices, before and after the JSON.
-    let notice = "<br />\n<b>Notice</b>:  Undefined index: id_form in <b>/var/www/api/observations.php</b> on line <b>212</b><br />\n{json}\n<!-- generated in 0.12 s -->\n";
+    let notice = "<br />\n<b>Notice</b>:  Undefined index: id_form in <b>/var/www/api/observations.php</b> on line <b>212</b><br />\n{json}\n<!-- page generated in [0.12 s] {cache: miss} -->\n";
     h.fake.with(|s| {
         s.faults
             .push(Fault::status("observations/search", 200, 2).wrap(notice));
