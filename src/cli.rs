@@ -336,6 +336,21 @@ pub enum VnCommand {
     Transfer(TransferArgs),
     /// Repair production from the check schema (re-download the window, reconcile, mail).
     FixSync(FixSyncArgs),
+    /// Sightings stored per site × taxo group beside the number each site shows; exit 1 when a
+    /// group differs by more than visionature.count_tolerance.
+    Count(CountArgs),
+}
+
+/// `count` flags.
+#[derive(Debug, Args)]
+#[cfg(feature = "visionature")]
+pub struct CountArgs {
+    /// Only this site.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// Schema counted (default schema_import).
+    #[arg(long)]
+    pub schema: Option<String>,
 }
 
 /// `transfer` flags.
@@ -487,6 +502,10 @@ impl From<&VnArgs> for visionature::Options {
                         dry_run: f.dry_run,
                     })
                 }
+                VnCommand::Count(c) => visionature::VnCommand::Count(visionature::CountOptions {
+                    site: c.site.clone(),
+                    schema: c.schema.clone(),
+                }),
             },
         }
     }

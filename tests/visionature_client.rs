@@ -4,7 +4,9 @@
 //! - `transfer_vn --full`, then `--schedule` + `--update` into `vn_client`; ours `--full` then
 //!   `--update` into `vn_ours`; `observations_json` and `forms_json` must match except the
 //!   documented fixes (forms' `date_start`/`date_stop` in the site's time zone; projected
-//!   coordinates compared to the millimetre, PROJ vs proj4rs);
+//!   coordinates compared to the millimetre, PROJ vs proj4rs), and so must `places_json`,
+//!   `local_admin_units_json` and `observers_json`; the fake serves records shaped as the real API
+//!   writes them (every scalar a string, date objects, short-form sightings);
 //! - ours `init-db` on the client's schema adds only what is missing, and `transfer --update`
 //!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone;
 //! - both read the same YAML, which disables two reference controllers (`observers`,
@@ -262,6 +264,34 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
         n(&db, &format!("SELECT count(*) FROM vn_ours.forms_json o JOIN vn_client.forms_json c USING (id, site) WHERE (o.item {strip_f}) = (c.item {strip_f})
             AND abs((o.item->>'coord_x_local')::float8 - (c.item->>'coord_x_local')::float8) < 0.001")),
         forms
+    );
+    // Reference lists with string coordinates: the same items (local coordinates to the mm).
+    for t in ["places_json", "local_admin_units_json"] {
+        let all = n(&db, &format!("SELECT count(*) FROM vn_client.{t}"));
+        assert!(all > 0, "{t}");
+        assert_eq!(
+            n(&db, &format!("SELECT count(*) FROM vn_ours.{t}")),
+            all,
+            "{t}"
+        );
+        assert_eq!(
+            n(&db, &format!("SELECT count(*) FROM vn_ours.{t} o JOIN vn_client.{t} c USING (id, site)
+                WHERE (o.item - 'coord_x_local' - 'coord_y_local') = (c.item - 'coord_x_local' - 'coord_y_local')
+                  AND jsonb_typeof(o.item->'coord_lat') = 'string'
+                  AND abs((o.item->>'coord_x_local')::float8 - (c.item->>'coord_x_local')::float8) < 0.001
+                  AND abs((o.item->>'coord_y_local')::float8 - (c.item->>'coord_y_local')::float8) < 0.001")),
+            all,
+            "{t}"
+        );
+    }
+    let observers = n(&db, "SELECT count(*) FROM vn_client.observers_json");
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.observers_json o JOIN vn_client.observers_json c USING (id, site) WHERE o.item = c.item AND o.id_universal = c.id_universal"),
+        observers
+    );
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.observers_json WHERE item->'last_inserted_data'->>'@timestamp' = '32400'"),
+        1
     );
     let dates_differ = n(&db, "SELECT count(*) FROM vn_ours.forms_json o JOIN vn_client.forms_json c USING (id, site) WHERE o.item->>'date_start' <> c.item->>'date_start' OR o.item->>'date_stop' <> c.item->>'date_stop'");
     eprintln!("differential: {} observations and {forms} forms identical; {dates_differ} forms with other date_start/date_stop (site time zone vs the client's TZ=UTC)", 297);

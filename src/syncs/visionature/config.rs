@@ -53,6 +53,9 @@ pub struct VisionatureConfig {
     /// How long fix-sync waits for the production lock.
     #[serde(with = "crate::settings::duration")]
     pub lock_wait: Duration,
+    /// `count`: a taxo group differs when its stored and remote counts differ by more than this
+    /// fraction of the remote count (0.01 = 1 %).
+    pub count_tolerance: f64,
     pub filter: FilterConfig,
     pub pid: PidConfig,
     pub refresh: RefreshConfig,
@@ -232,6 +235,7 @@ impl Default for VisionatureConfig {
             diff_overlap: Duration::from_secs(15 * 60),
             diff_max_age: Duration::from_secs(70 * 86400),
             lock_wait: Duration::from_secs(30 * 60),
+            count_tolerance: 0.01,
             filter: FilterConfig::default(),
             pid: PidConfig::default(),
             refresh: RefreshConfig::default(),
@@ -330,6 +334,12 @@ impl VisionatureConfig {
         self.start_date()?;
         if self.max_list_length == 0 || self.max_list_length > 1000 {
             return Err(invalid("max_list_length", "must be within 1..=1000"));
+        }
+        if !(self.count_tolerance >= 0.0 && self.count_tolerance.is_finite()) {
+            return Err(invalid(
+                "count_tolerance",
+                "must be a fraction >= 0 (0.01 = 1 %)",
+            ));
         }
         if self.max_chunks == 0 {
             return Err(invalid("max_chunks", "must be at least 1"));

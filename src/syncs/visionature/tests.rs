@@ -17,6 +17,10 @@ fn bodies_with_text_around_json_empty_and_html() {
     assert_eq!(v, Some(json!({"data": [1]})));
     assert!(extract_json(b"<html><body>502 Bad Gateway</body></html>").is_err());
     assert!(extract_json(b"<style>a{b}</style>").is_err());
+    // Stray text after the body that holds brackets itself.
+    let v =
+        extract_json(b"<br />\n{\"data\":[{\"id\":\"1\"}]}\n<!-- page {x} in [0.1 s] -->").unwrap();
+    assert_eq!(v, Some(json!({"data": [{"id": "1"}]})));
     assert_eq!(
         extract_json(b"[{\"id\":1}]").unwrap(),
         Some(json!([{"id": 1}]))
