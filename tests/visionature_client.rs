@@ -9,8 +9,8 @@
 //!   writes them (every scalar a string, date objects, short-form sightings);
 //! - ours `init-db` on the client's schema adds only what is missing, and `transfer --update`
 //!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone;
-//! - both read the same YAML, which disables two reference controllers (`observers`,
-//!   `local_admin_units`): neither tool touches their tables, and ours never requests them.
+//! - both read the same YAML, which disables two reference controllers (`entities`,
+//!   `validations`): neither tool touches their tables, and ours never requests them.
 
 mod common;
 #[path = "visionature_fake/mod.rs"]
@@ -27,16 +27,17 @@ fn transfer_vn() -> Option<PathBuf> {
     common::require("Client-API-VN 2.12.0 (scripts/install-deps.sh)", p.exists()).then_some(p)
 }
 
-/// The reference controllers both tools are told not to download (`enabled: false`): an account
-/// that may not read the observers, a site whose local admin units are not wanted.
-const DISABLED: [&str; 2] = ["observers", "local_admin_units"];
+/// The reference controllers both tools are told not to download (`enabled: false`): lists a
+/// site's users do not read. (Observers and local admin units stay enabled: their real-shaped
+/// records are compared below; the disabling of those two is tested in tests/visionature.rs.)
+const DISABLED: [&str; 2] = ["entities", "validations"];
 
 /// A row in each disabled controller's table, which neither tool may touch.
 fn seed_disabled(db: &TestDb, schema: &str) {
     db.client()
         .batch_execute(&format!(
-            "INSERT INTO {schema}.observers_json (id, site, id_universal, item) VALUES (77, 'ff', 7077, '{{\"id\": \"77\", \"name\": \"Kept\"}}');
-             INSERT INTO {schema}.local_admin_units_json (id, site, item) VALUES (9, 'ff', '{{\"id\": \"9\", \"name\": \"Kept\"}}')"
+            "INSERT INTO {schema}.entities_json (id, site, item) VALUES (77, 'ff', '{{\"id\": \"77\", \"name\": \"Kept\"}}');
+             INSERT INTO {schema}.validations_json (id, site, item) VALUES (9, 'ff', '{{\"id\": \"9\", \"name\": \"Kept\"}}')"
         ))
         .unwrap();
 }
@@ -164,12 +165,10 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     client(home.path(), &exe, "--json_tables_create");
     seed_disabled(&db, "vn_client");
     client(home.path(), &exe, "--full");
-    assert_eq!(requests("observers"), 0, "the client skips observers");
-    // The client's places controller reads the local admin units from the API when the table
-    // holds none (a disabled controller still requested: docs/syncs/visionature.md §4).
-    eprintln!(
-        "client --full: {} local_admin_units requests with the controller disabled",
-        requests("local_admin_units")
+    assert_eq!(
+        (requests("entities"), requests("validations")),
+        (0, 0),
+        "the client skips disabled controllers"
     );
     fake.with(|s| s.seen.clear());
     ours(&["visionature", "init-db", "--schema", "vn_ours"], 0);
@@ -179,7 +178,7 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
         0,
     );
     assert_eq!(
-        (requests("observers"), requests("local_admin_units")),
+        (requests("entities"), requests("validations")),
         (0, 0),
         "ours never requests a disabled controller"
     );
