@@ -425,7 +425,7 @@ fn same_rows_separated(data_type: &str) {
     let f = Fake::start(Settings {
         rows: 2500,
         metadata_export_id: Some(31),
-        metadata_frameworks: 1500,
+        metadata_frameworks: 1050,
         ..Settings::default()
     });
     let py = Client::new(bin, &tz);

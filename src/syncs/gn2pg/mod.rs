@@ -10,7 +10,9 @@
 //!
 //! The work: [`remote`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
 //! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
-//! [`store`] (COPY + upsert, checkpoint and counters in one transaction per page).
+//! [`metadata`] (the separate metadata export of the `synthese_with_metadata_separated` and
+//! `metadata_only` kinds), [`store`] (COPY + upsert, checkpoint and counters in one transaction
+//! per page).
 //!
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
