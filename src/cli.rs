@@ -307,6 +307,11 @@ pub enum Gn2pgCommand {
         /// Only this source (name or normalised name); repeatable.
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
+        /// Replay changes and deletions from this instant (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS],
+        /// source time zone) instead of the last success; refused if it starts after the last
+        /// success.
+        #[arg(long, value_name = "DATETIME")]
+        since: Option<String>,
     },
 }
 
@@ -466,8 +471,9 @@ impl From<&Gn2pgArgs> for gn2pg::Options {
                     sources: sources.clone(),
                     restart: *restart,
                 },
-                Gn2pgCommand::Update { sources } => gn2pg::Gn2pgCommand::Update {
+                Gn2pgCommand::Update { sources, since } => gn2pg::Gn2pgCommand::Update {
                     sources: sources.clone(),
+                    since: since.clone(),
                 },
             },
         }
