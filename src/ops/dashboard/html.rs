@@ -45,6 +45,16 @@ figcaption { font-weight:600; font-size:.9em; margin:0 0 .2rem .3rem; }
 svg { display:block; width:100%; height:auto; }
 svg text { font:13px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
 .empty { padding:1rem; background:#fff; border:1px dashed var(--line); color:var(--muted); }
+form.filters { display:flex; flex-wrap:wrap; gap:.8rem; align-items:center; margin:.4rem 0 .6rem; }
+form.filters input, form.filters select { font:inherit; padding:.15rem .3rem; }
+section.error-row { background:#fff; border:1px solid var(--line); padding:.5rem .8rem; margin:.6rem 0; }
+section.error-row dl { display:grid; grid-template-columns:max-content 1fr; gap:.1rem .8rem; margin:0 0 .4rem; }
+section.error-row dt { color:var(--muted); }
+section.error-row dd { margin:0; }
+section.error-row h3 { font-size:.95rem; margin:.4rem 0 .2rem; }
+pre { white-space:pre-wrap; overflow-wrap:anywhere; margin:0; font-size:.85em; }
+pre.error { color:var(--failed); }
+pre.item { background:#f3f5f7; padding:.4rem; max-height:30rem; overflow:auto; }
 footer { color:var(--muted); padding:0 1.2rem 1.5rem; font-size:.85em; }
 "#;
 
@@ -64,6 +74,7 @@ pub fn layout(base: &str, title: &str, body: Markup) -> Markup {
                     a href=(href(base, "/", &[])) { "data-tasks operations" }
                     nav {
                         a href=(href(base, "/", &[])) { "Overview" }
+                        a href=(href(base, "/copies", &[])) { "Copies" }
                         @for (label, path) in crate::syncs::ops_panels().iter().flat_map(|s| s.nav) {
                             a href=(href(base, path, &[])) { (label) }
                         }
