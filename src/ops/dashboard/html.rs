@@ -47,13 +47,14 @@ svg text { font:13px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
 .empty { padding:1rem; background:#fff; border:1px dashed var(--line); color:var(--muted); }
 form.filters { display:flex; flex-wrap:wrap; gap:.8rem; align-items:center; margin:.4rem 0 .6rem; }
 form.filters input, form.filters select { font:inherit; padding:.15rem .3rem; }
-section.error-row { background:#fff; border:1px solid var(--line); padding:.5rem .8rem; margin:.6rem 0; }
-section.error-row dl { display:grid; grid-template-columns:max-content 1fr; gap:.1rem .8rem; margin:0 0 .4rem; }
-section.error-row dt { color:var(--muted); }
-section.error-row dd { margin:0; }
-section.error-row h3 { font-size:.95rem; margin:.4rem 0 .2rem; }
+section.error-row { background:#fff; border:1px solid var(--line); padding:.4rem .8rem; margin:.4rem 0; }
+section.error-row p.row-head { margin:0 0 .3rem; color:var(--muted); }
+section.error-row p.row-head b { color:var(--fg); font-weight:600; }
+section.error-row details { margin-top:.3rem; }
 pre { white-space:pre-wrap; overflow-wrap:anywhere; margin:0; font-size:.85em; }
 pre.error { color:var(--failed); }
+td.state { min-width:11rem; max-width:18rem; }
+.reason { color:var(--failed); font-size:.85em; white-space:normal; }
 pre.item { background:#f3f5f7; padding:.4rem; max-height:30rem; overflow:auto; }
 footer { color:var(--muted); padding:0 1.2rem 1.5rem; font-size:.85em; }
 "#;

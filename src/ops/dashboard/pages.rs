@@ -206,23 +206,30 @@ fn copies_page(tx: &mut Transaction<'_>, st: &AppState, params: &Params) -> Page
         @if shown.is_empty() { (empty("No copy: no gn2pg data_json, VisioNature increment_log or controller_state is readable (or none matches).")) } @else {
             div.wide { table #copies {
                 thead { tr {
-                    th { "Sync" } th { "Schema" } th { "Source / site" } th { "Kind" } th { "Part" }
-                    th.num { "Stored" } th.num { "Remote" } th { "Remote from" } th { "Last check" } th { "Checked at" }
-                    th { "Watermark / last download" } th.num { "Age" } th { "Limit" } th { "State" }
+                    th { "Sync" } th { "Source / site" } th { "Kind" } th { "Part" } th { "State" }
+                    th.num { "Stored" } th.num { "Remote" } th { "Last check" } th { "Checked at" }
+                    th { "Watermark / last download" } th.num { "Age" } th { "Limit" } th { "Schema" }
                 } }
                 tbody {
                     @for c in &shown {
                         @let x = &c.copy;
                         tr class=[c.verdict.is_stale().then_some("stale")] data-copy=(c.label()) {
-                            td { (x.sync) } td { (x.schema) } td { (x.scope) } td { (x.kind) } td { (x.part) }
-                            td.num { (num(x.stored)) } td.num { (num(x.remote)) }
-                            td { (x.remote_from.as_deref().unwrap_or("")) }
-                            td.text { (x.check.as_deref().unwrap_or("–")) }
+                            td { (x.sync) } td { (x.scope) } td.nowrap.muted { (x.kind) } td { (x.part) }
+                            td.state {
+                                (verdict_badge(&c.verdict))
+                                @if let Verdict::Stale(reason) = &c.verdict { " " span.reason { (reason) } }
+                            }
+                            td.num { (num(x.stored)) }
+                            td.num {
+                                (num(x.remote))
+                                @if let Some(from) = &x.remote_from { br; span.muted { (from) } }
+                            }
+                            td { (x.check.as_deref().unwrap_or("–")) }
                             td.time { (x.checked_at.as_deref().unwrap_or("")) }
                             td.time { (x.watermark.as_deref().unwrap_or("")) }
                             td.num { (x.age_s.map(duration).unwrap_or_default()) }
                             td.time { (copy_limit(c)) }
-                            td { (verdict_badge(&c.verdict)) }
+                            td.muted { (x.schema) }
                         }
                     }
                 }

@@ -640,9 +640,9 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
         @if imports.is_empty() { (empty("No import.")) } @else {
             div.wide { table #imports {
                 thead { tr {
-                    th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th { "Start" } th { "End" }
+                    th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th.num { "error_log rows" } th { "Start" } th { "End" }
                     th.num { "Duration" } th.num { "API items" } th.num { "API errors" } th.num { "Upserts" } th.num { "Deletes" }
-                    th.num { "Data errors" } th.num { "error_log rows" } th.num { "Metadata upserts" } th.num { "Metadata errors" } th { "Filters" } th { "Comment" }
+                    th.num { "Data errors" } th.num { "Metadata upserts" } th.num { "Metadata errors" } th { "Filters" } th { "Comment" }
                 } }
                 tbody {
                     @for r in &imports {
@@ -652,6 +652,12 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td { (r.text("controler")) }
                             td { (r.text("xfer_type")) }
                             td { (badge(&r.text("xfer_status"))) }
+                            td.num {
+                                @let n = per_import.get(&r.num("id")).copied().unwrap_or(0);
+                                @if n > 0 {
+                                    a.errors href=(errors_link(&[("import_id", &r.num("id").to_string())])) { (n) " errors" }
+                                } @else { "0" }
+                            }
                             td.time { (r.at) }
                             td.time { (r.end.as_deref().unwrap_or("")) }
                             td.num { (r.duration_s.map(duration).unwrap_or_default()) }
@@ -660,12 +666,6 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td.num { (r.num("data_count_upserts")) }
                             td.num { (r.num("data_count_delete")) }
                             td.num { (r.num("data_count_errors")) }
-                            td.num {
-                                @let n = per_import.get(&r.num("id")).copied().unwrap_or(0);
-                                @if n > 0 {
-                                    a.errors href=(errors_link(&[("import_id", &r.num("id").to_string())])) { (n) " errors" }
-                                } @else { "0" }
-                            }
                             td.num { (r.num("metadata_count_upserts")) }
                             td.num { (r.num("metadata_count_errors")) }
                             td.text { (filters_text(r)) }
@@ -792,19 +792,16 @@ fn errors_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             div #error-rows {
                 @for e in &rows {
                     section.error-row data-uuid=(e.text("uuid")) {
-                        dl {
-                            dt { "When" } dd.time { (e.at) }
-                            dt { "Source" } dd { (e.text("source")) }
-                            dt { "Controler" } dd { (e.text("controler")) }
-                            dt { "UUID" } dd { (e.text("uuid")) }
-                            dt { "Import" } dd {
-                                @let id = e.text("import_id");
-                                @if id.is_empty() { "–" } @else {
-                                    a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[("import_id", &id)])) { "#" (id) }
-                                }
+                        p.row-head {
+                            span.time { (e.at) } " · source " b { (e.text("source")) }
+                            " · controler " b { (e.text("controler")) }
+                            " · uuid " a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[("uuid", &e.text("uuid"))])) { (e.text("uuid")) }
+                            " · import "
+                            @let id = e.text("import_id");
+                            @if id.is_empty() { "–" } @else {
+                                a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[("import_id", &id)])) { "#" (id) }
                             }
                         }
-                        h3 { "Error" }
                         pre.error { (e.text("error")) }
                         details open[rows.len() == 1] {
                             summary { "Item" }
