@@ -699,7 +699,11 @@ fn headless_chromium_follows_an_import_to_its_errors_and_shows_completeness() {
     );
     assert!(one.contains("postgresql://ro:***@db/x refused"), "{one}");
     let upper = browse("/ops/gn2pg/gn2pg_lpo/errors?uuid=+6F1C1D2E-0000-4000-8000-000000000001+");
-    assert_eq!(upper.matches("<section class=\"error-row\"").count(), 1, "{upper}");
+    assert_eq!(
+        upper.matches("<section class=\"error-row\"").count(),
+        1,
+        "{upper}"
+    );
     let none = browse("/ops/gn2pg/gn2pg_lpo/errors?uuid=not-a-uuid");
     assert!(none.contains("No error_log row matches."), "{none}");
     let flavia = browse("/ops/gn2pg/gn2pg_lpo/errors?source=flavia&controler=data");

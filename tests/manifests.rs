@@ -680,6 +680,16 @@ fn dashboard_deployment_probes_the_health_paths_the_binary_serves() {
             .find(|v| text(v, "name") == text(mount, "name"))
             .unwrap_or_else(|| panic!("{file}: no volume for {dir}"));
         assert_eq!(text(volume, "secret.secretName"), DASHBOARD_SECRET);
+        // The non-root user reads the files through its group.
+        assert_eq!(
+            int(pod, "securityContext.fsGroup"),
+            int(pod, "securityContext.runAsGroup")
+        );
+        assert_eq!(
+            int(volume, "secret.defaultMode"),
+            0o440,
+            "read-only, group-readable"
+        );
         assert!(data_tasks::secrets::is_secret_var(var), "{var}");
     }
     assert!(

@@ -17,6 +17,8 @@
 pub(crate) mod compat;
 pub mod config;
 #[cfg(feature = "dashboard")]
+pub(crate) mod copies;
+#[cfg(feature = "dashboard")]
 pub(crate) mod ops;
 pub(crate) mod page;
 pub(crate) mod pipeline;

@@ -19,6 +19,8 @@
 
 pub(crate) mod compat;
 pub(crate) mod config;
+#[cfg(feature = "dashboard")]
+pub(crate) mod copies;
 pub(crate) mod fixsync;
 pub(crate) mod mail;
 #[cfg(feature = "dashboard")]

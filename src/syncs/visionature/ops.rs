@@ -4,20 +4,17 @@
 //! schema's requests per site and controller and every failed request, paged, filtered by site
 //! and controller, with its whole comment; on `/fix-sync`
 //! (linked from every page's header), the runs of the fix-sync track and the counts of each
-//! reconciliation in `dbadmin.monitoring_vn_check_to_prod`, charted. [`copies`] tells per site ×
-//! taxo group the watermark (`increment_log.last_ts`, the site's local time) and its age, the last
-//! `count` (its per-group `count_log` when that table exists, else the site's latest `count` run
-//! in `data_tasks.sync_run`), and per reference list (`controller_state`) the age of its last
-//! download. Nothing here reads the sync's configuration. What can fail is a query.
+//! reconciliation in `dbadmin.monitoring_vn_check_to_prod`, charted; the completeness and lag of
+//! each copy is [`super::copies`]'s. Nothing here reads the sync's configuration. What can fail
+//! is a query.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use maud::{html, Markup};
 
 use crate::pg::{ident, GenericClient, PgError, Transaction};
 use crate::syncs::ops::{
-    count, log_page, table_columns, CopyState, LogRow, Page, PageError, Rendered, Request, SyncOps,
-    TS,
+    count, log_page, table_columns, LogRow, Page, PageError, Rendered, Request, SyncOps, TS,
 };
 use crate::text::{cap, duration};
 use crate::web::chart::{line_chart, Points, Series};
@@ -40,7 +37,7 @@ pub const OPS: SyncOps = SyncOps {
             render: fix_sync_page,
         },
     ],
-    copies: Some(copies),
+    copies: Some(super::copies::copies),
 };
 
 const DOWNLOAD_LOG: &[&str] = &[
@@ -394,241 +391,4 @@ fn fix_sync_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered
         title: "fix-sync".into(),
         body,
     })
-}
-
-/// The latest `count` run of each scope (`site` or `schema/site`) in `data_tasks.sync_run`:
-/// (scope, id, status, start, counts, error).
-type CountRun = (
-    String,
-    i64,
-    String,
-    String,
-    serde_json::Value,
-    Option<String>,
-);
-
-fn count_runs(client: &mut impl GenericClient) -> Result<Vec<CountRun>, PgError> {
-    let tables = table_columns(client, &["sync_run"])?;
-    if !tables.has(
-        "data_tasks",
-        "sync_run",
-        &["sync", "scope", "mode", "counts"],
-    ) {
-        return Ok(Vec::new());
-    }
-    Ok(client
-        .query(
-            &format!(
-                "SELECT DISTINCT ON (scope) scope, id, status, to_char(started_at, {TS}),
-                        coalesce(counts, '{{}}'::jsonb), error
-                   FROM data_tasks.sync_run
-                  WHERE sync = 'visionature' AND mode = 'count' AND status <> 'running'
-                  ORDER BY scope, started_at DESC, id DESC"
-            ),
-            &[],
-        )
-        .map_err(|e| PgError::query("read the latest visionature count runs", e))?
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                r.get::<_, Option<String>>(3).unwrap_or_default(),
-                r.get(4),
-                r.get(5),
-            )
-        })
-        .collect())
-}
-
-/// A per-group count: (local, remote, checked at).
-type GroupCount = (Option<i64>, Option<i64>, String);
-
-/// Per visionature schema, site and taxo group: the watermark and its age, the last count; per
-/// reference list, the age of its last download (see the module doc).
-pub fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError> {
-    let tables = table_columns(tx, &["increment_log", "controller_state", "count_log"])?;
-    let runs = count_runs(tx)?;
-    let mut out = Vec::new();
-    let mut schemas: BTreeSet<String> = tables
-        .schemas_with("increment_log", &["site", "taxo_group", "last_ts"])
-        .into_iter()
-        .collect();
-    schemas
-        .extend(tables.schemas_with("controller_state", &["site", "controller", "last_success"]));
-    for schema in schemas {
-        let q = ident(&schema);
-        let mut groups: BTreeMap<(String, i64), (Option<String>, Option<f64>)> = BTreeMap::new();
-        if tables.has(&schema, "increment_log", &["site", "taxo_group", "last_ts"]) {
-            for r in tx
-                .query(
-                    format!(
-                        "SELECT site::text, taxo_group::bigint, to_char(last_ts, {TS}),
-                                extract(epoch FROM localtimestamp - last_ts)::float8
-                           FROM {q}.increment_log"
-                    )
-                    .as_str(),
-                    &[],
-                )
-                .map_err(|e| PgError::query(format!("read {schema}.increment_log"), e))?
-            {
-                groups.insert((r.get(0), r.get(1)), (r.get(2), r.get(3)));
-            }
-        }
-        let mut counts: BTreeMap<(String, i64), GroupCount> = BTreeMap::new();
-        let count_cols = ["site", "id_taxo_group", "local", "remote", "checked_at"];
-        if tables.has(&schema, "count_log", &count_cols) {
-            for r in tx
-                .query(
-                    format!(
-                        "SELECT DISTINCT ON (site, id_taxo_group) site::text, id_taxo_group::bigint,
-                                local::bigint, remote::bigint, to_char(checked_at, {TS})
-                           FROM {q}.count_log
-                          ORDER BY site, id_taxo_group, checked_at DESC"
-                    )
-                    .as_str(),
-                    &[],
-                )
-                .map_err(|e| PgError::query(format!("read {schema}.count_log"), e))?
-            {
-                counts.insert(
-                    (r.get(0), r.get(1)),
-                    (
-                        r.get(2),
-                        r.get(3),
-                        r.get::<_, Option<String>>(4).unwrap_or_default(),
-                    ),
-                );
-            }
-        }
-        let keys: BTreeSet<(String, i64)> = groups.keys().chain(counts.keys()).cloned().collect();
-        for (site, group) in keys {
-            let run = runs
-                .iter()
-                .find(|r| r.0 == site || r.0 == format!("{schema}/{site}"));
-            let (watermark, age_s) = groups
-                .get(&(site.clone(), group))
-                .cloned()
-                .unwrap_or_default();
-            let (stored, remote, check, checked_at, missing) =
-                match (counts.get(&(site.clone(), group)), run) {
-                    (Some((local, remote, at)), run) => {
-                        let below = match (local, remote) {
-                            (Some(l), Some(r)) => (r - l).max(0),
-                            _ => 0,
-                        };
-                        // The site's run counts only groups beyond its tolerance as missing.
-                        let beyond = run.is_none_or(|r| {
-                            r.4.get("missing")
-                                .and_then(serde_json::Value::as_i64)
-                                .unwrap_or(0)
-                                > 0
-                        });
-                        let (text, missing) = match (below, beyond) {
-                            (0, _) => ("ok".to_string(), 0),
-                            (n, true) => (format!("{n} below the remote count"), n),
-                            (n, false) => (
-                                format!("{n} below the remote count, within the tolerance"),
-                                0,
-                            ),
-                        };
-                        (*local, *remote, Some(text), Some(at.clone()), missing)
-                    }
-                    (None, Some(r)) => {
-                        let (text, _) = crate::syncs::ops::check_outcome(
-                            &r.2,
-                            &r.4,
-                            r.5.as_deref(),
-                            "taxo groups",
-                        );
-                        (
-                            None,
-                            None,
-                            Some(format!("site: {text}")),
-                            Some(r.3.clone()),
-                            0,
-                        )
-                    }
-                    (None, None) => (None, None, None, None, 0),
-                };
-            out.push(CopyState {
-                sync: "visionature",
-                schema: schema.clone(),
-                scope: site,
-                kind: "taxo group",
-                part: group.to_string(),
-                stored,
-                remote,
-                remote_from: run
-                    .map(|r| format!("count run #{}", r.1))
-                    .or(remote.map(|_| "count_log".into())),
-                check,
-                checked_at,
-                missing,
-                watermark,
-                age_s,
-            });
-        }
-        // A site's count run without per-group counts: one line for the whole site.
-        for run in &runs {
-            let site = run.0.strip_prefix(&format!("{schema}/")).unwrap_or(&run.0);
-            if counts.keys().any(|(s, _)| s == site) || !groups.keys().any(|(s, _)| s == site) {
-                continue;
-            }
-            let (text, missing) =
-                crate::syncs::ops::check_outcome(&run.2, &run.4, run.5.as_deref(), "taxo groups");
-            let n = |k: &str| run.4.get(k).and_then(serde_json::Value::as_i64);
-            out.push(CopyState {
-                sync: "visionature",
-                schema: schema.clone(),
-                scope: site.to_string(),
-                kind: "site count",
-                part: "all taxo groups".into(),
-                stored: n("local_total"),
-                remote: n("remote_total"),
-                remote_from: Some(format!("count run #{}", run.1)),
-                check: Some(text),
-                checked_at: Some(run.3.clone()),
-                missing,
-                watermark: None,
-                age_s: None,
-            });
-        }
-        if tables.has(
-            &schema,
-            "controller_state",
-            &["site", "controller", "last_success"],
-        ) {
-            for r in tx
-                .query(
-                    format!(
-                        "SELECT site::text, controller::text, to_char(last_success, {TS}),
-                                extract(epoch FROM now() - last_success)::float8
-                           FROM {q}.controller_state ORDER BY 1, 2"
-                    )
-                    .as_str(),
-                    &[],
-                )
-                .map_err(|e| PgError::query(format!("read {schema}.controller_state"), e))?
-            {
-                out.push(CopyState {
-                    sync: "visionature",
-                    schema: schema.clone(),
-                    scope: r.get(0),
-                    kind: "reference list",
-                    part: r.get(1),
-                    stored: None,
-                    remote: None,
-                    remote_from: None,
-                    check: None,
-                    checked_at: None,
-                    missing: 0,
-                    watermark: r.get(2),
-                    age_s: r.get(3),
-                });
-            }
-        }
-    }
-    Ok(out)
 }
