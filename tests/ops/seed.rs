@@ -360,7 +360,8 @@ pub const XSS: &str = "<script>alert(1)</script>";
 /// [`RO_PASSWORD`]); a verify run per gn2pg source (lpo complete, flavia 3 rows missing);
 /// visionature's `increment_log` (ff groups 1 and 2 current, group 3 five hours behind),
 /// `controller_state` (places 2 days old, observers 4 days: past its 2 d default) and a
-/// `count_log` (group 2 is 7 below the remote count) with its count run. `role`, if any, may read
+/// `count_log` of one count run (group 1 one below the remote count, within the tolerance; group
+/// 2 seven below, beyond it: the run's one missing group). `role`, if any, may read
 /// them.
 pub fn copies_and_errors(c: &mut Client, role: Option<&str>) {
     c.batch_execute(
@@ -391,16 +392,18 @@ pub fn copies_and_errors(c: &mut Client, role: Option<&str>) {
             ('ff', 'places', now() - interval '2 days'), ('ff', 'observers', now() - interval '4 days');
         CREATE TABLE src_vn_json.count_log (site varchar NOT NULL, id_taxo_group int NOT NULL, local bigint,
             remote bigint, checked_at timestamptz NOT NULL, run_id bigint);
-        INSERT INTO src_vn_json.count_log VALUES
-            ('ff', 1, 500, 500, now() - interval '1 day', NULL), ('ff', 2, 300, 310, now() - interval '2 days', NULL),
-            ('ff', 2, 303, 310, now() - interval '1 day', NULL), ('ff', 3, 80, 80, now() - interval '1 day', NULL);
         INSERT INTO data_tasks.sync_run (sync, scope, mode, started_at, finished_at, status, counts, version)
         VALUES ('gn2pg', 'lpo', 'verify', now() - interval '2 hours', now() - interval '2 hours' + interval '1 minute', 'ok',
                 '{\"remote_total\": 118, \"local_total\": 118}', '0.1.0'),
                ('gn2pg', 'flavia', 'verify', now() - interval '3 hours', now() - interval '3 hours' + interval '1 minute', 'ok',
                 '{\"remote_total\": 52, \"local_total\": 49, \"missing\": 3}', '0.1.0'),
                ('visionature', 'ff', 'count', now() - interval '1 day', now() - interval '1 day' + interval '5 minutes', 'ok',
-                '{\"remote_total\": 890, \"local_total\": 883, \"missing\": 1}', '0.1.0');
+                '{\"remote_total\": 890, \"local_total\": 882, \"missing\": 1}', '0.1.0');
+        INSERT INTO src_vn_json.count_log VALUES ('ff', 2, 300, 310, now() - interval '2 days', NULL);
+        INSERT INTO src_vn_json.count_log
+        SELECT site, g, l, r, now() - interval '1 day', (SELECT id FROM data_tasks.sync_run WHERE mode = 'count')
+          FROM (VALUES ('ff', 1, 499::bigint, 500::bigint), ('ff', 2, 303::bigint, 310::bigint),
+                       ('ff', 3, 80::bigint, 80::bigint)) AS v(site, g, l, r);
         ",
     )
     .unwrap();

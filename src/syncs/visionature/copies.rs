@@ -59,8 +59,33 @@ fn count_runs(client: &mut impl GenericClient) -> Result<Vec<CountRun>, PgError>
         .collect())
 }
 
-/// A per-group count: (local, remote, checked at).
-type GroupCount = (Option<i64>, Option<i64>, String);
+/// A per-group count: (local, remote, checked at, run id).
+type GroupCount = (Option<i64>, Option<i64>, String, Option<i64>);
+
+/// The groups a count run found missing beyond its tolerance: its `missing` groups with the
+/// largest relative gaps among its `count_log` rows (`rows`: group, local, remote) below the
+/// remote count — the tolerance is a fraction of the remote count, so those are exactly the ones
+/// past it.
+fn beyond_tolerance(rows: &[(i64, Option<i64>, Option<i64>)], run: &CountRun) -> BTreeSet<i64> {
+    let n = run
+        .4
+        .get("missing")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let mut below: Vec<(f64, i64)> = rows
+        .iter()
+        .filter_map(|(g, local, remote)| match (local, remote) {
+            (Some(l), Some(r)) if l < r && *r > 0 => Some(((r - l) as f64 / *r as f64, *g)),
+            _ => None,
+        })
+        .collect();
+    below.sort_by(|a, b| b.0.total_cmp(&a.0));
+    below
+        .into_iter()
+        .take(usize::try_from(n).unwrap_or(0))
+        .map(|(_, g)| g)
+        .collect()
+}
 
 /// Per visionature schema, site and taxo group: the watermark and its age, the last count; per
 /// reference list, the age of its last download (see the module doc).
@@ -96,11 +121,16 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
         let mut counts: BTreeMap<(String, i64), GroupCount> = BTreeMap::new();
         let count_cols = ["site", "id_taxo_group", "local", "remote", "checked_at"];
         if tables.has(&schema, "count_log", &count_cols) {
+            let run_id = if tables.has(&schema, "count_log", &["run_id"]) {
+                "run_id::bigint"
+            } else {
+                "NULL::bigint"
+            };
             for r in tx
                 .query(
                     format!(
                         "SELECT DISTINCT ON (site, id_taxo_group) site::text, id_taxo_group::bigint,
-                                local::bigint, remote::bigint, to_char(checked_at, {TS})
+                                local::bigint, remote::bigint, to_char(checked_at, {TS}), {run_id}
                            FROM {q}.count_log
                           ORDER BY site, id_taxo_group, checked_at DESC"
                     )
@@ -115,8 +145,33 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                         r.get(2),
                         r.get(3),
                         r.get::<_, Option<String>>(4).unwrap_or_default(),
+                        r.get(5),
                     ),
                 );
+            }
+        }
+        // The rows of each site's latest count run, to tell the groups past its tolerance.
+        let mut beyond: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+        if tables.has(
+            &schema,
+            "count_log",
+            &["id_taxo_group", "local", "remote", "run_id"],
+        ) {
+            for run in &runs {
+                let rows: Vec<(i64, Option<i64>, Option<i64>)> = tx
+                    .query(
+                        format!(
+                            "SELECT id_taxo_group::bigint, local::bigint, remote::bigint
+                               FROM {q}.count_log WHERE run_id = $1"
+                        )
+                        .as_str(),
+                        &[&run.1],
+                    )
+                    .map_err(|e| PgError::query(format!("read {schema}.count_log"), e))?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                beyond.insert(run.1, beyond_tolerance(&rows, run));
             }
         }
         let keys: BTreeSet<(String, i64)> = groups.keys().chain(counts.keys()).cloned().collect();
@@ -130,18 +185,24 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                 .unwrap_or_default();
             let (stored, remote, check, checked_at, missing) =
                 match (counts.get(&(site.clone(), group)), run) {
-                    (Some((local, remote, at)), run) => {
+                    (Some((local, remote, at, row_run)), run) => {
                         let below = match (local, remote) {
                             (Some(l), Some(r)) => (r - l).max(0),
                             _ => 0,
                         };
                         // The site's run counts only groups beyond its tolerance as missing.
-                        let beyond = run.is_none_or(|r| {
-                            r.4.get("missing")
-                                .and_then(serde_json::Value::as_i64)
-                                .unwrap_or(0)
-                                > 0
-                        });
+                        let beyond = match run {
+                            None => true,
+                            Some(r) if *row_run == Some(r.1) => {
+                                beyond.get(&r.1).is_some_and(|b| b.contains(&group))
+                            }
+                            Some(r) => {
+                                r.4.get("missing")
+                                    .and_then(serde_json::Value::as_i64)
+                                    .unwrap_or(0)
+                                    > 0
+                            }
+                        };
                         let (text, missing) = match (below, beyond) {
                             (0, _) => ("ok".to_string(), 0),
                             (n, true) => (format!("{n} below the remote count"), n),
@@ -164,6 +225,11 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                     }
                     (None, None) => (None, None, None, None, 0),
                 };
+            let remote_from = match counts.get(&(site.clone(), group)) {
+                Some((_, _, _, Some(id))) => Some(format!("count run #{id}")),
+                Some(_) => Some("count_log".into()),
+                None => run.map(|r| format!("count run #{}", r.1)),
+            };
             out.push(CopyState {
                 sync: "visionature",
                 schema: schema.clone(),
@@ -172,9 +238,7 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                 part: group.to_string(),
                 stored,
                 remote,
-                remote_from: run
-                    .map(|r| format!("count run #{}", r.1))
-                    .or(remote.map(|_| "count_log".into())),
+                remote_from,
                 check,
                 checked_at,
                 missing,
