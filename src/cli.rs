@@ -433,9 +433,11 @@ pub struct StatusArgs {
     /// `text` (a table and a last line) or `json` (one object).
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
-    /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
-    /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
-    /// visionature=3h, fix-sync=8d, ecospheres=26h.
+    /// Threshold of a track (a sync's name, fix-sync, verify, count; or the copies' watermark
+    /// and reference, whose scope is SITE/PART), optionally for matching scopes only (`*`
+    /// wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
+    /// visionature=3h, fix-sync=8d, ecospheres=26h, watermark=3h, reference=8d
+    /// (reference:*/observers=2d, reference:*/field*=31d); verify and count unchecked.
     #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
     pub stale_after: Vec<StaleAfter>,
 }

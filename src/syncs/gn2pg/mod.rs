@@ -21,6 +21,8 @@ pub(crate) mod compat;
 pub mod config;
 pub(crate) mod metadata;
 #[cfg(feature = "dashboard")]
+pub(crate) mod copies;
+#[cfg(feature = "dashboard")]
 pub(crate) mod ops;
 pub(crate) mod page;
 pub(crate) mod pipeline;

@@ -23,6 +23,8 @@
 pub(crate) mod compat;
 pub(crate) mod compat_toml;
 pub(crate) mod config;
+#[cfg(feature = "dashboard")]
+pub(crate) mod copies;
 pub(crate) mod count;
 pub(crate) mod fixsync;
 pub(crate) mod mail;
