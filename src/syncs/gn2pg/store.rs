@@ -78,6 +78,9 @@ fn row_level(e: &PgError) -> bool {
     !whole_statement(e)
 }
 
+/// A write of some rows in the given transaction; returns what it counted.
+type BatchOp<'o, T> = dyn FnMut(&mut Transaction<'_>, &[T]) -> Result<u64, PgError> + 'o;
+
 /// Runs `op` on `rows` in a savepoint. When the database refuses it for a row-level reason the
 /// savepoint is rolled back and the batch bisected, down to single rows: those still refused are
 /// pushed to `refused` with their error, the others stored. A whole-statement failure ends it
@@ -85,7 +88,7 @@ fn row_level(e: &PgError) -> bool {
 fn isolate<'r, T>(
     tx: &mut Transaction<'_>,
     rows: &'r [T],
-    op: &mut dyn FnMut(&mut Transaction<'_>, &[T]) -> Result<u64, PgError>,
+    op: &mut BatchOp<'_, T>,
     refused: &mut Vec<(&'r T, PgError)>,
 ) -> Result<u64, PgError> {
     if rows.is_empty() {
