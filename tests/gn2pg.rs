@@ -1,7 +1,9 @@
 //! gn2pg against a real PostgreSQL and a fake GeoNature on 127.0.0.1 (tests/gn2pg_fake): the schema
 //! (1.10.1 exactly, completion of 1.9.x/1.10.x schemas), every fault of docs/syncs/gn2pg.md §9, the
-//! acceptance scenario, a SIGKILL mid-`full`, locks, gn2pg-client config files, secrets. The
-//! comparison with the real gn2pg-client is in tests/gn2pg_diff.rs.
+//! acceptance scenario, a SIGKILL mid-`full`, locks, gn2pg-client config files, secrets,
+//! operators' triggers refusing rows, GeoJSON exports, the fake's GeoNature serialisation and
+//! the real `to_gnsynthese.sql` on a minimal GeoNature. The comparison with the real
+//! gn2pg-client is in tests/gn2pg_diff.rs.
 
 mod common;
 mod gn2pg_fake;
@@ -1629,4 +1631,453 @@ fn metadata_only_reads_the_metadata_export_alone() {
         log[0].filters,
         Some(serde_json::json!(["{\"limit\": 1000}"]))
     );
+}
+
+/// Operators' triggers that raise for some rows (docs/syncs/gn2pg.md §7): an `AFTER INSERT OR
+/// UPDATE` trigger on `data_json` raising `P0001` for 1 row in 50 — those rows go to `error_log`
+/// with the trigger's message, the others are stored, exit 1; a rerun stores the same; an `AFTER
+/// DELETE` trigger refusing a deletion keeps that row with an `error_log` row.
+#[test]
+fn rows_a_trigger_refuses_go_to_error_log_and_the_rest_is_stored() {
+    for connections in [2, 1] {
+        trigger_refusals(connections);
+    }
+}
+
+fn trigger_refusals(connections: u32) {
+    let f = fake(2500);
+    let Some((h, cfg, srcs)) = setup(
+        "gn2pg_trig",
+        &f,
+        &format!("writer_connections = {connections}"),
+    ) else {
+        return;
+    };
+    let ids = f.ids();
+    let refused: Vec<u64> = ids.iter().skip(7).step_by(50).copied().collect();
+    assert_eq!(refused.len(), 50);
+    let list = refused
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    h.client()
+        .batch_execute(&format!(
+            "CREATE TABLE {S}.refused (id int PRIMARY KEY);
+             INSERT INTO {S}.refused SELECT unnest('{{{list}}}'::int[]);
+             CREATE TABLE {S}.undeletable (id int PRIMARY KEY);
+             CREATE FUNCTION {S}.place() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+               IF EXISTS (SELECT 1 FROM {S}.refused WHERE id = NEW.id_data) THEN
+                 RAISE EXCEPTION 'no dataset for observation % (jdd unknown)', NEW.id_data;
+               END IF;
+               RETURN NEW; END $$;
+             CREATE TRIGGER place AFTER INSERT OR UPDATE ON {S}.data_json
+               FOR EACH ROW EXECUTE FUNCTION {S}.place();
+             CREATE FUNCTION {S}.unplace() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+               IF EXISTS (SELECT 1 FROM {S}.undeletable WHERE id = OLD.id_data) THEN
+                 RAISE EXCEPTION 'observation % is locked', OLD.id_data USING ERRCODE = '55000';
+               END IF;
+               RETURN OLD; END $$;
+             CREATE TRIGGER unplace AFTER DELETE ON {S}.data_json
+               FOR EACH ROW EXECUTE FUNCTION {S}.unplace();"
+        ))
+        .unwrap();
+    let check = |h: &Harness, run: i64| {
+        assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 2450);
+        assert_eq!(
+            h.i64(&format!(
+                "SELECT count(*) FROM {S}.data_json d JOIN {S}.refused r ON r.id = d.id_data"
+            )),
+            0
+        );
+        let import = h.i64(&format!("SELECT max(id)::bigint FROM {S}.import_log"));
+        assert_eq!(
+            h.i64(&format!(
+                "SELECT count(*) FROM {S}.error_log e JOIN {S}.refused r
+                   ON r.id = (e.item->>'id_synthese')::int
+                 WHERE e.import_id = {import} AND e.controler = 'data' AND e.source = 'lpo_aura'
+                   AND e.error LIKE '%no dataset for observation ' || r.id || ' (jdd unknown)%'
+                   AND e.uuid::text = e.item->>'id_perm_sinp'"
+            )),
+            50,
+            "run {run}"
+        );
+        assert_eq!(
+            h.i64(&format!(
+                "SELECT count(*) FROM {S}.error_log WHERE import_id = {import}"
+            )),
+            50
+        );
+        let log = h.import_log(S);
+        let last = log.last().unwrap();
+        assert_eq!(
+            (last.status.as_deref(), last.upserts, last.errors),
+            (Some("success"), 2450, 50),
+            "run {run}"
+        );
+    };
+    let out = h.run(&cfg, &["full"], &srcs);
+    assert_exit(&out, 1);
+    assert!(
+        common::text(&out).contains("50 row(s) in error_log"),
+        "{}",
+        common::text(&out)
+    );
+    check(&h, 1);
+    // A rerun is stable: the same rows stored, the same rows refused.
+    let out = h.run(&cfg, &["full", "--restart"], &srcs);
+    assert_exit(&out, 1);
+    check(&h, 2);
+
+    // Deletions: one row's deletion is refused; it stays, with its error_log row.
+    let (gone, kept) = (ids[3], ids[4]);
+    h.client()
+        .execute(
+            &format!("INSERT INTO {S}.undeletable VALUES ($1)"),
+            &[&(kept as i32)],
+        )
+        .unwrap();
+    let stamp = h.stamp("UTC", -1);
+    f.delete(&[gone, kept], &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 1);
+    let ids_left = |id: u64| {
+        h.i64(&format!(
+            "SELECT count(*) FROM {S}.data_json WHERE id_data = {id}"
+        ))
+    };
+    assert_eq!((ids_left(gone), ids_left(kept)), (0, 1));
+    let import = h.i64(&format!("SELECT max(id)::bigint FROM {S}.import_log"));
+    let err = h
+        .text(&format!(
+            "SELECT error FROM {S}.error_log WHERE import_id = {import} AND (item->>'id_synthese')::int = {kept}"
+        ))
+        .unwrap();
+    assert!(
+        err.contains(&format!("observation {kept} is locked")),
+        "{err}"
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT data_count_delete::bigint FROM {S}.import_log WHERE id = {import}"
+        )),
+        1
+    );
+}
+
+/// A failure that is not one row's — the writer's connection killed in the middle of a page —
+/// fails the run (exit 2); the checkpoint holds the last committed page and nothing of the killed
+/// page is stored; the rerun resumes and ends with every row.
+#[test]
+fn a_connection_killed_mid_page_fails_the_run_and_commits_nothing_of_the_page() {
+    for connections in [2, 1] {
+        let f = fake(2500);
+        let Some((h, cfg, srcs)) = setup(
+            "gn2pg_kill",
+            &f,
+            &format!("writer_connections = {connections}"),
+        ) else {
+            return;
+        };
+        let victim = f.ids()[1500];
+        h.client()
+            .batch_execute(&format!(
+                "CREATE FUNCTION {S}.kill() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                   IF NEW.id_data = {victim} THEN
+                     PERFORM pg_terminate_backend(pg_backend_pid());
+                   END IF;
+                   RETURN NEW; END $$;
+                 CREATE TRIGGER kill AFTER INSERT ON {S}.data_json
+                   FOR EACH ROW EXECUTE FUNCTION {S}.kill();"
+            ))
+            .unwrap();
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, 2);
+        assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 1000);
+        assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.error_log")), 0);
+        assert_eq!(
+            h.i64(&format!("SELECT last_id_data FROM {S}.import_checkpoint")),
+            f.ids()[999] as i64
+        );
+        h.client()
+            .batch_execute(&format!("DROP TRIGGER kill ON {S}.data_json"))
+            .unwrap();
+        assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+        all_rows_match(&h, &f, "lpo_aura");
+    }
+}
+
+/// A raw GET on the fake (logged in), for checking what it answers.
+fn raw_get(f: &Fake, path_and_query: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let send = |req: String| -> String {
+        let mut c = std::net::TcpStream::connect(f.addr).unwrap();
+        c.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out
+    };
+    let s = f.settings();
+    let body = serde_json::json!({"login": s.user, "password": s.password}).to_string();
+    let login = send(format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let cookie = login
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let resp = send(format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    let (_, body) = resp.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+/// The fake answers as GeoNature serialises (docs/syncs/gn2pg.md §6): numeric columns as
+/// strings and a numeric zero as `null`, timestamps as `str(datetime)` (fraction only when not
+/// zero), `page` echoing `offset`, `limit` capped at 1000; the log without `total_filtered`,
+/// 1-based, 50 by default, creations and changes mixed with deletions unless `last_action=D`.
+#[test]
+fn the_fake_answers_as_geonature_serialises() {
+    let f = fake(60);
+    let p = raw_get(
+        &f,
+        "/api/exports/api/12?limit=5000&offset=0&orderby=id_synthese",
+    );
+    assert_eq!(
+        (p["limit"].as_u64(), p["page"].as_u64()),
+        (Some(1000), Some(0))
+    );
+    let items = p["items"].as_array().unwrap();
+    assert_eq!(items.len(), 60);
+    let by_id = |id: u64| {
+        items
+            .iter()
+            .find(|i| i["id_synthese"].as_u64() == Some(id))
+            .unwrap()
+    };
+    assert!(by_id(1)["id_synthese"].is_u64() && by_id(1)["cd_nom"].is_u64());
+    assert!(by_id(1)["altitude_min"].is_string(), "{}", by_id(1));
+    assert!(by_id(7)["altitude_min"].is_null(), "{}", by_id(7));
+    let action = |id: u64| by_id(id)["derniere_action"].as_str().unwrap().to_string();
+    assert_eq!(action(3).len(), 19, "{}", action(3));
+    assert_eq!(action(4).len(), 26, "{}", action(4));
+    assert!(chrono::NaiveDateTime::parse_from_str(&action(4), "%Y-%m-%d %H:%M:%S%.6f").is_ok());
+    let p = raw_get(
+        &f,
+        "/api/exports/api/12?limit=10&offset=3&orderby=id_synthese",
+    );
+    assert_eq!(p["page"].as_u64(), Some(3));
+
+    let ids = f.ids();
+    let stamp = "2030-01-01 10:00:00";
+    f.modify(&ids[..3], stamp);
+    f.delete(&ids[10..70.min(ids.len()) - 5], stamp);
+    let all = raw_get(&f, "/api/synthese/log?meta_last_action_date=gte:2029-12-31");
+    assert!(all.get("total_filtered").is_none());
+    assert_eq!(
+        (all["page"].as_u64(), all["limit"].as_u64()),
+        (Some(1), Some(50))
+    );
+    let actions: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["last_action"].as_str().unwrap())
+        .collect();
+    assert_eq!(all["total"].as_u64(), Some(3 + 45));
+    assert_eq!(actions.len(), 48);
+    assert!(actions.contains(&"U") && actions.contains(&"D"));
+    let p2 = raw_get(
+        &f,
+        "/api/synthese/log?meta_last_action_date=gte:2029-12-31&limit=20&page=3",
+    );
+    assert_eq!(p2["items"].as_array().unwrap().len(), 8);
+    let d = raw_get(
+        &f,
+        "/api/synthese/log?meta_last_action_date=gte:2029-12-31&last_action=D&limit=100",
+    );
+    assert_eq!(d["total"].as_u64(), Some(45));
+    assert!(d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["last_action"] == "D"));
+    let all = raw_get(
+        &f,
+        "/api/synthese/log?meta_last_action_date=gte:2029-12-31&limit=100",
+    );
+    assert_eq!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["last_action"] == "U")
+            .count(),
+        3
+    );
+}
+
+/// An export with a geometry column answers a GeoJSON FeatureCollection and drops the rows whose
+/// geometry is null: pages in the middle come short, one window of 1000 rows comes empty. Both
+/// paging modes store every row that has a geometry, with it under `geometry`, and an update
+/// applies deletions whatever the log mixes in.
+#[test]
+fn geojson_exports_are_stored_with_their_geometry_and_short_pages_are_followed() {
+    for paging in ["keyset", "offset"] {
+        let f = Fake::start(Settings {
+            rows: 3500,
+            geometry: true,
+            ..Settings::default()
+        });
+        let ids = f.ids();
+        // A whole window without geometry (an empty page), a few scattered, and the tail.
+        let mut nulls: Vec<u64> = ids[1000..2000].to_vec();
+        nulls.extend([ids[3], ids[2500], ids[2999]]);
+        nulls.extend(&ids[3450..]);
+        f.set_null_geometry(&nulls);
+        let Some((h, cfg, srcs)) = setup("gn2pg_geo", &f, &format!("paging = \"{paging}\"")) else {
+            return;
+        };
+        let out = h.run(&cfg, &["full"], &srcs);
+        assert_exit(&out, 0);
+        let served = f.served_ids();
+        assert_eq!(served.len(), 3500 - 1000 - 3 - 50);
+        let rows = h.rows(S, "lpo_aura");
+        assert_eq!(rows.len(), served.len(), "{paging}");
+        for ((id, uuid, item), want) in rows.iter().zip(&served) {
+            assert_eq!(*id as u64, *want);
+            assert_eq!(Some(item), f.row(*want).as_ref(), "item of {want}");
+            assert_eq!(uuid.as_deref(), Some(f.uuid(*want).as_str()));
+            assert_eq!(item["geometry"]["type"], "Point");
+        }
+        // Updates: a change and a deletion, with creations and changes in the log.
+        let stamp = h.stamp("UTC", -1);
+        f.modify(&[served[0]], &stamp);
+        f.delete(&[served[1]], &stamp);
+        f.add(3, &stamp);
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+        let rows = h.rows(S, "lpo_aura");
+        let served = f.served_ids();
+        assert_eq!(rows.len(), served.len());
+        assert_eq!(Some(&rows[0].2), f.row(served[0]).as_ref());
+    }
+}
+
+/// gn2pg-client's `to_gnsynthese.sql`, extracted from the pinned wheel by
+/// scripts/install-deps.sh (never copied into the repository).
+fn to_gnsynthese() -> Option<std::path::PathBuf> {
+    let path = common::repo().join(".deps/gn2pg/to_gnsynthese.sql");
+    common::require(
+        "gn2pg-client's to_gnsynthese.sql (.deps/gn2pg, made by scripts/install-deps.sh)",
+        path.exists(),
+    )
+    .then_some(path)
+}
+
+/// The real `to_gnsynthese.sql` on a minimal GeoNature (testdata/gn2pg/geonature-min.sql): rows
+/// reach `gn_synthese.synthese`; a changed `id_perm_sinp` — which an in-place update of
+/// `data_json.uuid` would turn into a second synthese row for the same observation (the script
+/// inserts on a new `unique_id_sinp`) — leaves exactly one row, with the new uuid; a deletion
+/// removes it.
+#[test]
+fn to_gnsynthese_places_rows_and_a_changed_uuid_leaves_one_synthese_row() {
+    let Some(script) = to_gnsynthese() else {
+        return;
+    };
+    let f = fake(30);
+    let Some(h) = Harness::new("gn2pg_gnsyn") else {
+        return;
+    };
+    h.client()
+        .batch_execute(
+            &std::fs::read_to_string(common::repo().join("testdata/gn2pg/geonature-min.sql"))
+                .unwrap(),
+        )
+        .unwrap();
+    // The script is written for the schema gn2pg_import (init-db replaces the name).
+    let srcs = vec![Src::new("LPO AuRA", &f)];
+    let cfg = h.config("c.toml", "schema = \"gn2pg_import\"", &srcs);
+    h.init(&cfg, &srcs);
+    let out = h.run(
+        &cfg,
+        &["init-db", "--custom-script", script.to_str().unwrap()],
+        &srcs,
+    );
+    assert_exit(&out, 0);
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    let synthese = |h: &Harness, id: u64| -> Vec<String> {
+        h.client()
+            .query(
+                "SELECT unique_id_sinp::text FROM gn_synthese.synthese s
+                 JOIN gn_synthese.t_sources t USING (id_source)
+                 WHERE t.name_source = 'lpo_aura' AND entity_source_pk_value = $1
+                 ORDER BY 1",
+                &[&id.to_string()],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(h.i64("SELECT count(*) FROM gn_synthese.synthese"), 30);
+    assert_eq!(synthese(&h, 5), vec![f.uuid(5)]);
+    assert_eq!(h.i64("SELECT count(*) FROM gn_meta.t_datasets"), {
+        let mut d: Vec<_> = f
+            .ids()
+            .iter()
+            .map(|i| f.row(*i).unwrap()["jdd_uuid"].clone())
+            .collect();
+        d.sort_by_key(|v| v.to_string());
+        d.dedup();
+        d.len() as i64
+    });
+
+    // What an in-place update of the uuid does there: a second synthese row for id 6.
+    let other = "0b5e3c2a-6d1f-4c3b-9e2a-7f8d9c0b1a26";
+    let mut c = h.client();
+    let mut tx = c.transaction().unwrap();
+    tx.execute(
+        "UPDATE gn2pg_import.data_json SET uuid = $1::text::uuid WHERE id_data = 6",
+        &[&other],
+    )
+    .unwrap();
+    let rows: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM gn_synthese.synthese WHERE entity_source_pk_value = '6'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        rows, 2,
+        "an in-place uuid update duplicates the synthese row"
+    );
+    tx.rollback().unwrap();
+
+    // Ours: the row is deleted and inserted again — one synthese row, the new uuid.
+    let fresh = "7c1f0d4e-2b3a-4f5e-8d6c-9a0b1c2d3e4f";
+    let stamp = h.stamp("UTC", -1);
+    f.set_uuid(5, fresh, &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert_eq!(synthese(&h, 5), vec![fresh.to_string()]);
+    assert_eq!(h.i64("SELECT count(*) FROM gn_synthese.synthese"), 30);
+    assert_eq!(
+        h.text("SELECT uuid::text FROM gn2pg_import.data_json WHERE id_data = 5"),
+        Some(fresh.to_string())
+    );
+    // A deletion removes it from the synthese.
+    let stamp = h.stamp("UTC", -1);
+    f.delete(&[5], &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_exit(&h.run(&cfg, &["update"], &srcs), 0);
+    assert!(synthese(&h, 5).is_empty());
+    assert_eq!(h.i64("SELECT count(*) FROM gn_synthese.synthese"), 29);
 }

@@ -12,7 +12,12 @@
 //!   `metadata_only`): `data_json`, `metadata_json` and `import_log` equal after a full and after
 //!   an update that follows a metadata edit;
 //! - `update --since <date>` replays back-dated changes and deletions a plain update missed, as
-//!   the client does.
+//!   the client does;
+//! - operators' triggers (an audit trigger, one raising `P0001` for 1 row in 50) see the same
+//!   events with both tools, and the same rows end in `data_json` and `error_log`.
+//!
+//! The fake serialises values as GeoNature does (numeric columns as strings, timestamps with
+//! microseconds); its GeoJSON shape is not used here (gn2pg-client cannot read it).
 //!
 //! Compared: `data_json` (source, controler, type, id_data, uuid, item) and `metadata_json`
 //! (source, controler, type, level, uuid, item) whole; `import_log` as `import_log_columns`
@@ -607,5 +612,164 @@ fn update_since_replays_like_gn2pg_client() {
     assert_eq!(
         f.export_pages()[0].param("filter_d_up_derniere_action"),
         Some(want.as_str())
+    );
+}
+
+/// Hangs on `schema` an audit trigger recording every row event of `data_json` and
+/// `metadata_json` (operation, table, id, uuid, item), and an operator's trigger raising `P0001`
+/// for the `data_json` rows listed in `refused`.
+fn hang_triggers(h: &Harness, schema: &str, refused: &[u64]) {
+    let list = refused
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    h.client()
+        .batch_execute(&format!(
+            "CREATE TABLE {schema}.audit (n bigserial, tbl text, op text, id int, uuid text, item jsonb);
+             CREATE FUNCTION {schema}.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE r jsonb; BEGIN
+               r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
+               INSERT INTO {schema}.audit (tbl, op, id, uuid, item)
+               VALUES (TG_TABLE_NAME, TG_OP, (r->>'id_data')::int, r->>'uuid', r->'item');
+               RETURN NULL; END $$;
+             CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON {schema}.data_json
+               FOR EACH ROW EXECUTE FUNCTION {schema}.audit();
+             CREATE TRIGGER audit AFTER INSERT OR UPDATE ON {schema}.metadata_json
+               FOR EACH ROW EXECUTE FUNCTION {schema}.audit();
+             CREATE TABLE {schema}.refused (id int PRIMARY KEY);
+             INSERT INTO {schema}.refused SELECT unnest('{{{list}}}'::int[]);
+             CREATE FUNCTION {schema}.place() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+               IF EXISTS (SELECT 1 FROM {schema}.refused WHERE id = NEW.id_data) THEN
+                 RAISE EXCEPTION 'no dataset for observation %', NEW.id_data;
+               END IF;
+               RETURN NULL; END $$;
+             CREATE TRIGGER place AFTER INSERT OR UPDATE ON {schema}.data_json
+               FOR EACH ROW EXECUTE FUNCTION {schema}.place();"
+        ))
+        .unwrap();
+}
+
+type Event = (
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+    serde_json::Value,
+);
+
+/// The audit's events, as a sorted multiset (the tools write in different orders).
+fn events(h: &Harness, schema: &str) -> Vec<Event> {
+    let mut e: Vec<Event> = h
+        .client()
+        .query(
+            &format!("SELECT tbl, op, id, uuid, item FROM {schema}.audit"),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    e.sort_by_key(|x| format!("{x:?}"));
+    e
+}
+
+/// `error_log` rows less the error text (the client writes SQLAlchemy's rendering).
+fn errors(h: &Harness, schema: &str) -> Vec<(String, String, Option<String>, serde_json::Value)> {
+    let mut e: Vec<_> = h
+        .client()
+        .query(
+            &format!(
+                "SELECT source::text, controler::text, uuid::text, item FROM {schema}.error_log"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    e.sort_by_key(|x| format!("{x:?}"));
+    e
+}
+
+/// Operators' triggers see the same events with our writes as with gn2pg-client's, and a trigger
+/// refusing 1 row in 50 leaves the same rows stored and the same rows in `error_log` (the
+/// database's message in ours), after a full and after an update with changes, additions and
+/// deletions.
+#[test]
+fn triggers_see_the_same_events_and_refuse_the_same_rows_as_with_gn2pg_client() {
+    let Some(bin) = gn2pg_cli() else { return };
+    let Some(h) = Harness::new("gn2pg_diff_trig") else {
+        return;
+    };
+    let tz = server_tz(&h);
+    let f = Fake::start(Settings {
+        rows: 2500,
+        kind: Kind::Metadata,
+        ..Settings::default()
+    });
+    let data_type = "synthese_with_metadata";
+    let py = Client::new(bin, &tz);
+    py.config("py.toml", &h, "py_s", &f, data_type);
+    py.run(&["db", "--upgrade", "py.toml"]);
+    let mut src = Src::new("LPO AuRA", &f);
+    let extra = format!("data_type = \"{data_type}\"");
+    src.extra = &extra;
+    let srcs = vec![src];
+    let cfg = config_in_tz(&h, "ours_s", &tz, &srcs);
+    h.init(&cfg, &srcs);
+    let refused: Vec<u64> = f.ids().iter().skip(7).step_by(50).copied().collect();
+    assert_eq!(refused.len(), 50);
+    hang_triggers(&h, "py_s", &refused);
+    hang_triggers(&h, "ours_s", &refused);
+
+    py.run(&["download", "--full", "py.toml"]);
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 1);
+    assert_eq!(data(&h, "ours_s").len(), 2450);
+    assert_eq!(
+        data(&h, "ours_s"),
+        data(&h, "py_s"),
+        "data_json after a full"
+    );
+    assert_eq!(metadata(&h, "ours_s"), metadata(&h, "py_s"));
+    assert_eq!(errors(&h, "ours_s").len(), 50);
+    assert_eq!(
+        errors(&h, "ours_s"),
+        errors(&h, "py_s"),
+        "error_log after a full"
+    );
+    assert_eq!(events(&h, "ours_s"), events(&h, "py_s"), "events of a full");
+    assert_eq!(
+        h.i64(
+            "SELECT count(*) FROM ours_s.error_log WHERE error LIKE '%no dataset for observation%'"
+        ),
+        50
+    );
+
+    let stamp = h.stamp(&tz, -1);
+    f.mutate(10, 5, 7, 2, &stamp);
+    std::thread::sleep(Duration::from_millis(1100));
+    py.run(&["download", "--update", "py.toml"]);
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(
+        data(&h, "ours_s"),
+        data(&h, "py_s"),
+        "data_json after an update"
+    );
+    assert_eq!(metadata(&h, "ours_s"), metadata(&h, "py_s"));
+    assert_eq!(
+        errors(&h, "ours_s"),
+        errors(&h, "py_s"),
+        "error_log after an update"
+    );
+    assert_eq!(
+        events(&h, "ours_s"),
+        events(&h, "py_s"),
+        "events of an update"
     );
 }

@@ -4,7 +4,12 @@
 //! (`/api/exports/api/<id>`: `limit` capped, `offset` as a 0-based page number,
 //! `orderby=id_synthese[:asc|:desc]`, `filter_n_up_/filter_n_lo_`, `filter_d_up_/filter_d_lo_`,
 //! `ilike_<col>`, `<col>=v`, unknown parameters ignored, a filter on a column the view lacks → 500)
-//! and the deletion feed (`/api/synthese/log`, 1-based `page`, default `limit=50`).
+//! and the deletion feed (`/api/synthese/log`, 1-based `page`, default `limit=50`, no
+//! `total_filtered`, creations and changes (`I`/`U`) mixed with the deletions unless
+//! `last_action=D` is sent). Values are written as GeoNature serialises them
+//! (`rows::serialise`: `numeric` as strings, a numeric zero as `null`, timestamps as Python's
+//! `str(datetime)`); with [`Settings::geometry`] `items` is a GeoJSON FeatureCollection whose
+//! rows with a null geometry are dropped (so a page in the middle can be short).
 //!
 //! Rows are generated from a seed (nothing stored but the changes), so a million rows cost no
 //! memory: [`Fake::mutate`] modifies, adds and deletes rows (stamping `derniere_action` with the
@@ -147,6 +152,9 @@ pub struct Settings {
     pub metadata_frameworks: u64,
     /// Bumped to edit the metadata export's names (a metadata change in GeoNature).
     pub metadata_version: u32,
+    /// The view has a geometry column: `items` is a GeoJSON FeatureCollection (the geometry in
+    /// each feature, the other columns in `properties`), rows with a null geometry dropped.
+    pub geometry: bool,
 }
 
 impl Default for Settings {
@@ -166,6 +174,7 @@ impl Default for Settings {
             metadata_export_id: None,
             metadata_frameworks: 9,
             metadata_version: 0,
+            geometry: false,
         }
     }
 }
@@ -186,6 +195,8 @@ struct Data {
     added: BTreeMap<u64, Change>,
     deleted: BTreeMap<u64, String>,
     foreign: Vec<(u64, String)>,
+    /// Rows whose geometry is null.
+    no_geometry: HashSet<u64>,
     version: u64,
 }
 
@@ -317,12 +328,35 @@ impl Fake {
         st.data.all_ids(&st.settings).collect()
     }
 
-    /// The current JSON of row `id` (as the export serves it).
+    /// Ids a client can receive: [`Fake::ids`] less the rows a GeoJSON export drops.
+    pub fn served_ids(&self) -> Vec<u64> {
+        let st = self.state.lock().unwrap();
+        let geo = st.settings.geometry;
+        st.data
+            .all_ids(&st.settings)
+            .filter(|id| !geo || !st.data.no_geometry.contains(id))
+            .collect()
+    }
+
+    /// The current JSON of row `id` as a client stores it: the item the export serves (for a
+    /// GeoJSON export, the feature's properties with its geometry under `geometry`).
     pub fn row(&self, id: u64) -> Option<serde_json::Value> {
         let st = self.state.lock().unwrap();
-        st.data
-            .exists(&st.settings, id)
-            .then(|| serde_json::from_str(&st.settings.row(id, st.data.change(id))).unwrap())
+        if !st.data.exists(&st.settings, id) {
+            return None;
+        }
+        let mut v: serde_json::Value =
+            serde_json::from_str(&st.settings.row(id, st.data.change(id))).unwrap();
+        if st.settings.geometry {
+            let g = st.settings.geometry(id, &st.data)?;
+            v["geometry"] = serde_json::from_str(&g).unwrap();
+        }
+        Some(v)
+    }
+
+    /// Gives rows `ids` a null geometry (a GeoJSON export then drops them).
+    pub fn set_null_geometry(&self, ids: &[u64]) {
+        self.edit(|_, d| d.no_geometry.extend(ids.iter().copied()));
     }
 
     /// The UUID row `id` has (or would have).

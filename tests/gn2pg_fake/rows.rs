@@ -57,6 +57,55 @@ pub(super) fn ts(secs: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A column value of the export view, by SQL type.
+pub(super) enum Sql<'a> {
+    Null,
+    Integer(i64),
+    /// `numeric`, as a decimal text (`"123"`, `"12.5"`).
+    Numeric(&'a str),
+    Text(&'a str),
+    /// `timestamp`, seconds since the epoch (UTC) and microseconds.
+    Timestamp(i64, u32),
+    /// A value already in JSON (an object, a list).
+    Json(&'a str),
+}
+
+/// How GeoNature writes a column value in an export answer (its SQLAlchemy serialisers):
+/// integers as JSON numbers; `numeric` as a JSON string, and a numeric zero (falsy in Python) as
+/// `null`; a timestamp as Python's `str(datetime)`, `"2024-06-11 14:02:31.710499"` with the
+/// fraction only when it is not zero; text as a JSON string.
+pub(super) fn serialise(v: &Sql<'_>) -> String {
+    match v {
+        Sql::Null => "null".into(),
+        Sql::Integer(i) => i.to_string(),
+        Sql::Numeric(n) if n.trim_start_matches(['0', '.', '-']).is_empty() => "null".into(),
+        Sql::Numeric(n) => format!("\"{n}\""),
+        Sql::Text(t) => serde_json::to_string(t).unwrap_or_default(),
+        Sql::Timestamp(secs, micros) => {
+            let mut t = ts(*secs);
+            if *micros != 0 {
+                t.push_str(&format!(".{micros:06}"));
+            }
+            serde_json::to_string(&t).unwrap_or_default()
+        }
+        Sql::Json(j) => (*j).to_string(),
+    }
+}
+
+/// Writes `{"k": v, …}` with [`serialise`]d values.
+pub(super) fn object(cols: &[(&str, Sql<'_>)]) -> String {
+    let mut s = String::with_capacity(1024);
+    s.push('{');
+    for (k, (name, v)) in cols.iter().enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\"{name}\":{}", serialise(v)));
+    }
+    s.push('}');
+    s
+}
+
 pub(super) fn parse_ts(text: &str) -> Option<chrono::NaiveDateTime> {
     let t = text.trim();
     chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
@@ -109,8 +158,40 @@ impl Settings {
         1_704_067_200 + (splitmix(self.seed ^ id) % (300 * 86_400)) as i64
     }
 
+    /// Microseconds of the base `derniere_action` (zero for one id in three).
+    pub(super) fn base_action_micros(&self, id: u64) -> u32 {
+        if id % 3 == 0 {
+            0
+        } else {
+            (splitmix(self.seed ^ id ^ 0x77) % 1_000_000) as u32
+        }
+    }
+
+    /// The base `derniere_action` as GeoNature writes it.
     pub(super) fn base_action(&self, id: u64) -> String {
-        ts(self.base_action_secs(id))
+        serialise(&Sql::Timestamp(
+            self.base_action_secs(id),
+            self.base_action_micros(id),
+        ))
+        .trim_matches('"')
+        .to_string()
+    }
+
+    /// The altitude (a `numeric` column of the view; zero for one id in seven).
+    pub(super) fn altitude(&self, id: u64) -> u64 {
+        if id % 7 == 0 {
+            0
+        } else {
+            splitmix(id) % 2000
+        }
+    }
+
+    /// The point of row `id` (longitude, latitude).
+    pub(super) fn point(&self, id: u64) -> (f64, f64) {
+        let r = splitmix(id ^ self.seed ^ 0x55);
+        let x = 4.5 + (r % 20_000) as f64 / 10_000.0;
+        let y = 44.5 + ((r >> 20) % 20_000) as f64 / 10_000.0;
+        (x, y)
     }
 
     pub(super) fn species(&self, id: u64, version: u32) -> (u64, &'static str) {
@@ -130,21 +211,24 @@ impl Settings {
         Some(match col {
             "id_synthese" => Field::Num(id as i64),
             "cd_nom" => Field::Num(self.species(id, version).0 as i64),
-            "altitude_min" => Field::Num((splitmix(id) % 2000) as i64),
+            "altitude_min" => Field::Num(self.altitude(id) as i64),
             "nom_cite" => Field::Text(self.species(id, version).1.into()),
             "observateurs" => Field::Text(self.observers(id).into()),
             "id_perm_sinp" => Field::Text(self.uuid(id)),
             "derniere_action" => Field::Date(match ch {
                 Some(c) => parse_ts(&c.derniere_action),
-                None => chrono::DateTime::from_timestamp(self.base_action_secs(id), 0)
-                    .map(|d| d.naive_utc()),
+                None => chrono::DateTime::from_timestamp(
+                    self.base_action_secs(id),
+                    self.base_action_micros(id) * 1000,
+                )
+                .map(|d| d.naive_utc()),
             }),
             "date_min" | "date_max" => Field::Date(parse_ts(&self.date_min(id))),
             _ => return None,
         })
     }
 
-    /// The JSON of row `id`.
+    /// The JSON of row `id`, as GeoNature serialises it ([`serialise`]).
     pub(super) fn row(&self, id: u64, ch: Option<&Change>) -> String {
         let version = ch.map(|c| c.version).unwrap_or(0);
         let uuid = ch
@@ -154,13 +238,11 @@ impl Settings {
             .map(|c| c.derniere_action.clone())
             .unwrap_or_else(|| self.base_action(id));
         let (cd_nom, nom) = self.species(id, version);
-        let r = splitmix(id ^ self.seed ^ 0x55);
-        let x = 4.5 + (r % 20_000) as f64 / 10_000.0;
-        let y = 44.5 + ((r >> 20) % 20_000) as f64 / 10_000.0;
+        let (x, y) = self.point(id);
         let date = self.date_min(id);
         let statut = match self.kind {
-            Kind::Label => "\"Présent\"",
-            _ => "\"Pr\"",
+            Kind::Label => "Présent",
+            _ => "Pr",
         };
         let pad_len = self.padding.saturating_sub(40);
         let pad: String = "Observation réalisée dans le cadre d'un suivi; "
@@ -168,40 +250,82 @@ impl Settings {
             .cycle()
             .take(pad_len)
             .collect();
-        let mut s = format!(
-            "{{\"id_synthese\":{id},\"id_perm_sinp\":\"{uuid}\",\"id_sinp_grp\":null,\"cd_nom\":{cd_nom},\
-             \"nom_cite\":\"{nom}\",\"observateurs\":\"{obs}\",\"date_min\":\"{date}\",\"date_max\":\"{date}\",\
-             \"altitude_min\":{alt},\"altitude_max\":{alt},\"denombrement_min\":{n},\"denombrement_max\":{n},\
-             \"statut_observation\":{statut},\"wkt_4326\":\"POINT({x:.5} {y:.5})\",\"precision\":{prec},\
-             \"derniere_action\":\"{action}\",\"version\":{version},\"comment_description\":\"{pad} #{id}.{version}\"",
-            obs = self.observers(id),
-            alt = splitmix(id) % 2000,
-            n = 1 + splitmix(id ^ 3) % 12,
-            prec = 10 + splitmix(id ^ 5) % 500,
+        let alt = self.altitude(id).to_string();
+        let n = (1 + splitmix(id ^ 3) % 12) as i64;
+        let wkt = format!("POINT({x:.5} {y:.5})");
+        let comment = format!("{pad} #{id}.{version}");
+        let mut cols: Vec<(&str, Sql<'_>)> = vec![
+            ("id_synthese", Sql::Integer(id as i64)),
+            ("id_perm_sinp", Sql::Text(&uuid)),
+            ("id_sinp_grp", Sql::Null),
+            ("cd_nom", Sql::Integer(cd_nom as i64)),
+            ("nom_cite", Sql::Text(nom)),
+            ("observateurs", Sql::Text(self.observers(id))),
+            ("date_min", Sql::Text(&date)),
+            ("date_max", Sql::Text(&date)),
+            ("altitude_min", Sql::Numeric(&alt)),
+            ("altitude_max", Sql::Numeric(&alt)),
+            ("denombrement_min", Sql::Integer(n)),
+            ("denombrement_max", Sql::Integer(n)),
+            ("statut_observation", Sql::Text(statut)),
+            ("wkt_4326", Sql::Text(&wkt)),
+            (
+                "precision",
+                Sql::Integer((10 + splitmix(id ^ 5) % 500) as i64),
+            ),
+            ("derniere_action", Sql::Text(&action)),
+            ("version", Sql::Integer(i64::from(version))),
+            ("comment_description", Sql::Text(&comment)),
+            ("date_debut", Sql::Text(&date)),
+            ("date_fin", Sql::Text(&date)),
+        ];
+        let jdd = splitmix(id ^ 0xdd) % 20;
+        let ca = jdd % 5;
+        let ca_uuid = uuid_from(self.seed ^ 0xca, ca);
+        let jdd_uuid = uuid_from(self.seed ^ 0xdd, jdd);
+        let (ca_nom, jdd_nom) = (
+            format!("Cadre d'acquisition {ca}"),
+            format!("Jeu de données {jdd}"),
         );
-        if self.kind == Kind::Metadata {
-            let jdd = splitmix(id ^ 0xdd) % 20;
-            let ca = jdd % 5;
-            let ca_uuid = uuid_from(self.seed ^ 0xca, ca);
-            let jdd_uuid = uuid_from(self.seed ^ 0xdd, jdd);
-            let ca_obj = format!(
+        let (ca_obj, jdd_obj);
+        if self.kind != Kind::Metadata {
+            // The SINP export views name the dataset and its framework.
+            cols.push(("ca_uuid", Sql::Text(&ca_uuid)));
+            cols.push(("ca_nom", Sql::Text(&ca_nom)));
+            cols.push(("jdd_uuid", Sql::Text(&jdd_uuid)));
+            cols.push(("jdd_nom", Sql::Text(&jdd_nom)));
+        } else {
+            ca_obj = format!(
                 "{{\"uuid\":\"{ca_uuid}\",\"libelle\":\"Cadre d'acquisition {ca}\",\"date_creation\":\"2021-0{m}-01\"}}",
                 m = 1 + ca
             );
-            let jdd_obj = format!(
+            jdd_obj = format!(
                 "{{\"uuid\":\"{jdd_uuid}\",\"libelle\":\"Jeu de données {jdd}\",\"producteur\":\"LPO\",\"date_creation\":\"2022-01-{d:02}\"}}",
                 d = 1 + jdd
             );
             if ch.is_some_and(|c| c.jdd_without_ca) {
-                s.push_str(&format!(",\"ca_data\":null,\"jdd_data\":{jdd_obj}"));
+                cols.push(("ca_data", Sql::Null));
+                cols.push(("jdd_data", Sql::Json(&jdd_obj)));
             } else if id % 37 == 0 {
-                s.push_str(",\"ca_data\":null,\"jdd_data\":null");
+                cols.push(("ca_data", Sql::Null));
+                cols.push(("jdd_data", Sql::Null));
             } else {
-                s.push_str(&format!(",\"ca_data\":{ca_obj},\"jdd_data\":{jdd_obj}"));
+                cols.push(("ca_data", Sql::Json(&ca_obj)));
+                cols.push(("jdd_data", Sql::Json(&jdd_obj)));
             }
         }
-        s.push('}');
-        s
+        object(&cols)
+    }
+
+    /// The GeoJSON geometry of row `id` (`None`: a null geometry).
+    pub(super) fn geometry(&self, id: u64, data: &Data) -> Option<String> {
+        if data.no_geometry.contains(&id) {
+            return None;
+        }
+        let (x, y) = self.point(id);
+        Some(format!(
+            "{{\"type\":\"Point\",\"coordinates\":[{x:.5},{y:.5}]}}"
+        ))
     }
 }
 

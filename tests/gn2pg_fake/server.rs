@@ -512,16 +512,38 @@ fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut
     let total = st.settings.rows as usize + st.data.added.len() - st.data.deleted.len();
     let mut body = String::with_capacity(slice.len() * 1100 + 256);
     body.push_str(&format!(
-        "{{\"total\":{total},\"total_filtered\":{},\"page\":{offset},\"limit\":{limit},\"items\":[",
+        "{{\"total\":{total},\"total_filtered\":{},\"page\":{offset},\"limit\":{limit},\"items\":",
         ids.len() - start
     ));
-    for (k, id) in slice.iter().enumerate() {
-        if k > 0 {
-            body.push(',');
+    let geo = st.settings.geometry;
+    body.push_str(if geo {
+        "{\"type\":\"FeatureCollection\",\"features\":["
+    } else {
+        "["
+    });
+    let mut first = true;
+    for id in &slice {
+        let row = st.settings.row(*id, st.data.change(*id));
+        if geo {
+            // GeoNature drops the features whose geometry is null.
+            let Some(g) = st.settings.geometry(*id, &st.data) else {
+                continue;
+            };
+            if !std::mem::take(&mut first) {
+                body.push(',');
+            }
+            body.push_str(&format!(
+                "{{\"type\":\"Feature\",\"id\":{id},\"geometry\":{g},\"properties\":{row}}}"
+            ));
+        } else {
+            if !std::mem::take(&mut first) {
+                body.push(',');
+            }
+            body.push_str(&row);
         }
-        body.push_str(&st.settings.row(*id, st.data.change(*id)));
     }
-    body.push_str("],\"license\":{\"name\":\"Licence Ouverte/Open Licence Version 2.0\",\"href\":\"https://www.etalab.gouv.fr/wp-content/uploads/2017/04/ETALAB-Licence-Ouverte-v2.0.pdf\"}}");
+    body.push_str(if geo { "]}" } else { "]" });
+    body.push_str(",\"license\":{\"name\":\"Licence Ouverte/Open Licence Version 2.0\",\"href\":\"https://www.etalab.gouv.fr/wp-content/uploads/2017/04/ETALAB-Licence-Ouverte-v2.0.pdf\"}}");
     logged.ids = slice.first().map(|f| (*f, *slice.last().unwrap()));
     Reply::json(200, body)
 }
@@ -539,13 +561,30 @@ fn deletions(st: &State, req: &Request) -> Reply {
     let since = param(q, "meta_last_action_date")
         .and_then(|d| d.strip_prefix("gte:"))
         .and_then(parse_ts);
-    let mut events: Vec<(u64, &str)> = st
+    // GeoNature's log holds creations and changes too; only `last_action=D` keeps deletions.
+    let only_deletions = param(q, "last_action") == Some("D");
+    let changes = st
+        .data
+        .changes
+        .iter()
+        .filter(|(i, c)| c.version > 0 && !st.data.deleted.contains_key(*i))
+        .map(|(i, c)| (*i, c.derniere_action.as_str(), "U"))
+        .chain(
+            st.data
+                .added
+                .iter()
+                .filter(|(i, _)| !st.data.deleted.contains_key(*i))
+                .map(|(i, c)| (*i, c.derniere_action.as_str(), "I")),
+        )
+        .filter(|_| !only_deletions);
+    let mut events: Vec<(u64, &str, &str)> = st
         .data
         .deleted
         .iter()
-        .map(|(i, d)| (*i, d.as_str()))
-        .chain(st.data.foreign.iter().map(|(i, d)| (*i, d.as_str())))
-        .filter(|(_, d)| match (since, parse_ts(d)) {
+        .map(|(i, d)| (*i, d.as_str(), "D"))
+        .chain(st.data.foreign.iter().map(|(i, d)| (*i, d.as_str(), "D")))
+        .chain(changes)
+        .filter(|(_, d, _)| match (since, parse_ts(d)) {
             (Some(s), Some(d)) => d >= s,
             _ => true,
         })
@@ -556,9 +595,9 @@ fn deletions(st: &State, req: &Request) -> Reply {
         .iter()
         .skip(((page - 1) * limit) as usize)
         .take(limit as usize)
-        .map(|(id, d)| {
+        .map(|(id, d, a)| {
             format!(
-                "{{\"id_synthese\":{id},\"last_action\":\"D\",\"meta_last_action_date\":\"{d}\"}}"
+                "{{\"id_synthese\":{id},\"last_action\":\"{a}\",\"meta_last_action_date\":\"{d}\"}}"
             )
         })
         .collect();

@@ -2,9 +2,12 @@
 //!
 //! - keyset paging: one fetcher asks `filter_n_up_id_synthese=<last id + 1>` page after page (it
 //!   needs only the last id of a page, read when the page's envelope is checked) until a page has
-//!   fewer items than the `limit` the server returned;
+//!   fewer items than the `limit` the server returned while `total_filtered` says nothing is left,
+//!   or an empty page; an empty GeoJSON page (rows without geometry dropped) is skipped over with
+//!   the next `offset` from the same cursor while `total_filtered` counts rows past it;
 //! - offset paging: `pages = ceil(total_filtered / limit)` from the first page, then `jobs`
-//!   fetchers take offsets `1..pages` in parallel.
+//!   fetchers take offsets `1..pages` in parallel (a short page in the middle is an error, unless
+//!   it is GeoJSON).
 //!
 //! `jobs` parser threads turn pages into rows ([`super::page::parse`]) while the next pages
 //! download; the writer (the calling thread) commits them strictly in page order. At most
@@ -82,10 +85,11 @@ fn with_param(
     p
 }
 
-/// Offset paging cannot recover the rows of a short page that is not the last one.
+/// Offset paging cannot recover the rows of a short page that is not the last one (unless the
+/// page is GeoJSON: GeoNature dropped its rows without geometry, the others are all there).
 fn short_offset_page(p: u64, pages: u64, page: &ExportPage) -> Option<SourceError> {
     let len = page.items.len() as u64;
-    (p + 1 < pages && len < page.limit).then(|| {
+    (p + 1 < pages && len < page.limit && !page.geojson).then(|| {
         protocol(
             p,
             format!(
@@ -287,6 +291,18 @@ struct Tail {
     last: Option<i64>,
     /// `total_filtered`: the rows matching the filters, cursor included.
     remaining: Option<u64>,
+    geojson: bool,
+}
+
+/// Where the keyset fetcher goes after a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Done,
+    /// From the page's last id + 1, `offset=0`.
+    After,
+    /// The same cursor, the next `offset`: an empty GeoJSON page (every row of its window had a
+    /// null geometry) while `total_filtered` says rows remain past that window.
+    Skip,
 }
 
 impl Tail {
@@ -296,13 +312,26 @@ impl Tail {
             limit: p.limit,
             last: p.last_id,
             remaining: p.total_filtered,
+            geojson: p.geojson,
         }
     }
 
-    /// Whether the export ends with this page: empty, or shorter than the `limit` while
-    /// `total_filtered` says nothing is left (a short page in the middle is followed up).
-    fn is_last(&self) -> bool {
-        self.len == 0 || (self.len < self.limit && self.remaining.is_none_or(|r| r <= self.len))
+    /// What follows this page, fetched at `offset` from its cursor. The export ends with an empty
+    /// page, or one shorter than the `limit` while `total_filtered` says nothing is left; a
+    /// short page in the middle is followed up, and an empty GeoJSON page is skipped over while
+    /// `total_filtered` counts rows past its window.
+    fn next(&self, offset: u64) -> Next {
+        let window_end = (offset + 1).saturating_mul(self.limit);
+        if self.len == 0 {
+            if self.geojson && self.remaining.is_some_and(|r| r > window_end) {
+                return Next::Skip;
+            }
+            return Next::Done;
+        }
+        if self.len < self.limit && self.remaining.is_none_or(|r| r <= self.len) {
+            return Next::Done;
+        }
+        Next::After
     }
 }
 
@@ -315,29 +344,42 @@ fn keyset_fetcher(
     out_tx: SyncSender<Parsed>,
 ) {
     let mut seq = 0u64;
+    // The cursor (`filter_n_up_id_synthese`) and `offset` of the page just fetched.
+    let (mut cursor, mut offset) = (plan.start_at, 0u64);
+    // The largest id received so far.
+    let mut last_seen: Option<i64> = plan.start_at.map(|c| c - 1);
     loop {
-        if tail.is_last() {
-            return;
+        match tail.next(offset) {
+            Next::Done => return,
+            Next::Skip => offset += 1,
+            Next::After => {
+                let Some(last_id) = tail.last else {
+                    let _ = out_tx.send((
+                        seq,
+                        Err(protocol(
+                            seq,
+                            "its last item has no integer id_synthese: keyset paging cannot go on"
+                                .into(),
+                        )),
+                    ));
+                    return;
+                };
+                (cursor, offset) = (Some(last_id + 1), 0);
+                last_seen = Some(last_id);
+            }
         }
-        let Some(last_id) = tail.last else {
-            let _ = out_tx.send((
-                seq,
-                Err(protocol(
-                    seq,
-                    "its last item has no integer id_synthese: keyset paging cannot go on".into(),
-                )),
-            ));
-            return;
-        };
         seq += 1;
         if !gate.wait(seq) {
             return;
         }
-        let params = with_param(base, "filter_n_up_id_synthese", last_id + 1);
-        let params = with_param(&params, "offset", 0);
+        let params = match cursor {
+            Some(c) => with_param(base, "filter_n_up_id_synthese", c),
+            None => base.to_vec(),
+        };
+        let params = with_param(&params, "offset", offset);
         match plan.api.export_page(&params, &format!("page {}", seq + 1)) {
             Ok(page) => {
-                if let Some(l) = page.last_id {
+                if let (Some(l), Some(last_id)) = (page.last_id, last_seen) {
                     if l <= last_id {
                         let _ = out_tx.send((
                             seq,

@@ -6,8 +6,9 @@
 //! error object without `items`) are retried with backoff; a refused session (401/403/490, a
 //! redirect to `login?next=`, a 200 HTML login form) triggers one re-login and one retry
 //! ([`GnSession`]). A refused login is not retried. An export page's envelope is checked and
-//! split into item slices once, in the request's check ([`ExportPage`]); the items themselves
-//! are parsed by [`super::page`]. Errors name the source's page, never the password (the login
+//! split into item slices once, in the request's check ([`ExportPage`]); `items` may be a list or,
+//! for an export with a geometry column, a GeoJSON FeatureCollection whose features become items
+//! (`properties` plus the `geometry`). The items themselves are parsed by [`super::page`]. Errors name the source's page, never the password (the login
 //! body holds it; it is registered with [`crate::secrets::scrub`]).
 
 use std::cell::RefCell;
@@ -85,11 +86,16 @@ impl Session for GnSession {
     }
 }
 
-/// One export page: the body and where each item lies in it.
+/// One export page: the body and where each item lies in it. For a GeoJSON answer (an export
+/// with a geometry column, docs/syncs/gn2pg.md §6) `body` holds the rebuilt items — each
+/// feature's `properties` with its `geometry` added under [`GEOMETRY_KEY`] — one after the other.
 #[derive(Debug, Clone)]
 pub struct ExportPage {
     pub body: Bytes,
     pub items: Vec<Range<usize>>,
+    /// `items` was a GeoJSON FeatureCollection: GeoNature drops the features whose geometry is
+    /// null, so a page that is not the last one can be short (even empty).
+    pub geojson: bool,
     /// The `limit` the server applied.
     pub limit: u64,
     pub total: Option<u64>,
@@ -110,13 +116,57 @@ impl ExportPage {
     }
 }
 
+/// The key under which a GeoJSON feature's `geometry` is stored in its item.
+pub const GEOMETRY_KEY: &str = "geometry";
+
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
-    items: Vec<&'a RawValue>,
+    items: &'a RawValue,
     limit: Option<serde_json::Value>,
     total: Option<serde_json::Value>,
     total_filtered: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Collection<'a> {
+    #[serde(borrow)]
+    features: Vec<Feature<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Feature<'a> {
+    #[serde(borrow)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow)]
+    geometry: Option<&'a RawValue>,
+}
+
+/// Rebuilds a FeatureCollection's features as items: `properties` plus `"geometry": …` (a
+/// `geometry` property, which GeoNature never sends, is overridden); returns the new body and
+/// where each item lies in it.
+fn features_as_items(features: &[Feature<'_>]) -> Result<(Vec<u8>, Vec<Range<usize>>), String> {
+    let mut body = Vec::new();
+    let mut items = Vec::with_capacity(features.len());
+    for (k, f) in features.iter().enumerate() {
+        let props = f.properties.map(|p| p.get().trim()).unwrap_or("{}");
+        let inner = props
+            .strip_prefix('{')
+            .and_then(|p| p.strip_suffix('}'))
+            .ok_or_else(|| format!("feature {k}: `properties` is not an object"))?;
+        let geometry = f.geometry.map(|g| g.get()).unwrap_or("null");
+        let start = body.len();
+        body.push(b'{');
+        if !inner.trim().is_empty() {
+            body.extend_from_slice(inner.as_bytes());
+            body.push(b',');
+        }
+        body.extend_from_slice(format!("\"{GEOMETRY_KEY}\":").as_bytes());
+        body.extend_from_slice(geometry.as_bytes());
+        body.push(b'}');
+        items.push(start..body.len());
+    }
+    Ok((body, items))
 }
 
 #[derive(Deserialize)]
@@ -155,24 +205,38 @@ fn split_page(resp: &Response) -> Result<ExportPage, String> {
         .and_then(|l| l.as_u64())
         .filter(|l| *l > 0)
         .ok_or_else(|| format!("export page without a positive `limit`: {}", resp.snippet()))?;
-    let base = resp.body.as_ptr() as usize;
-    let items: Vec<Range<usize>> = env
-        .items
-        .iter()
-        .map(|raw| {
-            let start = raw.get().as_ptr() as usize - base;
-            start..start + raw.get().len()
-        })
-        .collect();
-    let last_id = env.items.last().and_then(|raw| {
-        serde_json::from_str::<IdProbe>(raw.get())
+    let (body, items, geojson) = if env.items.get().starts_with('{') {
+        let fc: Collection<'_> = serde_json::from_str(env.items.get()).map_err(|e| {
+            format!(
+                "`items` is neither a list nor a FeatureCollection ({e}): {}",
+                resp.snippet()
+            )
+        })?;
+        let (body, items) = features_as_items(&fc.features)?;
+        (Bytes::from(body), items, true)
+    } else {
+        let list: Vec<&RawValue> = serde_json::from_str(env.items.get())
+            .map_err(|e| format!("not an export page ({e}): {}", resp.snippet()))?;
+        let base = resp.body.as_ptr() as usize;
+        let items: Vec<Range<usize>> = list
+            .iter()
+            .map(|raw| {
+                let start = raw.get().as_ptr() as usize - base;
+                start..start + raw.get().len()
+            })
+            .collect();
+        (resp.body.clone(), items, false)
+    };
+    let last_id = items.last().and_then(|r| {
+        serde_json::from_slice::<IdProbe>(&body[r.clone()])
             .ok()
             .and_then(|p| p.id_synthese)
             .and_then(|v| v.as_i64())
     });
     Ok(ExportPage {
-        body: resp.body.clone(),
+        body,
         items,
+        geojson,
         limit,
         total: count(&env.total),
         total_filtered: count(&env.total_filtered),
@@ -338,10 +402,12 @@ impl Api {
             .send()?;
         let page = parsed
             .into_inner()
-            .filter(|p| p.body.len() == resp.body.len());
+            .filter(|p| p.geojson || p.body.len() == resp.body.len());
         match page {
             Some(mut p) => {
-                p.body = resp.body;
+                if !p.geojson {
+                    p.body = resp.body;
+                }
                 Ok(p)
             }
             None => split_page(&resp).map_err(|reason| ApiError::Protocol {

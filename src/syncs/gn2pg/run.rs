@@ -652,7 +652,9 @@ fn transfer(
             if log.items == 0 {
                 break;
             }
-            w.counts.deleted += writer.delete(&log.ids)?;
+            let (deleted, refused) = writer.delete(&log.ids)?;
+            w.counts.deleted += deleted;
+            w.counts.errors += refused;
             limit = log.limit;
             if page >= log.total.div_ceil(log.limit) {
                 break;

@@ -4,10 +4,14 @@
 //!
 //! Pages go through [`crate::pg::bulk::upsert`] (binary `COPY` into a staging table, then
 //! `INSERT … ON CONFLICT ON CONSTRAINT pk_source_data DO UPDATE`, which works on the 1.9.x and
-//! 1.10.x keys alike). A batch that breaks a constraint or holds a value PostgreSQL refuses
-//! (SQLSTATE classes 22 and 23: usually `unique_uuid`, a UUID another source owns) is replayed
-//! row by row in savepoints; the rows that still fail go to `error_log` (at most one row per
-//! source, controler, uuid and import) and the counters. Any other database error fails the page.
+//! 1.10.x keys alike), in one savepoint per batch. A batch the database refuses for a row — a
+//! constraint (usually `unique_uuid`, a UUID another source owns), a value it cannot take, or
+//! an error raised by an operator's trigger (any SQLSTATE outside [`whole_statement`]) — is
+//! bisected in savepoints down to the rows that still fail; those go to `error_log` (at most one
+//! row per source, controler, uuid and import) and the counters, the rest is stored. A failure
+//! of the whole statement (connection, resources, operator intervention, timeouts) fails the
+//! page, nothing of it committed. Deletions are isolated the same way. A row whose `uuid`
+//! changes is deleted and inserted again rather than updated (docs/syncs/gn2pg.md §7).
 //! Timestamps come from PostgreSQL (`localtimestamp`: the tables hold naive local times).
 
 use std::collections::HashSet;
@@ -52,9 +56,65 @@ pub struct Writer {
     pub stages: Option<[String; 2]>,
 }
 
+/// Whether a database error is the whole statement's rather than one row's: no SQLSTATE (the
+/// connection or the client), or a class that says nothing about the rows — connection (08),
+/// transaction state (25), rollback/deadlock (40), resources such as a full disk (53), operator
+/// intervention such as a cancel, a `statement_timeout` or a shutdown (57), system (58),
+/// configuration (F0), internal (XX) — or a `lock_timeout` (55P03). Anything else was raised
+/// while writing some row (a constraint, a value, a trigger's `RAISE`) and is isolated.
+pub(crate) fn whole_statement(e: &PgError) -> bool {
+    match e.code() {
+        None => true,
+        Some(c) => {
+            matches!(
+                c.get(..2),
+                Some("08" | "25" | "40" | "53" | "57" | "58" | "F0" | "XX")
+            ) || c == "55P03"
+        }
+    }
+}
+
 fn row_level(e: &PgError) -> bool {
-    e.code()
-        .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+    !whole_statement(e)
+}
+
+/// A write of some rows in the given transaction; returns what it counted.
+type BatchOp<'o, T> = dyn FnMut(&mut Transaction<'_>, &[T]) -> Result<u64, PgError> + 'o;
+
+/// Runs `op` on `rows` in a savepoint. When the database refuses it for a row-level reason the
+/// savepoint is rolled back and the batch bisected, down to single rows: those still refused are
+/// pushed to `refused` with their error, the others stored. A whole-statement failure ends it
+/// (the caller's transaction then rolls back). Returns what `op` counted for the stored rows.
+fn isolate<'r, T>(
+    tx: &mut Transaction<'_>,
+    rows: &'r [T],
+    op: &mut BatchOp<'_, T>,
+    refused: &mut Vec<(&'r T, PgError)>,
+) -> Result<u64, PgError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sp = tx
+        .transaction()
+        .map_err(|e| PgError::query("savepoint", e))?;
+    match op(&mut sp, rows) {
+        Ok(n) => {
+            sp.commit()
+                .map_err(|e| PgError::query("release savepoint", e))?;
+            Ok(n)
+        }
+        Err(e) if whole_statement(&e) => Err(e),
+        Err(e) => {
+            sp.rollback()
+                .map_err(|e| PgError::query("roll back to savepoint", e))?;
+            if let [row] = rows {
+                refused.push((row, e));
+                return Ok(0);
+            }
+            let (a, b) = rows.split_at(rows.len() / 2);
+            Ok(isolate(tx, a, op, refused)? + isolate(tx, b, op, refused)?)
+        }
+    }
 }
 
 const NIL_UUID: [u8; 16] = [0; 16];
@@ -72,11 +132,6 @@ impl Writer {
             meta_table: format!("{}.metadata_json", ident(schema)),
             stages: None,
         }
-    }
-
-    /// `"schema".table`.
-    fn t(&self, table: &str) -> String {
-        format!("{}.{table}", ident(&self.schema))
     }
 
     /// The connection, for bookkeeping statements.
@@ -171,32 +226,68 @@ impl Writer {
         Ok(counts)
     }
 
-    /// Deletes this source's rows among `ids` (one transaction with the counter); returns how
-    /// many rows went.
-    pub fn delete(&mut self, ids: &[i64]) -> Result<u64, PgError> {
+    /// Deletes this source's rows among `ids` (one transaction with the counters). A row whose
+    /// deletion the database refuses (an operator's `AFTER DELETE` trigger raising) is isolated
+    /// ([`isolate`]): it stays, with an `error_log` row. Returns the rows deleted and refused.
+    pub fn delete(&mut self, ids: &[i64]) -> Result<(u64, u64), PgError> {
         let ids: Vec<i32> = ids.iter().filter_map(|i| i32::try_from(*i).ok()).collect();
-        let (import_id, source) = (self.import_id, self.source.clone());
-        let (data, log) = (self.data_table.clone(), self.t("import_log"));
+        let names = Names {
+            schema: &self.schema,
+            source: &self.source,
+            kind: &self.kind,
+            import_id: self.import_id,
+            data: &self.data_table,
+            meta: &self.meta_table,
+        };
+        let (import_id, source, data) = (self.import_id, &self.source, &self.data_table);
+        let log = format!("{}.import_log", ident(&self.schema));
         let mut tx = self
             .client
             .transaction()
             .map_err(|e| PgError::query("begin a deletion page", e))?;
-        let n = tx
-            .execute(
-                &format!(
-                    "DELETE FROM {data} WHERE source = $1 AND controler = 'data' AND id_data = ANY($2)"
-                ),
-                &[&source, &ids],
-            )
-            .map_err(|e| PgError::query("delete rows", e))?;
+        let sql = format!(
+            "DELETE FROM {data} WHERE source = $1 AND controler = 'data' AND id_data = ANY($2)"
+        );
+        let mut op = |sp: &mut Transaction<'_>, part: &[i32]| -> Result<u64, PgError> {
+            sp.execute(&sql, &[source, &part])
+                .map_err(|e| PgError::query("delete rows", e))
+        };
+        let mut refused = Vec::new();
+        let n = isolate(&mut tx, &ids, &mut op, &mut refused)?;
+        for (id, e) in &refused {
+            let stored = tx
+                .query_opt(
+                    &format!(
+                        "SELECT uuid::text, item::text FROM {data}
+                         WHERE source = $1 AND controler = 'data' AND id_data = $2"
+                    ),
+                    &[source, *id],
+                )
+                .map_err(|e| PgError::query("read a refused row", e))?;
+            let (uuid, item) = match &stored {
+                Some(r) => (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)),
+                None => (None, None),
+            };
+            let b = BadRow {
+                id: Some(i64::from(**id)),
+                uuid: uuid.and_then(|u| super::page::parse_uuid(&u)),
+                item: item.unwrap_or_else(|| "null".into()),
+                error: format!("deleting id_synthese {id}: {}", error_chain(e)),
+                controler: "data",
+            };
+            names.error_log(&mut tx, &b)?;
+        }
         tx.execute(
-            &format!("UPDATE {log} SET data_count_delete = data_count_delete + $2 WHERE id = $1"),
-            &[&import_id, &(n as i32)],
+            &format!(
+                "UPDATE {log} SET data_count_delete = data_count_delete + $2,
+                   data_count_errors = data_count_errors + $3 WHERE id = $1"
+            ),
+            &[&import_id, &(n as i32), &(refused.len() as i32)],
         )
         .map_err(|e| PgError::query("update import_log counters", e))?;
         tx.commit()
             .map_err(|e| PgError::query("commit a deletion page", e))?;
-        Ok(n)
+        Ok((n, refused.len() as u64))
     }
 }
 
@@ -350,56 +441,90 @@ impl Stager {
 }
 
 impl Names<'_> {
-    /// Upserts `rows` as one batch in a savepoint; a batch refused for a row-level reason is
-    /// replayed row by row (each in its savepoint), the rows still refused returned as bad.
+    /// Upserts `rows` as one batch in a savepoint (after `pre`, in the same savepoint); a batch
+    /// refused for a row-level reason is bisected ([`isolate`]), the rows still refused returned
+    /// as bad.
+    #[allow(clippy::too_many_arguments)]
     fn upsert_or_replay<T>(
         &self,
         tx: &mut Transaction<'_>,
         spec: &Upsert<'_>,
         rows: &[T],
         stage: Option<&str>,
+        pre: impl Fn(&mut Transaction<'_>, &[T]) -> Result<(), PgError>,
         emit: impl Fn(&T, &mut bulk::Emit<'_>) -> Result<(), DbError>,
         bad: impl Fn(&T, &PgError) -> BadRow,
     ) -> Result<(u64, Vec<BadRow>), PgError> {
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
-        let savepoint =
-            |tx: &mut Transaction<'_>, rows: &[T], stage: Option<&str>| -> Result<u64, PgError> {
-                let mut sp = tx
-                    .transaction()
-                    .map_err(|e| PgError::query("savepoint", e))?;
-                let n = match stage {
-                    Some(stage) => bulk::upsert_staged(&mut sp, spec, stage)?,
-                    None => bulk::upsert(&mut sp, spec, rows, &emit)?,
-                };
-                sp.commit()
-                    .map_err(|e| PgError::query("release savepoint", e))?;
-                Ok(n)
-            };
-        let first = savepoint(tx, rows, stage);
-        if let (Err(_), Some(stage)) = (&first, stage) {
+        let first = {
+            let mut sp = tx
+                .transaction()
+                .map_err(|e| PgError::query("savepoint", e))?;
+            let written = pre(&mut sp, rows).and_then(|()| match stage {
+                Some(stage) => bulk::upsert_staged(&mut sp, spec, stage),
+                None => bulk::upsert(&mut sp, spec, rows, &emit),
+            });
+            match written {
+                Ok(n) => sp
+                    .commit()
+                    .map(|()| n)
+                    .map_err(|e| PgError::query("release savepoint", e)),
+                Err(e) if whole_statement(&e) => return Err(e),
+                Err(e) => {
+                    sp.rollback()
+                        .map_err(|e| PgError::query("roll back to savepoint", e))?;
+                    Err(e)
+                }
+            }
+        };
+        let e = match first {
+            Ok(n) => return Ok((n, Vec::new())),
+            Err(e) => e,
+        };
+        if let Some(stage) = stage {
             // The batch was rolled back with its savepoint: empty the stage for the next page.
             tx.batch_execute(&format!("TRUNCATE {stage}"))
                 .map_err(|e| PgError::query(format!("empty {stage}"), e))?;
         }
-        match first {
-            Ok(n) => Ok((n, Vec::new())),
-            Err(e) if row_level(&e) => {
-                tracing::info!(source = self.source, error = %error_chain(&e), "batch refused: replaying row by row");
-                let mut n = 0;
-                let mut refused = Vec::new();
-                for row in rows {
-                    match savepoint(tx, std::slice::from_ref(row), None) {
-                        Ok(k) => n += k,
-                        Err(e) if row_level(&e) => refused.push(bad(row, &e)),
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok((n, refused))
-            }
-            Err(e) => Err(e),
-        }
+        tracing::info!(source = self.source, error = %error_chain(&e), "batch refused: isolating the rows");
+        let mut refused = Vec::new();
+        let mut op = |sp: &mut Transaction<'_>, part: &[T]| -> Result<u64, PgError> {
+            pre(sp, part)?;
+            bulk::upsert(sp, spec, part, &emit)
+        };
+        let n = if let [row] = rows {
+            refused.push((row, e));
+            0
+        } else {
+            let (a, b) = rows.split_at(rows.len() / 2);
+            isolate(tx, a, &mut op, &mut refused)? + isolate(tx, b, &mut op, &mut refused)?
+        };
+        Ok((n, refused.into_iter().map(|(r, e)| bad(r, &e)).collect()))
+    }
+
+    /// Deletes the stored rows among `rows` whose uuid changes, so that the upsert inserts them
+    /// again: the operators' triggers see a deletion and an insertion (their synthese row is
+    /// keyed on the uuid; an update would leave the old one beside the new one).
+    fn delete_changed_uuids(
+        &self,
+        tx: &mut Transaction<'_>,
+        rows: &[DataRow],
+    ) -> Result<(), PgError> {
+        let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+        let uuids: Vec<Option<UuidBytes>> = rows.iter().map(|r| r.uuid.map(UuidBytes)).collect();
+        tx.execute(
+            &format!(
+                "DELETE FROM {data} d USING unnest($2::int[], $3::uuid[]) AS n(id_data, uuid)
+                 WHERE d.source = $1 AND d.controler = 'data' AND d.id_data = n.id_data
+                   AND d.uuid IS DISTINCT FROM n.uuid",
+                data = self.data
+            ),
+            &[&self.source, &ids, &uuids],
+        )
+        .map(|_| ())
+        .map_err(|e| PgError::query("delete rows whose uuid changed", e))
     }
 
     fn upsert_data(
@@ -413,6 +538,7 @@ impl Names<'_> {
             &data_spec(self.data),
             rows,
             stage,
+            |tx, rows| self.delete_changed_uuids(tx, rows),
             |r, emit| emit_data(self.source, self.kind, self.import_id, r, emit),
             |r, e| BadRow {
                 id: Some(i64::from(r.id)),
@@ -443,6 +569,7 @@ impl Names<'_> {
             &spec,
             rows,
             None,
+            |_, _| Ok(()),
             |m, emit| {
                 emit(&[
                     &self.source,

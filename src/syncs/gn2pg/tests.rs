@@ -218,6 +218,7 @@ fn page_of(items: &[&str]) -> ExportPage {
     ExportPage {
         body: bytes::Bytes::from(body),
         items: ranges,
+        geojson: false,
         limit: 1000,
         total: Some(items.len() as u64),
         total_filtered: None,
