@@ -308,6 +308,17 @@ pub enum Gn2pgCommand {
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
     },
+    /// Compare each source's export with the rows stored for it (bisecting id ranges) and name
+    /// the missing and extra ids; exit 1 when they differ.
+    Verify {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Store the missing rows and delete the extra ones (normal upsert and deletion paths,
+        /// so triggers fire).
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 /// The command line of `data-tasks visionature`.
@@ -414,7 +425,7 @@ pub struct StatusArgs {
     pub format: StatusFormat,
     /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
     /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
-    /// visionature=3h, fix-sync=8d, ecospheres=26h.
+    /// visionature=3h, fix-sync=8d, ecospheres=26h; the checks' tracks (verify, count) have none.
     #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
     pub stale_after: Vec<StaleAfter>,
 }
@@ -452,6 +463,10 @@ impl From<&Gn2pgArgs> for gn2pg::Options {
                 },
                 Gn2pgCommand::Update { sources } => gn2pg::Gn2pgCommand::Update {
                     sources: sources.clone(),
+                },
+                Gn2pgCommand::Verify { sources, repair } => gn2pg::Gn2pgCommand::Verify {
+                    sources: sources.clone(),
+                    repair: *repair,
                 },
             },
         }

@@ -8,6 +8,11 @@
 //! (daily, runs last ~2 h). A sync with no default is shown but not checked unless a
 //! `--stale-after` names it.
 //!
+//! Completeness checks (`gn2pg verify`, `visionature count`: runs of mode `verify` or `count`)
+//! form the tracks `verify` and `count`, which have no default: they run on demand or on a
+//! schedule of the operator's choosing, so one that is never repeated, or whose last run found
+//! differences (`partial`), is not a stale sync; `--stale-after verify=8d` checks them.
+//!
 //! `--stale-after TRACK[:SCOPE]=DURATION` overrides a default (`gn2pg=2h`), for some scopes only
 //! (`visionature:src_vn_json_check*=26h`; `*` matches any text), or turns the check off
 //! (`ecospheres=off`). The last matching rule wins. A malformed rule is a command-line error.
@@ -28,8 +33,14 @@ pub const DEFAULTS: [(&str, Duration); 4] = [
     ("ecospheres", Duration::from_secs(26 * 3600)),
 ];
 
+/// The tracks of the completeness checks (no default threshold).
+pub const CHECKS: [&str; 2] = ["verify", "count"];
+
 /// The track of a run: see the module doc.
 pub fn track<'a>(sync: &'a str, scope: &str, mode: &str) -> &'a str {
+    if let Some(check) = CHECKS.iter().find(|c| **c == mode) {
+        return check;
+    }
     let fix = |s: &str| s == FIX_SYNC || s.ends_with("-fix-sync") || s.ends_with("_fix_sync");
     if fix(mode) || fix(scope) || fix(sync) {
         FIX_SYNC
@@ -185,6 +196,20 @@ mod tests {
         assert_eq!(track("visionature", "fix-sync", "run"), FIX_SYNC);
         assert_eq!(track("visionature-fix-sync", "ff", "run"), FIX_SYNC);
         assert_eq!(track("ecospheres", "public.datasets", "full"), "ecospheres");
+        assert_eq!(track("gn2pg", "lpo", "verify"), "verify");
+        assert_eq!(track("visionature", "ff", "count"), "count");
+        // No default: a verify run once, or one that found differences, is never stale.
+        let t = Thresholds::default();
+        assert_eq!(t.limit("verify", "lpo"), None);
+        assert_eq!(
+            Verdict::of(t.limit("verify", "lpo"), None),
+            Verdict::Unchecked
+        );
+        let r: Vec<StaleAfter> = vec!["verify=8d".parse().unwrap()];
+        assert_eq!(
+            Thresholds::new(&r).limit("verify", "lpo"),
+            Some(Duration::from_secs(8 * 86_400))
+        );
     }
 
     #[test]

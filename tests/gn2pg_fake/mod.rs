@@ -12,7 +12,9 @@
 //! logical page (0-based, `offset` or `cursor position / limit`): error statuses, HTML pages,
 //! login pages, redirects to `login?next=`, expired sessions, bodies without `items`, truncated
 //! bodies, stalls, repeated pages. Every request is recorded ([`Fake::requests`]).
-//! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark).
+//! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark);
+//! `/_fake/stats[?reset=1]` answers the requests and bytes served so far.
+//! `filter_n_up_<col>`/`filter_n_lo_<col>` are inclusive (`>=`/`<=`), as GeoNature's.
 #![allow(dead_code)]
 
 mod rows;
@@ -185,6 +187,8 @@ pub struct Logged {
     pub page: Option<u64>,
     /// First and last id served.
     pub ids: Option<(u64, u64)>,
+    /// Bytes sent (head and body).
+    pub bytes: u64,
 }
 
 impl Logged {

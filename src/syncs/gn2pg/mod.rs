@@ -5,7 +5,8 @@
 //! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
 //! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run()`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
-//! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged.
+//! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged;
+//! - `verify [--source NAME]… [--repair]` ([`verify`]): is the copy complete (and put it right).
 //!
 //! The work: [`remote`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
 //! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
@@ -25,6 +26,7 @@ pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod store;
+pub(crate) mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -73,6 +75,13 @@ pub enum Gn2pgCommand {
     Update {
         /// Only this source (name or normalised name); repeatable.
         sources: Vec<String>,
+    },
+    /// Compare each source's export with the rows stored for it; name the missing and extra ids.
+    Verify {
+        /// Only this source (name or normalised name); repeatable.
+        sources: Vec<String>,
+        /// Store the missing rows and delete the extra ones (normal upsert and deletion paths).
+        repair: bool,
     },
 }
 
@@ -172,6 +181,15 @@ pub fn run(config: &Gn2pgConfig, env: &Env, args: &Options) -> Result<Summary, G
             &legacy.passwords,
             sources,
             Requested::Update,
+            warnings,
+        ),
+        Gn2pgCommand::Verify { sources, repair } => verify::run(
+            &cfg,
+            &db,
+            env,
+            &legacy.passwords,
+            sources,
+            *repair,
             warnings,
         ),
     }

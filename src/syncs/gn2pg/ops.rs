@@ -2,7 +2,9 @@
 //! every gn2pg schema; on `/gn2pg/<schema>`, a schema's sources, its paged import history with
 //! charts, and its `error_log` — what gn2pg-client's own dashboard showed. A gn2pg schema is any
 //! schema whose `import_log` has gn2pg-client's columns ([`schemas`]), with its `error_log` when
-//! readable; nothing here reads the sync's configuration. What can fail is a query.
+//! readable; nothing here reads the sync's configuration. The sources table also shows each
+//! source's last `gn2pg verify` ([`last_verifies`], from `data_tasks.sync_run` when readable).
+//! What can fail is a query.
 
 use std::collections::BTreeMap;
 
@@ -103,6 +105,56 @@ pub fn sources(
                 last_success: (!ok.is_empty()).then_some(ok),
                 imports,
             }
+        })
+        .collect())
+}
+
+/// The last `gn2pg verify` of a source (its `data_tasks.sync_run` row).
+pub struct LastVerify {
+    pub at: String,
+    pub status: String,
+    pub counts: crate::pg::run_log::RunCounts,
+}
+
+/// The last verify of every gn2pg source, by source name; empty when `data_tasks.sync_run` is
+/// absent or not readable.
+pub fn last_verifies(
+    client: &mut impl GenericClient,
+) -> Result<BTreeMap<String, LastVerify>, PgError> {
+    let readable: Option<bool> = client
+        .query_one(
+            "SELECT has_table_privilege(to_regclass('data_tasks.sync_run'), 'SELECT')",
+            &[],
+        )
+        .map_err(|e| PgError::query("look for data_tasks.sync_run", e))?
+        .get(0);
+    if readable != Some(true) {
+        return Ok(BTreeMap::new());
+    }
+    let rows = client
+        .query(
+            format!(
+                "SELECT DISTINCT ON (scope) scope, to_char(started_at, {TS}), status,
+                        coalesce(counts, '{{}}'::jsonb)
+                   FROM data_tasks.sync_run WHERE sync = 'gn2pg' AND mode = 'verify'
+                  ORDER BY scope, started_at DESC, id DESC"
+            )
+            .as_str(),
+            &[],
+        )
+        .map_err(|e| PgError::query("read the last verify of each gn2pg source", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let counts: serde_json::Value = r.get(3);
+            (
+                r.get(0),
+                LastVerify {
+                    at: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                    status: r.get(2),
+                    counts: serde_json::from_value(counts).unwrap_or_default(),
+                },
+            )
         })
         .collect())
 }
@@ -218,6 +270,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
     let source = req.params.get("source").filter(|s| !s.is_empty());
     let (page, offset) = page_offset(page_no);
     let sources = sources(tx, schema)?;
+    let verifies = last_verifies(tx)?;
     let (imports, total) = imports(tx, schema, source, PER_PAGE, offset)?;
     let errors = if has_errors {
         Some(errors(tx, schema, source, 20)?)
@@ -282,7 +335,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             table #sources {
                 thead { tr {
                     th { "Source" } th.num { "Imports" } th { "Latest import" } th { "Status" } th.num { "Duration" }
-                    th.num { "API items" } th.num { "Upserts" } th.num { "Deletes" } th.num { "Errors" } th { "Last success" }
+                    th.num { "API items" } th.num { "Upserts" } th.num { "Deletes" } th.num { "Errors" } th { "Last success" } th { "Last verify" }
                 } }
                 tbody {
                     @for s in &sources {
@@ -298,6 +351,17 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td.num { (s.last.num("data_count_delete")) }
                             td.num { (s.last.num("data_count_errors")) }
                             td.time { (s.last_success.as_deref().unwrap_or("never")) }
+                            td.verify {
+                                @match verifies.get(&name) {
+                                    None => span.muted { "never" },
+                                    Some(v) => {
+                                        span.time { (v.at) } " " (badge(&v.status)) " "
+                                        span.muted { "remote " (v.counts.remote_total) ", local " (v.counts.local_total)
+                                            ", missing " (v.counts.missing) ", extra " (v.counts.extra)
+                                            ", repaired " (v.counts.repaired) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
