@@ -13,7 +13,7 @@
 //! login pages, redirects to `login?next=`, expired sessions, bodies without `items`, truncated
 //! bodies, stalls, repeated pages. Every request is recorded ([`Fake::requests`]).
 //! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark);
-//! `/_fake/stats[?reset=1]` answers the requests and bytes served so far.
+//! `/_fake/stats[?reset=1]` answers the requests and bytes served so far, `/_fake/ids` every id.
 //! `filter_n_up_<col>`/`filter_n_lo_<col>` are inclusive (`>=`/`<=`), as GeoNature's.
 #![allow(dead_code)]
 

@@ -279,6 +279,16 @@ fn handle(req: &Request, state: &Mutex<State>, tokens: &AtomicU64) -> (Reply, Lo
             });
             Reply::json(200, "{\"ok\":true}")
         }
+        None if req.path == "/_fake/ids" => {
+            // Every id of the export, one a line (benchmark: what a copy should hold).
+            let st = state.lock().unwrap();
+            let mut body = String::new();
+            for id in st.data.all_ids(&st.settings) {
+                body.push_str(&id.to_string());
+                body.push('\n');
+            }
+            Reply::json(200, body)
+        }
         None if req.path == "/_fake/stats" => {
             // Requests and bytes served (head and body) since the last reset, the fake's own
             // endpoints aside (benchmark); `?reset=1` empties the log afterwards.

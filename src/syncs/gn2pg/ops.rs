@@ -123,7 +123,9 @@ pub fn last_verifies(
 ) -> Result<BTreeMap<String, LastVerify>, PgError> {
     let readable: Option<bool> = client
         .query_one(
-            "SELECT has_table_privilege(to_regclass('data_tasks.sync_run'), 'SELECT')",
+            "SELECT bool_or(has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'data_tasks' AND c.relname = 'sync_run'",
             &[],
         )
         .map_err(|e| PgError::query("look for data_tasks.sync_run", e))?
