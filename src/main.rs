@@ -30,10 +30,13 @@ fn main() -> ExitCode {
         cli::print_completions(shell);
         return ExitCode::SUCCESS;
     }
+    // Secrets given as `<NAME>_FILE` are read here, once; a file that cannot be read is fatal.
     let env = Env::from_process();
-    init_logging(&cli, &env);
+    init_logging(&cli, env.as_ref().unwrap_or(&Env::default()));
     data_tasks::progress::set_quiet(cli.quiet);
-    let result = run(&cli, &env);
+    let result = env
+        .map_err(RunError::config)
+        .and_then(|env| run(&cli, &env));
     let status = exit_status(&result);
     let summary = match result {
         Ok(summary) => summary,

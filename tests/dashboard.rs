@@ -587,3 +587,196 @@ fn headless_chromium_renders_the_overview_and_a_history_page() {
         eprintln!("screenshot: {}", png.display());
     }
 }
+
+/// The `href` of the first `<a …>` of `html` whose attributes contain `attr` (an `id=…`, a
+/// `rel=…`, a `class=…`), `&amp;` decoded.
+fn link_href(html: &str, attr: &str) -> String {
+    let at = html
+        .find(attr)
+        .unwrap_or_else(|| panic!("no link with {attr} in:\n{html}"));
+    let start = html[..at].rfind("<a ").unwrap();
+    let tag = &html[start..start + html[start..].find('>').unwrap()];
+    let h = tag.split("href=\"").nth(1).unwrap();
+    h[..h.find('"').unwrap()].replace("&amp;", "&")
+}
+
+#[test]
+fn headless_chromium_follows_an_import_to_its_errors_and_shows_completeness() {
+    let Some(chromium) = chromium() else {
+        require(
+            "chromium (Debian package, installed by scripts/install-deps.sh)",
+            false,
+        );
+        return;
+    };
+    let Some((db, role)) = seeded("ops_dash_errors") else {
+        return;
+    };
+    seed::copies_and_errors(&mut db.client(), Some(&role.name));
+    let ro = role.url.clone();
+    let d = Dashboard::start(&[], &env(&ro));
+    let secrets = [seed::RO_PASSWORD, ro.as_str()];
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops-dashboard");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let browse = |url: &str| -> String {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            d.url(url)
+        };
+        let dom = headless(&chromium, profile.path(), &["--dump-dom".into()], &url);
+        assert_no_secret(&dom, &secrets, &url);
+        assert!(
+            !dom.contains("<script"),
+            "{url}: a <script> element:\n{dom}"
+        );
+        dom
+    };
+    let mut shots = Vec::new();
+
+    // The import history, filtered by transfer type the way its form sends it: the one full
+    // import of lpo, whose errors are a link away.
+    let imports = browse("/ops/gn2pg/gn2pg_lpo");
+    assert!(
+        imports.contains("<form class=\"filters\" id=\"import-filters\""),
+        "{imports}"
+    );
+    for field in ["name=\"source\"", "name=\"type\"", "name=\"status\""] {
+        assert!(imports.contains(field), "no {field} in the filters");
+    }
+    let full = browse("/ops/gn2pg/gn2pg_lpo?source=&type=full&status=");
+    assert_eq!(rows(&full, "data-import"), 1, "{full}");
+    let import = row(&full, "data-import", "13");
+    assert!(import.contains("60 errors"), "{import}");
+    let failed = browse("/ops/gn2pg/gn2pg_lpo?status=failed");
+    assert_eq!(rows(&failed, "data-import"), 1, "{failed}");
+    assert!(row(&failed, "data-import", "15").contains("flavia"));
+    shots.push((
+        "gn2pg-imports-filtered",
+        d.url("/ops/gn2pg/gn2pg_lpo?type=full"),
+    ));
+
+    // Follow the link: every error of import 13, paged 50 + 10, newest first.
+    let errors_url = link_href(import, "class=\"errors\"");
+    assert_eq!(errors_url, "/ops/gn2pg/gn2pg_lpo/errors?import_id=13");
+    let page1 = browse(&errors_url);
+    assert_eq!(
+        page1.matches("<section class=\"error-row\"").count(),
+        50,
+        "{page1}"
+    );
+    assert!(page1.contains("page 1 of 2 · 60 rows"), "{page1}");
+    // The whole error text, on its two lines; the item pretty-printed.
+    assert!(
+        page1.contains("invalid input syntax for type integer: \"x2\" at line 2\nCONTEXT: row 2"),
+        "{page1}"
+    );
+    assert!(
+        page1.contains("\"nested\": {\n    \"n\": 2\n  }"),
+        "{page1}"
+    );
+    let page2 = browse(&link_href(&page1, "rel=\"next\""));
+    assert_eq!(
+        page2.matches("<section class=\"error-row\"").count(),
+        10,
+        "{page2}"
+    );
+    assert!(page2.contains("page 2 of 2 · 60 rows"), "{page2}");
+    shots.push(("gn2pg-errors-of-import", d.url(&errors_url)));
+
+    // Filters: uuid (as typed, upper case), source, controler.
+    let one = browse("/ops/gn2pg/gn2pg_lpo/errors?uuid=00000000-0000-4000-8000-000000000001");
+    assert_eq!(
+        one.matches("<section class=\"error-row\"").count(),
+        1,
+        "{one}"
+    );
+    // The item's script is text, escaped; the error quoting the password is masked.
+    assert!(
+        one.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{one}"
+    );
+    assert!(one.contains("postgresql://ro:***@db/x refused"), "{one}");
+    let upper = browse("/ops/gn2pg/gn2pg_lpo/errors?uuid=+6F1C1D2E-0000-4000-8000-000000000001+");
+    assert_eq!(
+        upper.matches("<section class=\"error-row\"").count(),
+        1,
+        "{upper}"
+    );
+    let none = browse("/ops/gn2pg/gn2pg_lpo/errors?uuid=not-a-uuid");
+    assert!(none.contains("No error_log row matches."), "{none}");
+    let flavia = browse("/ops/gn2pg/gn2pg_lpo/errors?source=flavia&controler=data");
+    assert_eq!(
+        flavia.matches("<section class=\"error-row\"").count(),
+        1,
+        "{flavia}"
+    );
+    assert!(flavia.contains("unique_uuid"), "{flavia}");
+    shots.push((
+        "gn2pg-error-item",
+        d.url("/ops/gn2pg/gn2pg_lpo/errors?uuid=00000000-0000-4000-8000-000000000001"),
+    ));
+    let (status, _) = d.get("/ops/gn2pg/gn2pg_lpo/errors?import_id=x");
+    assert_eq!(status, 400);
+    // The raw HTML, too: no unescaped script, no secret.
+    let raw = d.page("/ops/gn2pg/gn2pg_lpo/errors?uuid=00000000-0000-4000-8000-000000000001");
+    assert!(
+        !raw.contains(seed::XSS) && !raw.contains("<script"),
+        "{raw}"
+    );
+    assert_no_secret(&raw, &secrets, "errors");
+
+    // visionature: failed requests by site and controller.
+    let vn = browse("/ops/visionature/src_vn_json?site=ff&controler=places");
+    assert_eq!(rows(&vn, "data-download"), 1, "{vn}");
+    assert!(vn.contains("unavailable"), "{vn}");
+    let vn_all = browse("/ops/visionature/src_vn_json");
+    assert_eq!(rows(&vn_all, "data-download"), 3, "{vn_all}");
+    shots.push((
+        "visionature-failed-filtered",
+        d.url("/ops/visionature/src_vn_json?site=ff&controler=places"),
+    ));
+
+    // Completeness and lag.
+    let copies = browse("/ops/copies");
+    let lpo = row(&copies, "data-copy", "gn2pg/lpo/synthese_with_metadata");
+    assert!(
+        lpo.contains(">118<") && lpo.contains("verify run #"),
+        "{lpo}"
+    );
+    assert!(lpo.contains(">fresh<"), "{lpo}");
+    let fl = row(&copies, "data-copy", "gn2pg/flavia/synthese_with_label");
+    assert!(fl.contains(">49<") && fl.contains(">52<"), "{fl}");
+    assert!(fl.contains("incomplete: 3 rows missing"), "{fl}");
+    assert!(row(&copies, "data-copy", "visionature/ff/1").contains(">fresh<"));
+    let g2 = row(&copies, "data-copy", "visionature/ff/2");
+    assert!(g2.contains("7 below the remote count"), "{g2}");
+    let g3 = row(&copies, "data-copy", "visionature/ff/3");
+    assert!(g3.contains("watermark 5h"), "{g3}");
+    assert!(row(&copies, "data-copy", "visionature/ff/observers").contains("STALE"));
+    assert!(row(&copies, "data-copy", "visionature/ff/places").contains(">fresh<"));
+    let stale_only = browse("/ops/copies?sync=visionature&state=stale");
+    assert_eq!(rows(&stale_only, "data-copy"), 3, "{stale_only}");
+    shots.push(("copies", d.url("/ops/copies")));
+    let overview = browse("/ops/");
+    assert_eq!(link_href(&overview, "Completeness and lag"), "/ops/copies");
+
+    let shots_dir = out_dir.join("ops");
+    std::fs::create_dir_all(&shots_dir).unwrap();
+    for (name, url) in shots {
+        let png = shots_dir.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        headless(
+            &chromium,
+            profile.path(),
+            &[
+                format!("--screenshot={}", png.display()),
+                "--window-size=1400,1100".into(),
+            ],
+            &url,
+        );
+        assert_png(&png);
+        eprintln!("screenshot: {}", png.display());
+    }
+}

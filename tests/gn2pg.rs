@@ -1353,3 +1353,280 @@ fn settings_and_secrets_are_checked_before_anything_is_written() {
     );
     untouched(&h);
 }
+
+/// `init-db --custom-script to_gnsynthese` runs gn2pg-client's own trigger script, installed by
+/// scripts/install-deps.sh in `.deps/gn2pg/` (found from the working directory, or through
+/// `DATA_TASKS_GN2PG_SCRIPTS_DIR`), with `gn2pg_import` replaced by the schema. It only needs
+/// our tables to exist when it is applied (its functions reach GeoNature's tables when the
+/// triggers fire); when the file is not installed the error says where it looked and how to
+/// get it, and nothing is written.
+#[test]
+fn custom_script_to_gnsynthese_resolves_to_the_installed_client_script() {
+    let installed = common::repo().join(".deps/gn2pg/to_gnsynthese.sql");
+    if !common::require(
+        "gn2pg-client's to_gnsynthese.sql (.deps/gn2pg, made by scripts/install-deps.sh)",
+        installed.is_file(),
+    ) {
+        return;
+    }
+    let Some(h) = Harness::new("gn2pg_gnsynthese") else {
+        return;
+    };
+    let f = fake(0);
+    let srcs = vec![Src::new("a", &f)];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "gn2pg",
+        "init-db",
+        "--custom-script",
+        "to_gnsynthese",
+    ];
+
+    // Not installed: from a folder without .deps, or a scripts_dir without the file.
+    let empty = tempfile::tempdir().unwrap();
+    let out = common::data_tasks_in(empty.path(), &args, &h.env(&srcs));
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    for want in [
+        ".deps/gn2pg/to_gnsynthese.sql",
+        "/usr/local/share/data-tasks/gn2pg/to_gnsynthese.sql",
+        "scripts/install-deps.sh",
+        "DATA_TASKS_GN2PG_SCRIPTS_DIR",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let mut env = h.env(&srcs);
+    env.push((
+        "DATA_TASKS_GN2PG_SCRIPTS_DIR".into(),
+        empty.path().display().to_string(),
+    ));
+    let out = common::data_tasks(&args, &env);
+    assert_exit(&out, 2);
+    let tried = empty.path().join("to_gnsynthese.sql");
+    assert!(
+        common::text(&out).contains(&tried.display().to_string()),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = '{S}'"
+        )),
+        0,
+        "nothing written"
+    );
+
+    // Installed, found from the repository root (the default .deps/gn2pg). Its functions
+    // declare PostGIS `geometry` variables, which PostgreSQL resolves when it creates them: in a
+    // database without PostGIS the script fails as a whole (rolled back, exit 2).
+    let out = common::data_tasks_in(&common::repo(), &args, &h.env(&srcs));
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("type \"geometry\" does not exist"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(
+        h.i64(&format!(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{S}'"
+        )),
+        0
+    );
+    h.client()
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        .unwrap();
+    // With PostGIS, from the repository root, then through the variable from elsewhere
+    // (applying it again is harmless: it drops and recreates its objects).
+    let out = common::data_tasks_in(&common::repo(), &args, &h.env(&srcs));
+    assert_exit(&out, 0);
+    assert!(
+        common::text(&out).contains(".deps/gn2pg/to_gnsynthese.sql applied"),
+        "{}",
+        common::text(&out)
+    );
+    let mut env = h.env(&srcs);
+    env.push((
+        "DATA_TASKS_GN2PG_SCRIPTS_DIR".into(),
+        common::repo().join(".deps/gn2pg").display().to_string(),
+    ));
+    assert_exit(&common::data_tasks_in(empty.path(), &args, &env), 0);
+    let triggers: Vec<(String, String)> = h
+        .client()
+        .query(
+            "SELECT c.relname::text, t.tgname::text FROM pg_trigger t
+               JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY 1, 2",
+            &[&S],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        triggers,
+        [
+            ("data_json", "tri_c_delete_data_from_geonature"),
+            ("data_json", "tri_c_upsert_data_to_geonature"),
+            ("metadata_json", "tri_c_upsert_metadata_to_geonature"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(
+        h.i64("SELECT count(*) FROM pg_namespace WHERE nspname IN ('gn2pg_import', 'gn_synthese', 'gn_meta')"),
+        0,
+        "the script went to the configured schema and created no GeoNature schema"
+    );
+}
+
+/// `update --since` replays from the operator's instant, only when that reaches back to the last
+/// success (its own start then becomes the watermark without skipping anything); otherwise it is
+/// refused for the source, nothing written.
+#[test]
+fn update_since_replays_a_window_and_refuses_one_that_would_skip_changes() {
+    let f = fake(120);
+    let Some((h, cfg, srcs)) = setup("gn2pg_since", &f, "") else {
+        return;
+    };
+    let log_rows = |h: &Harness| h.import_log(S).len();
+
+    let out = h.run(&cfg, &["update", "--since", "01/06/2024"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("is not a date"),
+        "{}",
+        common::text(&out)
+    );
+
+    let out = h.run(&cfg, &["update", "--since", "2020-01-01"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("no successful import yet"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(log_rows(&h), 0);
+
+    assert_exit(&h.run(&cfg, &["full"], &srcs), 0);
+    let out = h.run(&cfg, &["update", "--since", "2999-01-01 10:00"], &srcs);
+    assert_exit(&out, 2);
+    let text = common::text(&out);
+    assert!(
+        text.contains("would leave the changes in between unread"),
+        "{text}"
+    );
+    assert_eq!(log_rows(&h), 1);
+
+    // A replay from far back re-reads every row (they are all older than the last success).
+    let before = h.rows(S, "lpo_aura");
+    f.clear_requests();
+    let out = h.run(&cfg, &["update", "--since", "2000-01-01T00:00"], &srcs);
+    assert_exit(&out, 0);
+    assert!(
+        common::text(&out).contains("update (since)"),
+        "{}",
+        common::text(&out)
+    );
+    let first = &f.export_pages()[0];
+    assert_eq!(
+        first.param("filter_d_up_derniere_action"),
+        Some("2000-01-01 00:00:00")
+    );
+    let log = h.import_log(S);
+    let last = log.last().unwrap();
+    assert_eq!(
+        (
+            last.xfer_type.as_deref(),
+            last.status.as_deref(),
+            last.items
+        ),
+        (Some("update"), Some("success"), 120)
+    );
+    assert_eq!(h.rows(S, "lpo_aura"), before);
+
+    // An interrupted full pending: the replay waits for it.
+    h.client()
+        .execute(
+            &format!(
+                "INSERT INTO {S}.import_checkpoint (source, import_id, mode, since, last_id_data)
+                 VALUES ('lpo_aura', {}, 'full', now(), 40)",
+                last.id
+            ),
+            &[],
+        )
+        .unwrap();
+    let out = h.run(&cfg, &["update", "--since", "2000-01-01"], &srcs);
+    assert_exit(&out, 2);
+    assert!(
+        common::text(&out).contains("an interrupted full is pending"),
+        "{}",
+        common::text(&out)
+    );
+    assert_eq!(log_rows(&h), 2);
+}
+
+/// `metadata_only`: the metadata export alone (frameworks, then their datasets with `ca_uuid`),
+/// no data export request, no deletion feed, an update with no earlier success stays an update.
+#[test]
+fn metadata_only_reads_the_metadata_export_alone() {
+    let f = Fake::start(Settings {
+        rows: 40,
+        metadata_export_id: Some(31),
+        metadata_frameworks: 7,
+        ..Settings::default()
+    });
+    let Some(h) = Harness::new("gn2pg_metaonly") else {
+        return;
+    };
+    let mut src = Src::new("LPO AuRA", &f);
+    src.extra = "data_type = \"metadata_only\"\nmetadata_export_id = 31";
+    let srcs = vec![src];
+    let cfg = h.config("c.toml", &section(""), &srcs);
+    h.init(&cfg, &srcs);
+    let out = h.run(&cfg, &["update"], &srcs);
+    assert_exit(&out, 0);
+    assert!(f
+        .requests()
+        .iter()
+        .all(|r| !r.path.ends_with("/api/12") && !r.path.ends_with("synthese/log")));
+    assert_eq!(h.i64(&format!("SELECT count(*) FROM {S}.data_json")), 0);
+    let s = f.settings();
+    let want: i64 = (0..7).map(|k| 1 + gn2pg_fake::datasets_of(k) as i64).sum();
+    assert_eq!(
+        h.i64(&format!("SELECT count(*) FROM {S}.metadata_json")),
+        want
+    );
+    let ds = gn2pg_fake::dataset_uuid(&s, 2, 1);
+    let item: serde_json::Value = h
+        .client()
+        .query_one(
+            &format!("SELECT item FROM {S}.metadata_json WHERE uuid = $1::text::uuid AND level = 'dataset'"),
+            &[&ds],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(item["ca_uuid"], gn2pg_fake::framework_uuid(&s, 2).as_str());
+    let ca: serde_json::Value = h
+        .client()
+        .query_one(
+            &format!("SELECT item FROM {S}.metadata_json WHERE uuid = $1::text::uuid"),
+            &[&gn2pg_fake::framework_uuid(&s, 2)],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ca.get("datasets").is_none(), "{ca}");
+    let log = h.import_log(S);
+    assert_eq!(
+        (
+            log[0].xfer_type.as_deref(),
+            log[0].status.as_deref(),
+            log[0].items
+        ),
+        (Some("update"), Some("success"), 7)
+    );
+    assert_eq!(
+        log[0].filters,
+        Some(serde_json::json!(["{\"limit\": 1000}"]))
+    );
+}

@@ -651,17 +651,46 @@ fn dashboard_deployment_probes_the_health_paths_the_binary_serves() {
         );
     }
 
-    // Off loopback the binary wants credentials: they and the database come from the Secret.
+    // Off loopback the binary wants credentials: they and the database come from the Secret,
+    // mounted as files (`<NAME>_FILE`), never as environment values.
     assert!(!options.listen.ip().is_loopback());
     let env = at(c, "env").as_sequence().unwrap();
+    let mounts = at(c, "volumeMounts").as_sequence().unwrap();
+    let volumes = at(pod, "volumes").as_sequence().unwrap();
     for var in ["OPS_DATABASE_URL", "DASHBOARD_USER", "DASHBOARD_PASSWORD"] {
+        assert!(
+            !env.iter().any(|e| text(e, "name") == var),
+            "{file}: {var} must come from a file of the Secret"
+        );
+        let name = format!("{var}_FILE");
         let e = env
             .iter()
-            .find(|e| text(e, "name") == var)
-            .unwrap_or_else(|| panic!("{file}: no {var}"));
-        assert!(!has(e, "value"), "{file}: {var} must come from the Secret");
-        assert_eq!(text(e, "valueFrom.secretKeyRef.name"), DASHBOARD_SECRET);
-        assert_eq!(text(e, "valueFrom.secretKeyRef.key"), var);
+            .find(|e| text(e, "name") == name)
+            .unwrap_or_else(|| panic!("{file}: no {name}"));
+        let path = text(e, "value");
+        let (dir, key) = path.rsplit_once('/').unwrap();
+        assert_eq!(key, var, "{file}: {name} names the key {var}");
+        let mount = mounts
+            .iter()
+            .find(|m| text(m, "mountPath") == dir)
+            .unwrap_or_else(|| panic!("{file}: nothing mounted at {dir}"));
+        assert_eq!(text(mount, "readOnly"), "true");
+        let volume = volumes
+            .iter()
+            .find(|v| text(v, "name") == text(mount, "name"))
+            .unwrap_or_else(|| panic!("{file}: no volume for {dir}"));
+        assert_eq!(text(volume, "secret.secretName"), DASHBOARD_SECRET);
+        // The non-root user reads the files through its group.
+        assert_eq!(
+            int(pod, "securityContext.fsGroup"),
+            int(pod, "securityContext.runAsGroup")
+        );
+        assert_eq!(
+            int(volume, "secret.defaultMode"),
+            0o440,
+            "read-only, group-readable"
+        );
+        assert!(data_tasks::secrets::is_secret_var(var), "{var}");
     }
     assert!(
         !has(c, "envFrom"),

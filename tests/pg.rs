@@ -181,6 +181,7 @@ fn run_summaries_record_ok_skipped_and_abandoned_runs() {
         deleted: 1,
         errors: 0,
         http_retries: 2,
+        ..RunCounts::default()
     };
     run.finish(RunStatus::Ok, &counts, None).unwrap();
 

@@ -364,3 +364,187 @@ fn a_running_row_past_its_time_limit_is_flagged_hung_while_its_lock_is_held() {
     live.finish(RunStatus::Failed, &RunCounts::default(), Some("stopped"))
         .unwrap();
 }
+
+#[test]
+fn secrets_can_be_given_as_files() {
+    let Some(db) = seeded("ops_status_secret_files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ops_database_url");
+    std::fs::write(&file, format!("{}\n", db.url())).unwrap();
+    let path = file.display().to_string();
+
+    // The URL read from the file, its trailing newline stripped.
+    let vars = vec![("OPS_DATABASE_URL_FILE".to_string(), path.clone())];
+    let out = data_tasks(&["status", "--format", "json"], &vars);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(!v["scopes"].as_array().unwrap().is_empty());
+
+    // Both set: fatal, naming both.
+    let mut both = vars.clone();
+    both.push(("OPS_DATABASE_URL".into(), db.url()));
+    let out = data_tasks(&["status"], &both);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("OPS_DATABASE_URL and OPS_DATABASE_URL_FILE are both set"),
+        "{}",
+        text(&out)
+    );
+
+    // An unreadable file: fatal, naming the variable and the path, never a content.
+    let secret_dir = dir.path().join("not-a-file");
+    std::fs::create_dir(&secret_dir).unwrap();
+    let absent = dir.path().join("absent");
+    for bad in [&absent, &secret_dir] {
+        let vars = vec![(
+            "DASHBOARD_PASSWORD_FILE".to_string(),
+            bad.display().to_string(),
+        )];
+        let out = data_tasks(&["status"], &vars);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let t = text(&out);
+        assert!(
+            t.contains(&format!(
+                "DASHBOARD_PASSWORD_FILE: cannot read the secret file {}",
+                bad.display()
+            )),
+            "{t}"
+        );
+    }
+
+    // `check` says which secrets came from files, never their values.
+    let pw = dir.path().join("slack");
+    std::fs::write(&pw, "https://hooks.example.invalid/T0/B0/Sl4ck-s3cret\n").unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[storage]\nmisc = \"file://{0}/misc\"\nap = \"file://{0}/ap\"\nam = \"file://{0}/am\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let vars = vec![(
+        "SLACK_WEBHOOK_URL_FILE".to_string(),
+        pw.display().to_string(),
+    )];
+    let out = data_tasks(&["--config", &cfg.display().to_string(), "check"], &vars);
+    let t = text(&out);
+    assert!(t.contains("secrets from files: SLACK_WEBHOOK_URL"), "{t}");
+    assert!(!t.contains("Sl4ck-s3cret"), "{t}");
+}
+
+#[test]
+fn copies_incomplete_or_lagging_fail_the_probe() {
+    let Some(db) = TestDb::create("ops_status_copies") else {
+        return;
+    };
+    let mut c = db.client();
+    for sql in run_log::schema_sql() {
+        c.batch_execute(&sql).unwrap();
+    }
+    seed::sync_tables(&mut c);
+    seed::copies_and_errors(&mut c, None);
+    // The only data run is fresh: what fails is the copies.
+    c.batch_execute(
+        "INSERT INTO data_tasks.sync_run (sync, scope, mode, started_at, finished_at, status, counts, version)
+         VALUES ('gn2pg', 'lpo', 'update', now() - interval '10 minutes', now() - interval '9 minutes', 'ok', '{}', '0.1.0')",
+    )
+    .unwrap();
+    let out = data_tasks(&["status"], &env(&db.url()));
+    let report = stdout(&out);
+    println!("{report}");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let line = |label: &str| -> String {
+        report
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no line for {label}:\n{report}"))
+            .to_string()
+    };
+    let lpo = line("gn2pg/lpo/synthese_with_metadata");
+    assert!(
+        lpo.contains("fresh; stored 118 of 118 (verify run #"),
+        "{lpo}"
+    );
+    let flavia = line("gn2pg/flavia/synthese_with_label");
+    assert!(
+        flavia.contains("STALE (incomplete: 3 rows missing)"),
+        "{flavia}"
+    );
+    assert!(flavia.contains("stored 49 of 52"), "{flavia}");
+    let g2 = line("visionature/ff/2");
+    assert!(
+        g2.contains("STALE (incomplete: 7 below the remote count)"),
+        "{g2}"
+    );
+    assert!(g2.contains("stored 303 of 310"), "{g2}");
+    let g3 = line("visionature/ff/3");
+    assert!(g3.contains("STALE (watermark 5h"), "{g3}");
+    assert!(g3.contains("limit 3h"), "{g3}");
+    // One below the remote count, but not one of the run's groups past its tolerance.
+    let g1 = line("visionature/ff/1");
+    assert!(g1.contains("fresh; stored 499 of 500"), "{g1}");
+    assert!(g1.contains("within the tolerance"), "{g1}");
+    assert!(line("visionature/ff/observers").contains("STALE (last download 4d"));
+    assert!(line("visionature/ff/places").contains("fresh"));
+    let headline = report.lines().last().unwrap();
+    assert!(
+        headline.contains("4 of 7 copies incomplete or lagging"),
+        "{headline}"
+    );
+
+    // JSON: the same, per copy.
+    let out = data_tasks(&["status", "--format", "json"], &env(&db.url()));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["ok"], false);
+    let copies = v["copies"].as_array().unwrap();
+    let g3 = copies
+        .iter()
+        .find(|c| c["scope"] == "ff" && c["part"] == "3")
+        .unwrap();
+    assert_eq!(g3["kind"], "taxo group");
+    assert_eq!(g3["track"], "watermark");
+    assert_eq!(g3["stale_after_s"], 10800);
+    assert_eq!(g3["state"], "stale");
+    assert!(g3["age_s"].as_f64().unwrap() > 4.9 * 3600.0);
+    let fl = copies.iter().find(|c| c["scope"] == "flavia").unwrap();
+    assert_eq!(fl["remote"], 52);
+    assert_eq!(fl["stored"], 49);
+    assert_eq!(fl["missing"], 3);
+
+    // Lags allowed by the operator, the copies still incomplete: still 1.
+    let lax = [
+        "status",
+        "--stale-after",
+        "watermark=6h",
+        "--stale-after",
+        "reference=off",
+    ];
+    let out = data_tasks(&lax, &env(&db.url()));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("2 of 7 copies incomplete or lagging"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Complete again (a newer verify, a newer count): 0.
+    c.batch_execute(
+        "INSERT INTO data_tasks.sync_run (sync, scope, mode, started_at, finished_at, status, counts, version)
+         VALUES ('gn2pg', 'flavia', 'verify', now() - interval '1 minute', now(), 'ok',
+                 '{\"remote_total\": 52, \"local_total\": 52, \"missing\": 3, \"repaired\": 3}', '0.1.0');
+         INSERT INTO src_vn_json.count_log VALUES ('ff', 2, 310, 310, now(), NULL);",
+    )
+    .unwrap();
+    let out = data_tasks(&lax, &env(&db.url()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("check 3 rows repaired"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -857,3 +857,169 @@ fn a_site_without_credentials_fails_before_any_write() {
     );
     assert!(t.contains("bookkeeping"), "{t}");
 }
+
+/// Requests whose controller path is exactly `path` (`observers`, not `observations`).
+fn requests(h: &H, path: &str) -> usize {
+    h.fake
+        .with(|s| s.seen.iter().filter(|r| r.path == path).count())
+}
+
+/// A digest of a table's rows, to show it untouched.
+fn digest(h: &H, table: &str) -> String {
+    h.db.client()
+        .query_one(
+            &format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(item::text, ',' ORDER BY id)), '') FROM src_vn_json.{table}"),
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn controllers_left_out_are_never_requested_and_their_tables_left_alone() {
+    let Some(h) = H::initialised("vn_ctl", 60, "") else {
+        return;
+    };
+    // Rows an earlier run (or another tool) left: they must stay as they are.
+    h.exec("INSERT INTO src_vn_json.observers_json (id, site, id_universal, item) VALUES (77, 'ff', 7077, '{\"id\": \"77\", \"name\": \"Kept\"}');
+            INSERT INTO src_vn_json.places_json (id, site, item) VALUES (9, 'ff', '{\"id\": \"9\", \"name\": \"Kept\"}')");
+    let before: Vec<String> = ["observers_json", "places_json", "local_admin_units_json"]
+        .iter()
+        .map(|t| digest(&h, t))
+        .collect();
+    std::fs::write(
+        h.dir.path().join("c.toml"),
+        format!(
+            "[visionature]\nretry_delay = \"10ms\"\n[[visionature.site]]\nname = \"ff\"\nurl = \"{}\"\n\
+             controllers = [\"taxo_groups\", \"territorial_units\", \"species\", \"entities\", \"families\", \"validations\", \"fields\", \"observations\"]\n",
+            h.fake.url()
+        ),
+    )
+    .unwrap();
+    h.fake.with(|s| s.record = true);
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    h.ok(&["visionature", "transfer", "--update"], 0);
+    for c in ["observers", "places", "local_admin_units"] {
+        assert_eq!(requests(&h, c), 0, "{c} requested");
+    }
+    assert!(requests(&h, "species") > 0 && requests(&h, "entities") > 0);
+    assert!(requests(&h, "observations/search") > 0);
+    let after: Vec<String> = ["observers_json", "places_json", "local_admin_units_json"]
+        .iter()
+        .map(|t| digest(&h, t))
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.controller_state WHERE controller IN ('observers', 'places', 'local_admin_units')"),
+        0
+    );
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        60
+    );
+    assert_eq!(h.n("SELECT count(*) FROM src_vn_json.species_json"), 10);
+    // Without observations: the reference lists only, no search, no watermark moved.
+    std::fs::write(
+        h.dir.path().join("c.toml"),
+        format!(
+            "[visionature]\nretry_delay = \"10ms\"\n[[visionature.site]]\nname = \"ff\"\nurl = \"{}\"\ncontrollers = [\"taxo_groups\", \"entities\"]\n",
+            h.fake.url()
+        ),
+    )
+    .unwrap();
+    h.fake.with(|s| s.seen.clear());
+    h.ok(&["visionature", "transfer", "--full"], 0);
+    assert_eq!(requests(&h, "observations/search"), 0);
+    assert_eq!(requests(&h, "species"), 0);
+    assert_eq!(requests(&h, "entities"), 1);
+}
+
+#[test]
+fn a_refused_controller_names_the_setting_that_disables_it() {
+    let Some(h) = H::initialised("vn_403", 30, "") else {
+        return;
+    };
+    h.fake
+        .with(|s| s.faults.push(Fault::status("observers", 403, 1000)));
+    let one = |t: &str| t.matches("problem=ff: reference list observers").count();
+    // [visionature] users.
+    let t = h.ok(&["visionature", "transfer", "--full"], 1);
+    assert!(
+        t.contains("HTTP 403") && t.contains("visionature.site.controllers of site ff"),
+        "{t}"
+    );
+    assert_eq!(one(&t), 1, "one problem for the controller: {t}");
+    assert_eq!(
+        h.n("SELECT count(*) FROM src_vn_json.observations_json"),
+        30,
+        "the rest went on"
+    );
+    // Client-API-VN 2.x YAML users.
+    let (email, pw, key, secret) = h.fake.with(|s| {
+        (
+            s.email.clone(),
+            s.pw.clone(),
+            s.key.clone(),
+            s.secret.clone(),
+        )
+    });
+    let yaml = h.dir.path().join("evn.yaml");
+    let write_yaml = |observers: bool| {
+        std::fs::write(
+            &yaml,
+            format!(
+                "controler:\n  observers:\n    enabled: {observers}\n    schedule:\n      hour: 6\n  places:\n    enabled: true\n\
+site:\n  ff:\n    enabled: true\n    site: {}\n    user_email: {email}\n    user_pw: {pw}\n    client_key: {key}\n    client_secret: {secret}\n",
+                h.fake.url()
+            ),
+        )
+        .unwrap();
+    };
+    write_yaml(true);
+    let y = yaml.to_str().unwrap();
+    let t = h.ok(
+        &["visionature", "--vn-config", y, "transfer", "--update"],
+        1,
+    );
+    assert!(
+        t.contains("HTTP 403")
+            && t.contains("controler.observers.enabled: false in")
+            && t.contains("evn.yaml"),
+        "{t}"
+    );
+    write_yaml(false);
+    h.fake.with(|s| {
+        s.record = true;
+        s.seen.clear();
+    });
+    let t = h.ok(&["visionature", "--vn-config", y, "transfer", "--full"], 0);
+    assert!(!t.contains("HTTP 403"), "{t}");
+    assert_eq!(requests(&h, "observers"), 0);
+    // Client-API-VN 3.x TOML users.
+    let toml = h.dir.path().join("evn_ff.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[controler.observers]\nenabled = true\n[controler.observers.schedule]\nhour = 6\n\
+[site]\nname = \"ff\"\nenabled = true\nsite_url = \"{}\"\nuser_email = \"{email}\"\n",
+            h.fake.url()
+        ),
+    )
+    .unwrap();
+    let t = h.ok(
+        &[
+            "visionature",
+            "--vn-config",
+            toml.to_str().unwrap(),
+            "transfer",
+            "--update",
+        ],
+        1,
+    );
+    assert!(
+        t.contains("HTTP 403")
+            && t.contains("enabled = false in [controler.observers] of")
+            && t.contains("evn_ff.toml"),
+        "{t}"
+    );
+}

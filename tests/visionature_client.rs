@@ -4,9 +4,13 @@
 //! - `transfer_vn --full`, then `--schedule` + `--update` into `vn_client`; ours `--full` then
 //!   `--update` into `vn_ours`; `observations_json` and `forms_json` must match except the
 //!   documented fixes (forms' `date_start`/`date_stop` in the site's time zone; projected
-//!   coordinates compared to the millimetre, PROJ vs proj4rs);
+//!   coordinates compared to the millimetre, PROJ vs proj4rs), and so must `places_json`,
+//!   `local_admin_units_json` and `observers_json`; the fake serves records shaped as the real API
+//!   writes them (every scalar a string, date objects, short-form sightings);
 //! - ours `init-db` on the client's schema adds only what is missing, and `transfer --update`
-//!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone.
+//!   continues from its `increment_log` watermarks, leaving the `taxo_group = -1` row alone;
+//! - both read the same YAML, which disables two reference controllers (`entities`,
+//!   `validations`): neither tool touches their tables, and ours never requests them.
 
 mod common;
 #[path = "visionature_fake/mod.rs"]
@@ -21,6 +25,38 @@ use fake::{Fake, Gen, State0};
 fn transfer_vn() -> Option<PathBuf> {
     let p = common::repo().join(".deps/visionature-venv/bin/transfer_vn");
     common::require("Client-API-VN 2.12.0 (scripts/install-deps.sh)", p.exists()).then_some(p)
+}
+
+/// The reference controllers both tools are told not to download (`enabled: false`): lists a
+/// site's users do not read. (Observers and local admin units stay enabled: their real-shaped
+/// records are compared below; the disabling of those two is tested in tests/visionature.rs.)
+const DISABLED: [&str; 2] = ["entities", "validations"];
+
+/// A row in each disabled controller's table, which neither tool may touch.
+fn seed_disabled(db: &TestDb, schema: &str) {
+    db.client()
+        .batch_execute(&format!(
+            "INSERT INTO {schema}.entities_json (id, site, item) VALUES (77, 'ff', '{{\"id\": \"77\", \"name\": \"Kept\"}}');
+             INSERT INTO {schema}.validations_json (id, site, item) VALUES (9, 'ff', '{{\"id\": \"9\", \"name\": \"Kept\"}}')"
+        ))
+        .unwrap();
+}
+
+/// The rows of the disabled controllers' tables.
+fn disabled_rows(db: &TestDb, schema: &str) -> Vec<String> {
+    DISABLED
+        .iter()
+        .map(|c| {
+            db.client()
+                .query_one(
+                    &format!("SELECT string_agg(id::text || '=' || (item->>'name'), ',') FROM {schema}.{c}_json"),
+                    &[],
+                )
+                .unwrap()
+                .get::<_, Option<String>>(0)
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn yaml(fake: &Fake, db: &TestDb, second: u32) -> String {
@@ -39,8 +75,9 @@ fn yaml(fake: &Fake, db: &TestDb, second: u32) -> String {
         "territorial_units",
         "validations",
     ] {
+        let enabled = !DISABLED.contains(&c);
         ctl.push_str(&format!(
-            "  {c}:\n    enabled: true\n    schedule:\n      second: '{second}'\n"
+            "  {c}:\n    enabled: {enabled}\n    schedule:\n      second: '{second}'\n"
         ));
     }
     let (email, pw, key, secret) = fake.with(|s| {
@@ -106,9 +143,13 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     let mut env = fake.env("ff");
     env.push(("VISIONATURE_DATABASE_URL".into(), db.url()));
     env.push(("TZ".into(), "UTC".into()));
+    // Ours reads the client's own YAML (sites, tuning, the disabled controllers); the
+    // credentials come from the environment.
+    let evn = home.path().join("evn.yaml");
     let ours = |args: &[&str], code: i32| {
         let mut a = vec!["--config", cfg.to_str().unwrap()];
         a.extend_from_slice(args);
+        a.extend_from_slice(&["--vn-config", evn.to_str().unwrap()]);
         let out = common::data_tasks(&a, &env);
         assert_eq!(
             out.status.code(),
@@ -119,13 +160,29 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
     };
     // Full, both.
     std::fs::write(home.path().join("evn.yaml"), yaml(&fake, &db, 0)).unwrap();
+    fake.with(|s| s.record = true);
+    let requests = |path: &str| fake.with(|s| s.seen.iter().filter(|r| r.path == path).count());
     client(home.path(), &exe, "--json_tables_create");
+    seed_disabled(&db, "vn_client");
     client(home.path(), &exe, "--full");
+    assert_eq!(
+        (requests("entities"), requests("validations")),
+        (0, 0),
+        "the client skips disabled controllers"
+    );
+    fake.with(|s| s.seen.clear());
     ours(&["visionature", "init-db", "--schema", "vn_ours"], 0);
+    seed_disabled(&db, "vn_ours");
     ours(
         &["visionature", "transfer", "--full", "--schema", "vn_ours"],
         0,
     );
+    assert_eq!(
+        (requests("entities"), requests("validations")),
+        (0, 0),
+        "ours never requests a disabled controller"
+    );
+    assert!(requests("places") > 0 && requests("species") > 0);
     assert_eq!(
         n(&db, "SELECT count(*) FROM vn_client.observations_json"),
         300
@@ -207,6 +264,34 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
             AND abs((o.item->>'coord_x_local')::float8 - (c.item->>'coord_x_local')::float8) < 0.001")),
         forms
     );
+    // Reference lists with string coordinates: the same items (local coordinates to the mm).
+    for t in ["places_json", "local_admin_units_json"] {
+        let all = n(&db, &format!("SELECT count(*) FROM vn_client.{t}"));
+        assert!(all > 0, "{t}");
+        assert_eq!(
+            n(&db, &format!("SELECT count(*) FROM vn_ours.{t}")),
+            all,
+            "{t}"
+        );
+        assert_eq!(
+            n(&db, &format!("SELECT count(*) FROM vn_ours.{t} o JOIN vn_client.{t} c USING (id, site)
+                WHERE (o.item - 'coord_x_local' - 'coord_y_local') = (c.item - 'coord_x_local' - 'coord_y_local')
+                  AND jsonb_typeof(o.item->'coord_lat') = 'string'
+                  AND abs((o.item->>'coord_x_local')::float8 - (c.item->>'coord_x_local')::float8) < 0.001
+                  AND abs((o.item->>'coord_y_local')::float8 - (c.item->>'coord_y_local')::float8) < 0.001")),
+            all,
+            "{t}"
+        );
+    }
+    let observers = n(&db, "SELECT count(*) FROM vn_client.observers_json");
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.observers_json o JOIN vn_client.observers_json c USING (id, site) WHERE o.item = c.item AND o.id_universal = c.id_universal"),
+        observers
+    );
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.observers_json WHERE item->'last_inserted_data'->>'@timestamp' = '32400'"),
+        1
+    );
     let dates_differ = n(&db, "SELECT count(*) FROM vn_ours.forms_json o JOIN vn_client.forms_json c USING (id, site) WHERE o.item->>'date_start' <> c.item->>'date_start' OR o.item->>'date_stop' <> c.item->>'date_stop'");
     eprintln!("differential: {} observations and {forms} forms identical; {dates_differ} forms with other date_start/date_stop (site time zone vs the client's TZ=UTC)", 297);
     // Drop-in: ours on the client's schema.
@@ -236,5 +321,13 @@ fn differential_against_client_api_vn_and_drop_in_migration() {
         ts + 1
     );
     assert_eq!(n(&db, places_mark), before, "taxo_group -1 untouched");
+    // Both tools left the disabled controllers' tables as they were.
+    let kept = vec!["77=Kept".to_string(), "9=Kept".to_string()];
+    assert_eq!(disabled_rows(&db, "vn_client"), kept);
+    assert_eq!(disabled_rows(&db, "vn_ours"), kept);
+    assert_eq!(
+        n(&db, "SELECT count(*) FROM vn_ours.places_json"),
+        n(&db, "SELECT count(*) FROM vn_client.places_json")
+    );
     assert_eq!(n(&db, "SELECT count(*) FROM vn_client.increment_log"), 3);
 }

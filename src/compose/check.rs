@@ -62,7 +62,27 @@ pub fn run_probes(probes: &[Box<dyn Probe>], ctx: &ProbeContext<'_>) -> Vec<Chec
 
 /// The command: every probe of [`probes`], then the summary.
 pub fn run(config: &Config, env: &Env, ctx: &ProbeContext<'_>) -> Summary {
-    summarize(&run_probes(&probes(config, env), ctx))
+    let mut summary = summarize(&run_probes(&probes(config, env), ctx));
+    from_files(&mut summary, env);
+    summary
+}
+
+/// Says which secrets were read from files (`<NAME>_FILE`): each logged with its path, their
+/// names at the end of the headline.
+pub fn from_files(summary: &mut Summary, env: &Env) {
+    let files = env.from_files();
+    for (name, path) in files {
+        tracing::info!(secret = %name, file = %path.display(), "secret read from a file");
+    }
+    summary.count("secrets_from_files", files.len());
+    if !files.is_empty() {
+        let names: Vec<&str> = files.keys().map(String::as_str).collect();
+        summary.headline = format!(
+            "{}; secrets from files: {}",
+            summary.headline,
+            names.join(", ")
+        );
+    }
 }
 
 /// Turns results into the command's summary: exit 2 if any failed. Each dependency that is ok

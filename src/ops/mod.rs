@@ -1,7 +1,8 @@
 //! The operations view of the syncs: [`status`] (per sync and scope, the last run and the age of
-//! the last success; exit 1 when one is stale — a monitoring probe) and [`dashboard`] (a
-//! read-only web app showing the same plus each scope's run history, gn2pg's import history,
-//! visionature's download errors and fix-sync's monitoring counts).
+//! the last success; per copy a sync keeps, how complete and current it is; exit 1 when one is
+//! stale, incomplete or lagging — a monitoring probe) and [`dashboard`] (a read-only web app
+//! showing the same plus each scope's run history, gn2pg's import history and every `error_log`
+//! row, visionature's download errors and fix-sync's monitoring counts).
 //!
 //! Both read only the database (`OPS_DATABASE_URL`, else `DATABASE_URL`), never a sync's
 //! configuration: `data_tasks.sync_run` (docs/syncs/README.md §3) for the runs, and for the dashboard what

@@ -8,10 +8,12 @@
 //! (daily, runs last ~2 h). A sync with no default is shown but not checked unless a
 //! `--stale-after` names it.
 //!
-//! Completeness checks (`gn2pg verify`, `visionature count`: runs of mode `verify` or `count`)
-//! form the tracks `verify` and `count`, which have no default: they run on demand or on a
-//! schedule of the operator's choosing, so one that is never repeated, or whose last run found
-//! differences (`partial`), is not a stale sync; `--stale-after verify=8d` checks them.
+//! Completeness checks form tracks of their own, `verify` (gn2pg) and `count` (visionature), with
+//! no default: their schedules are the operator's. The copies of [`crate::syncs::ops`] add two
+//! tracks whose scope is `<site>/<part>`: `watermark`, the age of a VisioNature taxo group's
+//! watermark (`increment_log`), default 3 h like the hourly updates that move it; and
+//! `reference`, the age of a reference list's last download (`controller_state`), default the
+//! `[visionature] refresh` ages plus a day: `*/observers` 2 d, `*/field*` 31 d, others 8 d.
 //!
 //! `--stale-after TRACK[:SCOPE]=DURATION` overrides a default (`gn2pg=2h`), for some scopes only
 //! (`visionature:src_vn_json_check*=26h`; `*` matches any text), or turns the check off
@@ -25,25 +27,34 @@ use serde::Serialize;
 /// The track of runs that repair visionature's production schema.
 pub const FIX_SYNC: &str = "fix-sync";
 
+/// The track of a VisioNature taxo group's watermark age.
+pub const WATERMARK: &str = "watermark";
+/// The track of a VisioNature reference list's age.
+pub const REFERENCE: &str = "reference";
+
 /// Default thresholds, by track.
-pub const DEFAULTS: [(&str, Duration); 4] = [
+pub const DEFAULTS: [(&str, Duration); 6] = [
     ("gn2pg", Duration::from_secs(90 * 60)),
     ("visionature", Duration::from_secs(3 * 3600)),
     (FIX_SYNC, Duration::from_secs(8 * 86_400)),
     ("ecospheres", Duration::from_secs(26 * 3600)),
+    (WATERMARK, Duration::from_secs(3 * 3600)),
+    (REFERENCE, Duration::from_secs(8 * 86_400)),
 ];
 
-/// The tracks of the completeness checks (no default threshold).
-pub const CHECKS: [&str; 2] = ["verify", "count"];
+/// Defaults of some scopes of a track, before [`DEFAULTS`]: `(track, scope pattern, limit)`.
+pub const SCOPED_DEFAULTS: [(&str, &str, Duration); 2] = [
+    (REFERENCE, "*/observers", Duration::from_secs(2 * 86_400)),
+    (REFERENCE, "*/field*", Duration::from_secs(31 * 86_400)),
+];
 
 /// The track of a run: see the module doc.
-pub fn track<'a>(sync: &'a str, scope: &str, mode: &str) -> &'a str {
-    if let Some(check) = CHECKS.iter().find(|c| **c == mode) {
-        return check;
-    }
+pub fn track<'a>(sync: &'a str, scope: &str, mode: &'a str) -> &'a str {
     let fix = |s: &str| s == FIX_SYNC || s.ends_with("-fix-sync") || s.ends_with("_fix_sync");
     if fix(mode) || fix(scope) || fix(sync) {
         FIX_SYNC
+    } else if matches!(mode, "verify" | "count") {
+        mode
     } else {
         sync
     }
@@ -137,7 +148,11 @@ impl Thresholds {
             .find(|r| r.track == track && r.scope.as_deref().is_none_or(|p| glob(p, scope)));
         match rule {
             Some(r) => r.limit,
-            None => DEFAULTS.iter().find(|(t, _)| *t == track).map(|(_, d)| *d),
+            None => SCOPED_DEFAULTS
+                .iter()
+                .find(|(t, p, _)| *t == track && glob(p, scope))
+                .map(|(_, _, d)| *d)
+                .or_else(|| DEFAULTS.iter().find(|(t, _)| *t == track).map(|(_, d)| *d)),
         }
     }
 }
@@ -198,18 +213,32 @@ mod tests {
         assert_eq!(track("ecospheres", "public.datasets", "full"), "ecospheres");
         assert_eq!(track("gn2pg", "lpo", "verify"), "verify");
         assert_eq!(track("visionature", "ff", "count"), "count");
-        // No default: a verify run once, or one that found differences, is never stale.
-        let t = Thresholds::default();
-        assert_eq!(t.limit("verify", "lpo"), None);
+    }
+
+    #[test]
+    fn copy_tracks_have_scoped_defaults() {
+        let t = Thresholds::new(&["reference:ff/places=1d".parse().unwrap()]);
         assert_eq!(
-            Verdict::of(t.limit("verify", "lpo"), None),
-            Verdict::Unchecked
+            t.limit(WATERMARK, "ff/1"),
+            Some(Duration::from_secs(3 * 3600))
         );
-        let r: Vec<StaleAfter> = vec!["verify=8d".parse().unwrap()];
         assert_eq!(
-            Thresholds::new(&r).limit("verify", "lpo"),
+            t.limit(REFERENCE, "ff/observers"),
+            Some(Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(
+            t.limit(REFERENCE, "ff/field_groups"),
+            Some(Duration::from_secs(31 * 86_400))
+        );
+        assert_eq!(
+            t.limit(REFERENCE, "ff/species"),
             Some(Duration::from_secs(8 * 86_400))
         );
+        assert_eq!(
+            t.limit(REFERENCE, "ff/places"),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(t.limit("verify", "lpo"), None);
     }
 
     #[test]

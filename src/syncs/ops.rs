@@ -11,6 +11,10 @@
 //! PostgreSQL. Schema names come from the discovery, never from a request, and are quoted
 //! ([`crate::pg::ident`]). What can fail is a query ([`PgError`]), or a page's parameters
 //! ([`PageError`]).
+//!
+//! A sync also says how complete and current its copies are ([`SyncOps::copies`], one
+//! [`CopyState`] per gn2pg source × data type, VisioNature site × taxo group or reference list),
+//! which `status` judges and the dashboard's `/copies` page shows.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +33,63 @@ pub struct SyncOps {
     pub overview: Option<Section>,
     /// Its own pages.
     pub pages: &'static [Page],
+    /// How complete and current its copies are, read in one transaction.
+    pub copies: Option<Copies>,
+}
+
+/// Reads a sync's [`CopyState`] lines.
+pub type Copies = fn(&mut Transaction<'_>) -> Result<Vec<CopyState>, PgError>;
+
+/// One copy a sync keeps (a gn2pg source × data type, a VisioNature site × taxo group, a
+/// VisioNature reference list): what is stored, what the remote holds as last known, the last
+/// completeness check, and the age of its watermark or refresh. `None`: not known.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CopyState {
+    /// The sync (`gn2pg`, `visionature`).
+    pub sync: &'static str,
+    /// The schema holding it.
+    pub schema: String,
+    /// The source or site (as `data_tasks.sync_run.scope`).
+    pub scope: String,
+    /// What `part` names: `data type`, `taxo group`, `reference list`.
+    pub kind: &'static str,
+    /// The data type, taxo group id or reference list (controller).
+    pub part: String,
+    /// Rows stored.
+    pub stored: Option<i64>,
+    /// The remote's last known total.
+    pub remote: Option<i64>,
+    /// Where [`CopyState::remote`] comes from (`verify run #12`, `full import #3`).
+    pub remote_from: Option<String>,
+    /// The last completeness check (`verify`/`count`): its outcome, `ok` or what is wrong.
+    pub check: Option<String>,
+    /// When that check ran, in the database session's time zone.
+    pub checked_at: Option<String>,
+    /// Rows missing according to that check (0: complete).
+    pub missing: i64,
+    /// The watermark (VisioNature: `increment_log.last_ts`, the site's local time) or last
+    /// refresh (`controller_state.last_success`), as text.
+    pub watermark: Option<String>,
+    /// Its age in seconds against the database's clock.
+    pub age_s: Option<f64>,
+}
+
+/// The copies of every sync compiled in ([`super::ops_panels`]).
+pub fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError> {
+    let mut out = Vec::new();
+    for sync in super::ops_panels() {
+        if let Some(read) = sync.copies {
+            out.extend(read(tx)?);
+        }
+    }
+    Ok(out)
+}
+
+impl CopyState {
+    /// `sync/scope/part`, the name a `--stale-after` scope pattern matches after its track.
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", self.sync, self.scope, self.part)
+    }
 }
 
 /// Sections of the overview: HTML read in the page's transaction, links under `base`.
@@ -182,6 +243,44 @@ impl LogRow {
 
 /// The format of [`LogRow::at`], for `to_char`.
 pub const TS: &str = "'YYYY-MM-DD HH24:MI:SS'";
+
+/// What a completeness check's counts say: `ok`, or what is missing, extra, repaired; the
+/// number still missing. Shared by gn2pg's `verify` (`unit` = `rows`) and visionature's `count`
+/// (`taxo groups`).
+pub fn check_outcome(
+    status: &str,
+    counts: &serde_json::Value,
+    error: Option<&str>,
+    unit: &str,
+) -> (String, i64) {
+    let n = |k: &str| {
+        counts
+            .get(k)
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0)
+    };
+    let (missing, extra, repaired) = (n("missing"), n("extra"), n("repaired"));
+    let left = (missing - repaired).max(0);
+    let mut parts = Vec::new();
+    if left > 0 {
+        parts.push(format!("{left} {unit} missing"));
+    }
+    if extra > 0 {
+        parts.push(format!("{extra} {unit} extra"));
+    }
+    if repaired > 0 {
+        parts.push(format!("{repaired} {unit} repaired"));
+    }
+    let text = match status {
+        "ok" | "partial" if parts.is_empty() => "ok".to_string(),
+        "ok" | "partial" => parts.join(", "),
+        other => match error {
+            Some(e) => format!("{other}: {}", crate::text::cap(e)),
+            None => other.to_string(),
+        },
+    };
+    (text, left)
+}
 
 /// Runs `sql`, whose columns are `to_jsonb(row)`, the main timestamp as text, its epoch, a
 /// second timestamp as text and a duration in seconds; `what` names it in errors.

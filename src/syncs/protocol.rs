@@ -95,8 +95,13 @@ pub struct Work<'r> {
     pub problems: Vec<String>,
 }
 
-#[cfg_attr(not(feature = "gn2pg"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "gn2pg", feature = "visionature")), allow(dead_code))]
 impl Work<'_> {
+    /// The id of the run row (`data_tasks.sync_run.id`), for rows that name their run.
+    pub fn run_id(&self) -> i64 {
+        self.run.id
+    }
+
     /// Writes the counts so far into the run row (progress for `status` and the dashboard); a
     /// failure is only logged, the next update or the close will try again.
     pub fn progress(&mut self) {

@@ -12,11 +12,14 @@
 //! logical page (0-based, `offset` or `cursor position / limit`): error statuses, HTML pages,
 //! login pages, redirects to `login?next=`, expired sessions, bodies without `items`, truncated
 //! bodies, stalls, repeated pages. Every request is recorded ([`Fake::requests`]).
+//! With `metadata_export_id` set, a metadata export (acquisition frameworks with their datasets,
+//! see `meta.rs`) answers beside the data export.
 //! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark);
 //! `/_fake/stats[?reset=1]` answers the requests and bytes served so far, `/_fake/ids` every id.
 //! `filter_n_up_<col>`/`filter_n_lo_<col>` are inclusive (`>=`/`<=`), as GeoNature's.
 #![allow(dead_code)]
 
+mod meta;
 mod rows;
 mod server;
 
@@ -26,6 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[allow(unused_imports)]
+pub use meta::{dataset_uuid, datasets_of, framework_uuid};
 #[allow(unused_imports)]
 pub use rows::{base_id, COLUMNS};
 use server::serve;
@@ -137,6 +142,13 @@ pub struct Settings {
     pub padding: usize,
     /// Status of a bad login (GeoNature: 490).
     pub bad_login_status: u16,
+    /// The metadata export's id (frameworks with nested `datasets`, see `meta.rs`); `None`: the
+    /// fake has no metadata export.
+    pub metadata_export_id: Option<u64>,
+    /// Acquisition frameworks in the metadata export.
+    pub metadata_frameworks: u64,
+    /// Bumped to edit the metadata export's names (a metadata change in GeoNature).
+    pub metadata_version: u32,
 }
 
 impl Default for Settings {
@@ -153,6 +165,9 @@ impl Default for Settings {
             refusal: Refusal::Unauthorized,
             padding: 300,
             bad_login_status: 490,
+            metadata_export_id: None,
+            metadata_frameworks: 9,
+            metadata_version: 0,
         }
     }
 }

@@ -500,6 +500,13 @@ fn export_page_index(st: &mut State, q: &[(String, String)]) -> Option<u64> {
 
 fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut Logged) -> Reply {
     let q = &req.query;
+    if let Some(mid) = st.settings.metadata_export_id {
+        if req.path.ends_with(&format!("/api/exports/api/{mid}")) {
+            let offset: u64 = param(q, "offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+            let limit = effective_limit(st, q);
+            return Reply::json(200, super::meta::page(&st.settings, limit, offset));
+        }
+    }
     let expected = format!("/api/exports/api/{}", st.settings.export_id);
     if !req.path.ends_with(&expected) {
         return Reply::json(404, r#"{"msg":"Export not found"}"#);

@@ -349,3 +349,77 @@ pub fn command(args: &[&str], env: &[(String, String)]) -> std::process::Command
 pub fn data_tasks(args: &[&str], env: &[(String, String)]) -> std::process::Output {
     command(args, env).output().expect("cannot run data-tasks")
 }
+
+/// A value that looks like a secret and must never reach a page (the dashboard's own database
+/// password, quoted by an error text).
+pub const XSS: &str = "<script>alert(1)</script>";
+
+/// The copies and error rows of the completeness and error-log pages, on top of
+/// [`sync_tables`]: gn2pg's `data_json` (lpo: 118 rows of one data type; flavia: 49) and 61 more
+/// `error_log` rows (lpo, import #13, one with an item holding [`XSS`] and an error quoting
+/// [`RO_PASSWORD`]); a verify run per gn2pg source (lpo complete, flavia 3 rows missing);
+/// visionature's `increment_log` (ff groups 1 and 2 current, group 3 five hours behind),
+/// `controller_state` (places 2 days old, observers 4 days: past its 2 d default) and a
+/// `count_log` of one count run (group 1 one below the remote count, within the tolerance; group
+/// 2 seven below, beyond it: the run's one missing group). `role`, if any, may read
+/// them.
+pub fn copies_and_errors(c: &mut Client, role: Option<&str>) {
+    c.batch_execute(
+        "
+        CREATE TABLE gn2pg_lpo.data_json (
+            source varchar NOT NULL, controler varchar NOT NULL, type varchar NOT NULL, id_data int NOT NULL,
+            uuid uuid, item jsonb NOT NULL, update_ts timestamp NOT NULL DEFAULT now(), import_id int NOT NULL);
+        INSERT INTO gn2pg_lpo.data_json (source, controler, type, id_data, uuid, item, import_id)
+        SELECT 'lpo', 'data', 'synthese_with_metadata', i, gen_random_uuid(), '{}', 13 FROM generate_series(1, 118) AS i;
+        INSERT INTO gn2pg_lpo.data_json (source, controler, type, id_data, uuid, item, import_id)
+        SELECT 'flavia', 'data', 'synthese_with_label', i, gen_random_uuid(), '{}', 14 FROM generate_series(1, 49) AS i;
+        INSERT INTO gn2pg_lpo.error_log (source, uuid, controler, last_ts, item, error, import_id)
+        SELECT 'lpo', ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'data',
+               localtimestamp - make_interval(mins => 10 + i),
+               jsonb_build_object('id_synthese', 1000 + i, 'observers', 'Obs ' || i, 'nested', jsonb_build_object('n', i)),
+               'invalid input syntax for type integer: \"x' || i || '\" at line ' || i || E'\\nCONTEXT: row ' || i,
+               13
+          FROM generate_series(1, 60) AS i;
+        CREATE SCHEMA IF NOT EXISTS src_vn_json;
+        CREATE TABLE src_vn_json.increment_log (site varchar NOT NULL, taxo_group int NOT NULL, last_ts timestamp NOT NULL,
+            PRIMARY KEY (site, taxo_group));
+        INSERT INTO src_vn_json.increment_log VALUES
+            ('ff', 1, localtimestamp - interval '40 minutes'), ('ff', 2, localtimestamp - interval '40 minutes'),
+            ('ff', 3, localtimestamp - interval '5 hours');
+        CREATE TABLE src_vn_json.controller_state (site varchar NOT NULL, controller varchar NOT NULL,
+            last_success timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (site, controller));
+        INSERT INTO src_vn_json.controller_state VALUES
+            ('ff', 'places', now() - interval '2 days'), ('ff', 'observers', now() - interval '4 days');
+        CREATE TABLE src_vn_json.count_log (site varchar NOT NULL, id_taxo_group int NOT NULL, local bigint,
+            remote bigint, checked_at timestamptz NOT NULL, run_id bigint);
+        INSERT INTO data_tasks.sync_run (sync, scope, mode, started_at, finished_at, status, counts, version)
+        VALUES ('gn2pg', 'lpo', 'verify', now() - interval '2 hours', now() - interval '2 hours' + interval '1 minute', 'ok',
+                '{\"remote_total\": 118, \"local_total\": 118}', '0.1.0'),
+               ('gn2pg', 'flavia', 'verify', now() - interval '3 hours', now() - interval '3 hours' + interval '1 minute', 'ok',
+                '{\"remote_total\": 52, \"local_total\": 49, \"missing\": 3}', '0.1.0'),
+               ('visionature', 'ff', 'count', now() - interval '1 day', now() - interval '1 day' + interval '5 minutes', 'ok',
+                '{\"remote_total\": 890, \"local_total\": 882, \"missing\": 1}', '0.1.0');
+        INSERT INTO src_vn_json.count_log VALUES ('ff', 2, 300, 310, now() - interval '2 days', NULL);
+        INSERT INTO src_vn_json.count_log
+        SELECT site, g, l, r, now() - interval '1 day', (SELECT id FROM data_tasks.sync_run WHERE mode = 'count')
+          FROM (VALUES ('ff', 1, 499::bigint, 500::bigint), ('ff', 2, 303::bigint, 310::bigint),
+                       ('ff', 3, 80::bigint, 80::bigint)) AS v(site, g, l, r);
+        ",
+    )
+    .unwrap();
+    // One item a browser must show as text, and an error quoting the dashboard's password.
+    c.execute(
+        "UPDATE gn2pg_lpo.error_log SET item = jsonb_build_object('id_synthese', 1001, 'comment', $1::text),
+                error = 'connection to postgresql://ro:' || $2::text || '@db/x refused; see ' || $1::text
+          WHERE uuid = '00000000-0000-4000-8000-000000000001'",
+        &[&XSS, &RO_PASSWORD],
+    )
+    .unwrap();
+    if let Some(role) = role {
+        c.batch_execute(&format!(
+            "GRANT SELECT ON gn2pg_lpo.data_json TO {role};
+             GRANT SELECT ON src_vn_json.increment_log, src_vn_json.controller_state, src_vn_json.count_log TO {role};"
+        ))
+        .unwrap();
+    }
+}

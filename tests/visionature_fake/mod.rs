@@ -13,8 +13,13 @@
 //!   counted in `stalled` when they arrive), restricted taxo groups (401), successive reads of one
 //!   sighting with different `update_date`s.
 //!
+//! - Serves the site's public statistics page `index.php?m_id=23` (unsigned), the number of
+//!   sightings of each taxo group (or overridden ones, or another layout).
+//!
 //! Data come from a seeded generator: `n` sightings spread over `days` days before `end`, over
-//! the taxo groups, a quarter of them in forms of 4 sightings of the same day.
+//! the taxo groups, a quarter of them in forms of 4 sightings of the same day. The records are
+//! shaped as the real API writes them ([`records`]): the short form when `short_version=1` is
+//! asked for, the long form otherwise (or always, with `long_form`).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -28,6 +33,8 @@ use base64::Engine;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+
+pub mod records;
 
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
@@ -54,7 +61,8 @@ pub struct Fault {
     pub status: u16,
     /// Body to send (an empty 200, an HTML page…); `None` = `{"error": …}`.
     pub body: Option<String>,
-    /// Wrap the normal answer in this text (`Notice: …`); status ignored.
+    /// Wrap the normal answer in this text (`Notice: …`, before the JSON, or around it where the
+    /// text holds `{json}`); status ignored.
     pub wrap: Option<String>,
     /// Answer 200, then a byte at this interval, never ending (`path = "pagination_key"`: the
     /// next chunk requests of a chunked transfer).
@@ -157,6 +165,12 @@ pub struct State0 {
     /// Successive `update_date`s served for a sighting (the last one stays).
     pub reads: HashMap<u32, VecDeque<i64>>,
     pub record: bool,
+    /// Sightings per taxo group shown by the statistics page instead of the real numbers.
+    pub stats: BTreeMap<u32, u64>,
+    /// The statistics page served as is (another layout).
+    pub stats_html: Option<String>,
+    /// Answer observations in the long form even when `short_version=1` is asked for.
+    pub long_form: bool,
 }
 
 pub type Shared = Arc<Mutex<State0>>;
@@ -236,8 +250,9 @@ impl State0 {
                         entry: date + 3600 + k as i64 * 60,
                         update: None,
                         form: in_form.then_some(form_id),
-                        lat: 44.0 + (rr % 10_000) as f64 / 5000.0,
-                        lon: 4.0 + ((rr >> 20) % 10_000) as f64 / 5000.0,
+                        // Up to 6 decimals, as the sites write them.
+                        lat: 44.0 + (rr % 2_000_000) as f64 / 1e6,
+                        lon: 4.0 + ((rr >> 24) % 2_000_000) as f64 / 1e6,
                     },
                 );
             }
@@ -261,6 +276,9 @@ impl State0 {
             next_page: 0,
             reads: HashMap::new(),
             record: true,
+            stats: BTreeMap::new(),
+            stats_html: None,
+            long_form: false,
         };
         s.reindex();
         s
@@ -298,46 +316,24 @@ impl State0 {
         }
     }
 
-    fn render(&mut self, s: &Sighting) -> String {
+    fn render(&mut self, s: &Sighting, long: bool) -> String {
         let update = match self.reads.get_mut(&s.id) {
             Some(q) if q.len() > 1 => q.pop_front(),
             Some(q) => q.front().copied(),
             None => s.update,
         };
-        let mut obs = json!({
-            "@id": "33", "@uid": format!("{}", 10 + s.id % 7), "traid": "33",
-            "id_sighting": s.id.to_string(), "id_universal": format!("65_{}", s.id),
-            "coord_lat": s.lat, "coord_lon": s.lon, "precision": "precise",
-            "atlas_grid_name": "E080N640", "count": format!("{}", 1 + s.id % 5),
-            "estimation_code": "EXACT_VALUE", "flight_number": "1",
-            "insert_date": s.entry.to_string(), "hidden": "0", "admin_hidden": "0",
-            "name": "Jeanne Observatrice", "anonymous": "0", "source": "WEB",
-            "details": [{"count": "1", "sex": "U", "age": "U"}],
-            "comment": format!("obs {} — «é»", s.id),
-        });
-        if let Some(u) = update {
-            obs["update_date"] = json!(u.to_string());
-        }
-        json!({
-            "species": {"@id": format!("{}", 100 + s.id % 13), "taxonomy": s.group.to_string()},
-            "date": {"@notime": "1", "@offset": "3600", "@timestamp": s.date.to_string()},
-            "place": {"@id": format!("{}", 500 + s.id % 11), "id_universal": "65_500",
-                      "lat": s.lat.to_string(), "lon": s.lon.to_string(), "name": "Lieu-dit",
-                      "place_type": "place", "loc_precision": "0"},
-            "observers": [obs],
-        })
-        .to_string()
+        records::sighting(s, update, long).to_string()
     }
 
     /// Items of an observations answer: `sightings` alone, forms with their sightings.
-    fn observations(&mut self, ids: &[u32]) -> Vec<String> {
+    fn observations(&mut self, ids: &[u32], long: bool) -> Vec<String> {
         let mut loose = Vec::new();
         let mut forms: BTreeMap<u32, (f64, f64, Vec<String>)> = BTreeMap::new();
         for id in ids {
             let Some(s) = self.sightings.get(id).cloned() else {
                 continue;
             };
-            let text = self.render(&s);
+            let text = self.render(&s, long);
             match s.form {
                 Some(f) => forms
                     .entry(f)
@@ -348,10 +344,11 @@ impl State0 {
             }
         }
         for (f, (lat, lon, list)) in forms {
-            loose.push(format!(
-                "F{{\"@id\":\"{f}\",\"id_form_universal\":\"65_{f}\",\"time_start\":\"08:00:00\",\"time_stop\":\"09:30:00\",\"full_form\":\"1\",\"lat\":{lat},\"lon\":{lon},\"sightings\":[{}]}}",
-                list.join(",")
-            ));
+            let sightings = list
+                .iter()
+                .filter_map(|t| serde_json::from_str(t).ok())
+                .collect();
+            loose.push(format!("F{}", records::form(f, lat, lon, sightings)));
         }
         loose
     }
@@ -529,37 +526,34 @@ impl State0 {
     }
 
     fn reference(&self, controller: &str, q: &HashMap<String, String>) -> Vec<String> {
-        let v: Vec<Value> = match controller {
-            "taxo_groups" => self
-                .groups
+        let num = |k: &str| q.get(k).and_then(|v| v.parse().ok());
+        records::reference(
+            controller,
+            &self.groups,
+            num("id_commune"),
+            num("id_taxo_group"),
+        )
+        .into_iter()
+        .map(|x| x.to_string())
+        .collect()
+    }
+
+    /// The statistics page: each group's sightings (or the `stats` override), or `stats_html`.
+    pub fn stats_page(&self) -> String {
+        if let Some(h) = &self.stats_html {
+            return h.clone();
+        }
+        let groups: Vec<(String, u64)> =
+            self.groups
                 .iter()
-                .map(|(id, name)| json!({"id": id.to_string(), "name": name, "name_constant": format!("TAXO_GROUP_{id}"), "access_mode": "full"}))
-                .chain(std::iter::once(json!({"id": "99", "name": "Hidden", "name_constant": "TAXO_GROUP_99", "access_mode": "none"})))
-                .collect(),
-            "territorial_units" => vec![json!({"id": "7", "id_country": "FR", "short_name": "07", "name": "Ardèche"})],
-            "local_admin_units" => (1..=3).map(|i| json!({"id": i.to_string(), "id_canton": "07", "name": format!("Commune {i}"), "insee": format!("0700{i}"), "coord_lat": 44.7 + i as f64 / 10.0, "coord_lon": 4.4})).collect(),
-            "places" => {
-                let communes: Vec<u32> = match q.get("id_commune") {
-                    Some(c) => c.parse().ok().into_iter().collect(),
-                    None => (1..=3).collect(),
-                };
-                communes
-                    .iter()
-                    .flat_map(|c| (0..2).map(move |k| json!({"id": (500 + c * 10 + k).to_string(), "id_commune": c.to_string(), "name": "Lieu-dit", "coord_lat": 44.8, "coord_lon": 4.5 + k as f64 / 100.0, "place_type": "place"})))
-                    .collect()
-            }
-            "species" => {
-                let g: u32 = q.get("id_taxo_group").and_then(|v| v.parse().ok()).unwrap_or(1);
-                (0..5).map(|k| json!({"id": (100 + g * 10 + k).to_string(), "id_taxo_group": g.to_string(), "french_name": format!("Espèce {k}"), "latin_name": "Genus species"})).collect()
-            }
-            "observers" => (1..=4).map(|k| json!({"id": k.to_string(), "id_universal": (1000 + k).to_string(), "name": "Obs", "surname": format!("N{k}")})).collect(),
-            "entities" => vec![json!({"id": "1", "short_name": "LPO", "full_name_french": "Ligue"})],
-            "families" => vec![json!({"id": "1", "generic": "0", "latin_name": "Anatidae", "name": "Canards"})],
-            "validations" => vec![json!({"id": "1", "committee": "CHN", "name": "Homologation"})],
-            "fields" => vec![json!({"id": "1", "default": "0", "empty_choice": "1", "mandatory": "0", "name": "ATLAS_CODE"})],
-            _ => Vec::new(),
-        };
-        v.into_iter().map(|x| x.to_string()).collect()
+                .map(|(id, name)| {
+                    let n = self.stats.get(id).copied().unwrap_or_else(|| {
+                        self.by_date.get(id).map(|v| v.len() as u64).unwrap_or(0)
+                    });
+                    (name.to_string(), n)
+                })
+                .collect();
+        records::stats_page(&groups)
     }
 }
 
@@ -619,6 +613,16 @@ fn handle(
             });
         }
     };
+    // The public statistics page (no API, no signature).
+    if path == "/index.php" && q.get("m_id").map(String::as_str) == Some("23") {
+        record(st, 200);
+        let page = st.stats_page();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(Body::from(page))
+            .unwrap();
+    }
     if !signature_ok(method.as_str(), &url, &query, auth, &st.secret)
         || q.get("user_email") != Some(&st.email)
         || q.get("user_pw") != Some(&st.pw)
@@ -687,6 +691,8 @@ fn handle(
             return respond(401, "{\"error\":\"restricted taxo group\"}".into(), None);
         }
     }
+    // The short form only when asked for (`short_version=1`), as the real API.
+    let long = st.long_form || q.get("short_version").map(String::as_str) != Some("1");
     let (status, (b, p)) = match path.as_str() {
         "observations/search" => {
             let day = |k: &str| {
@@ -720,7 +726,7 @@ fn handle(
                 let b = v.partition_point(|(d, _)| *d < hi);
                 v[a..b].iter().map(|(_, id)| *id).collect()
             };
-            let items = st.observations(&ids);
+            let items = st.observations(&ids, long);
             (200, st.paged("obs", items))
         }
         "observations/diff" => {
@@ -734,8 +740,10 @@ fn handle(
             let items: Vec<String> = st
                 .diff
                 .iter()
-                .filter(|(t, _, g, kind)| *t >= since && Some(*g) == group && (!only_deleted || *kind == "deleted"))
-                .map(|(_, id, _, kind)| json!({"id_sighting": id.to_string(), "id_universal": format!("65_{id}"), "modification_type": kind}).to_string())
+                .filter(|(t, _, g, kind)| {
+                    *t >= since && Some(*g) == group && (!only_deleted || *kind == "deleted")
+                })
+                .map(|(_, id, _, kind)| records::diff_entry(*id, kind).to_string())
                 .collect();
             (200, (format!("[{}]", items.join(",")), None))
         }
@@ -748,7 +756,7 @@ fn handle(
                 .into_iter()
                 .filter(|id| st.sightings.get(id).is_some_and(|s| Some(s.group) == group))
                 .collect();
-            let items = st.observations(&ids);
+            let items = st.observations(&ids, long);
             (200, st.paged("obs", items))
         }
         p if p.starts_with("fields/") => {
@@ -771,6 +779,7 @@ fn handle(
     };
     record(st, status);
     let b = match wrap {
+        Some(w) if w.contains("{json}") => w.replace("{json}", &b),
         Some(w) => format!("{w}{b}\n"),
         None => b,
     };

@@ -45,6 +45,17 @@ figcaption { font-weight:600; font-size:.9em; margin:0 0 .2rem .3rem; }
 svg { display:block; width:100%; height:auto; }
 svg text { font:13px system-ui, "DejaVu Sans", sans-serif; fill:var(--muted); }
 .empty { padding:1rem; background:#fff; border:1px dashed var(--line); color:var(--muted); }
+form.filters { display:flex; flex-wrap:wrap; gap:.8rem; align-items:center; margin:.4rem 0 .6rem; }
+form.filters input, form.filters select { font:inherit; padding:.15rem .3rem; }
+section.error-row { background:#fff; border:1px solid var(--line); padding:.4rem .8rem; margin:.4rem 0; }
+section.error-row p.row-head { margin:0 0 .3rem; color:var(--muted); }
+section.error-row p.row-head b { color:var(--fg); font-weight:600; }
+section.error-row details { margin-top:.3rem; }
+pre { white-space:pre-wrap; overflow-wrap:anywhere; margin:0; font-size:.85em; }
+pre.error { color:var(--failed); }
+td.state { min-width:11rem; max-width:18rem; }
+.reason { color:var(--failed); font-size:.85em; white-space:normal; }
+pre.item { background:#f3f5f7; padding:.4rem; max-height:30rem; overflow:auto; }
 footer { color:var(--muted); padding:0 1.2rem 1.5rem; font-size:.85em; }
 "#;
 
@@ -64,6 +75,7 @@ pub fn layout(base: &str, title: &str, body: Markup) -> Markup {
                     a href=(href(base, "/", &[])) { "data-tasks operations" }
                     nav {
                         a href=(href(base, "/", &[])) { "Overview" }
+                        a href=(href(base, "/copies", &[])) { "Copies" }
                         @for (label, path) in crate::syncs::ops_panels().iter().flat_map(|s| s.nav) {
                             a href=(href(base, path, &[])) { (label) }
                         }

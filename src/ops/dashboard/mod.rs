@@ -4,10 +4,12 @@
 //!
 //! Pages, under the base path: `/` (every sync/scope: status badge, last run, last success age
 //! against its threshold; the sync tables found), `/runs?sync=…&scope=…[&kind=fix-sync]` (a
-//! scope's run history, paged, with SVG charts of counts and durations), and the pages each sync
+//! scope's run history, paged, with SVG charts of counts and durations), `/copies` (completeness
+//! and lag of every copy, as `status` judges them), and the pages each sync
 //! registers in its `ops.rs` ([`crate::syncs::ops_panels`]): `/gn2pg/<schema>` (imports per
-//! source and the error log — what the GN2PG dashboard showed), `/visionature/<schema>` (failed
-//! downloads), `/fix-sync` (the monitoring counts of each reconciliation). `/healthz`
+//! source, filterable, and the latest errors — what the GN2PG dashboard showed),
+//! `/gn2pg/<schema>/errors` (every `error_log` row, filtered and paged, with its whole item),
+//! `/visionature/<schema>` (failed downloads, filtered by site and controller), `/fix-sync` (the monitoring counts of each reconciliation). `/healthz`
 //! (the process answers) and `/readyz` (the database answers) need no credentials and say nothing
 //! else.
 //!
@@ -15,7 +17,7 @@
 //! them the server only listens on a loopback address. Every request reads in one read-only
 //! transaction with a statement timeout, through a small pool, off the async threads. Pages carry
 //! a strict Content-Security-Policy and never show a database message (logged instead) or any
-//! secret. Fails at start: bad `--base-path`, credentials missing or half set, database
+//! secret (every page goes through `secrets::scrub`, so a log row quoting one shows `***`). Fails at start: bad `--base-path`, credentials missing or half set, database
 //! unreachable, address in use.
 
 mod html;
@@ -249,7 +251,8 @@ fn router(state: Arc<AppState>) -> Router {
     let b = state.base.clone();
     let mut pages = Router::new()
         .route(&format!("{b}/"), get(pages::overview))
-        .route(&format!("{b}/runs"), get(pages::runs));
+        .route(&format!("{b}/runs"), get(pages::runs))
+        .route(&format!("{b}/copies"), get(pages::copies));
     for p in crate::syncs::ops_panels().iter().flat_map(|s| s.pages) {
         let route = format!("{b}{}", p.route);
         pages = if p.route.contains('{') {

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -17,8 +17,9 @@ use super::html::layout;
 use super::AppState;
 use crate::ops::runs::{self, Run, ScopeKey};
 use crate::ops::stale::Verdict;
-use crate::ops::status::{self, Report, ScopeStatus};
+use crate::ops::status::{self, CopyStatus, Report, ScopeStatus};
 use crate::pg::{run_log, PgError, Transaction};
+use crate::secrets::scrub;
 use crate::syncs::ops::{Page, PageError, Params, Request};
 use crate::text::{cap, duration, limit};
 use crate::web::chart::{line_chart, Points, Series};
@@ -53,7 +54,9 @@ where
         (status, layout(&st.base, title, body)).into_response()
     };
     match result {
-        Ok(Ok(markup)) => markup.into_response(),
+        // A secret of this process (its database URL's password, the dashboard's credentials)
+        // never leaves it, even when a row of a log quotes it.
+        Ok(Ok(markup)) => Html(scrub(&markup.into_string())).into_response(),
         Ok(Err(PageError::NotFound(what))) => message(StatusCode::NOT_FOUND, "Not found", &what),
         Ok(Err(PageError::BadRequest(what))) => (StatusCode::BAD_REQUEST, what).into_response(),
         Ok(Err(PageError::Db(e))) => {
@@ -117,9 +120,112 @@ fn overview_page(tx: &mut Transaction<'_>, st: &AppState) -> PageResult {
             Some(r) if r.scopes.is_empty() => (empty("No run recorded yet.")),
             Some(r) => (scopes_table(base, r)),
         }
+        p.meta #copies-link {
+            "Is every copy complete and current? "
+            a href=(href(base, "/copies", &[])) { "Completeness and lag →" }
+            " (counts every stored row: not on this page, which must stay quick)"
+        }
         @for panel in panels { (panel) }
     };
     Ok(layout(base, "Overview", body))
+}
+
+// ---- completeness and lag ----------------------------------------------------------------------
+
+pub(super) async fn copies(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref().unwrap_or(""));
+    page(st, move |tx, st| copies_page(tx, st, &params)).await
+}
+
+/// The report with its copies (no run needed: a report without `sync_run` is empty).
+fn copies_report(tx: &mut Transaction<'_>, st: &AppState) -> Result<Report, PgError> {
+    let report = if run_log::exists(tx)? {
+        status::report(tx, &st.thresholds)?
+    } else {
+        Report {
+            checked_at: chrono::Utc::now(),
+            checked_at_local: String::new(),
+            ok: false,
+            scopes: Vec::new(),
+            copies: Vec::new(),
+        }
+    };
+    let copies = crate::syncs::ops::copies(tx)?;
+    Ok(report.with_copies(copies, &st.thresholds))
+}
+
+fn copy_limit(c: &CopyStatus) -> String {
+    c.stale_after_s
+        .map(|secs| limit(std::time::Duration::from_secs(secs)))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// `/copies[?sync=gn2pg|visionature][&state=stale]`.
+fn copies_page(tx: &mut Transaction<'_>, st: &AppState, params: &Params) -> PageResult {
+    let base = st.base.as_str();
+    let (now, _) = runs::now(tx)?;
+    let report = copies_report(tx, st)?;
+    let sync = params.get("sync").filter(|s| !s.is_empty());
+    let only_stale = params.get("state") == Some("stale");
+    let shown: Vec<&CopyStatus> = report
+        .copies
+        .iter()
+        .filter(|c| sync.is_none_or(|s| c.copy.sync == s))
+        .filter(|c| !only_stale || c.verdict.is_stale())
+        .collect();
+    let num = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "–".into());
+    let body = html! {
+        h1 { "Completeness and lag" }
+        p.meta {
+            "Checked at " (now) ". Per gn2pg source × data type: rows stored in data_json, the export's last known total "
+            "(the latest verify run, else the latest successful full import) and the verify outcome. Per VisioNature site × "
+            "taxo group: the watermark (increment_log, the site's local time) and its age, the last count; per reference list "
+            "the age of its last download. Limits: --stale-after watermark=… and reference=…."
+        }
+        form.filters #copy-filters method="get" action=(href(base, "/copies", &[])) {
+            label { "Sync "
+                select name="sync" {
+                    option value="" { "any" }
+                    @for s in ["gn2pg", "visionature"] { option value=(s) selected[sync == Some(s)] { (s) } }
+                }
+            }
+            label { input type="checkbox" name="state" value="stale" checked[only_stale]; " incomplete or lagging only" }
+            button type="submit" { "Filter" }
+        }
+        @if shown.is_empty() { (empty("No copy: no gn2pg data_json, VisioNature increment_log or controller_state is readable (or none matches).")) } @else {
+            div.wide { table #copies {
+                thead { tr {
+                    th { "Sync" } th { "Source / site" } th { "Kind" } th { "Part" } th { "State" }
+                    th.num { "Stored" } th.num { "Remote" } th { "Last check" } th { "Checked at" }
+                    th { "Watermark / last download" } th.num { "Age" } th { "Limit" } th { "Schema" }
+                } }
+                tbody {
+                    @for c in &shown {
+                        @let x = &c.copy;
+                        tr class=[c.verdict.is_stale().then_some("stale")] data-copy=(c.label()) {
+                            td { (x.sync) } td { (x.scope) } td.nowrap.muted { (x.kind) } td { (x.part) }
+                            td.state {
+                                (verdict_badge(&c.verdict))
+                                @if let Verdict::Stale(reason) = &c.verdict { " " span.reason { (reason) } }
+                            }
+                            td.num { (num(x.stored)) }
+                            td.num {
+                                (num(x.remote))
+                                @if let Some(from) = &x.remote_from { br; span.muted { (from) } }
+                            }
+                            td { (x.check.as_deref().unwrap_or("–")) }
+                            td.time { (x.checked_at.as_deref().unwrap_or("")) }
+                            td.time { (x.watermark.as_deref().unwrap_or("")) }
+                            td.num { (x.age_s.map(duration).unwrap_or_default()) }
+                            td.time { (copy_limit(c)) }
+                            td.muted { (x.schema) }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    Ok(layout(base, "Completeness and lag", body))
 }
 
 fn runs_link(base: &str, key: &ScopeKey, page: Option<i64>) -> String {

@@ -10,4 +10,5 @@ pub const OPS: SyncOps = SyncOps {
     nav: &[],
     overview: None,
     pages: &[],
+    copies: None,
 };

@@ -64,6 +64,10 @@ pub struct Gn2pgConfig {
     /// Longest a source's run may last before it stops itself (`failed`, lock released).
     #[serde(with = "crate::settings::duration")]
     pub max_run: Duration,
+    /// The folder `init-db --custom-script to_gnsynthese` reads `to_gnsynthese.sql` from; unset:
+    /// `.deps/gn2pg` (scripts/install-deps.sh), then `/usr/local/share/data-tasks/gn2pg` (the
+    /// Docker image).
+    pub scripts_dir: Option<std::path::PathBuf>,
     #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
 }
@@ -99,6 +103,7 @@ impl Default for Gn2pgConfig {
             writer_connections: 2,
             http: Self::http_defaults(),
             max_run: Duration::from_secs(12 * 3600),
+            scripts_dir: None,
             sources: Vec::new(),
         }
     }
@@ -145,15 +150,21 @@ impl QueryValue {
     }
 }
 
-/// The kinds of export rows (`data_json.type`).
+/// The kinds of export rows (`data_json.type`, `metadata_json.type`).
 pub const DATA_TYPES: &[&str] = &[
     "synthese_with_cd_nomenclature",
     "synthese_with_label",
     "synthese_with_metadata",
+    "synthese_with_metadata_separated",
+    "metadata_only",
 ];
 
-/// gn2pg-client 1.10 kinds that need the separate metadata export.
-pub const UNSUPPORTED_DATA_TYPES: &[&str] = &["metadata_only", "synthese_with_metadata_separated"];
+/// The gn2pg-client 1.10 kinds that read the separate metadata export (`metadata_export_id`):
+/// frameworks and their datasets refreshed into `metadata_json` before the data (§7).
+pub const SEPARATED_DATA_TYPES: &[&str] = &["synthese_with_metadata_separated", "metadata_only"];
+
+/// The kind that reads only the metadata export (no `data_json` rows, no deletions).
+pub const METADATA_ONLY: &str = "metadata_only";
 
 /// One `[[gn2pg.source]]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -169,7 +180,8 @@ pub struct SourceConfig {
     /// Deprecated spelling of `data_export_id` (both: must be equal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_id: Option<i64>,
-    /// Only meaningful for the metadata-export kinds, which are not supported.
+    /// The metadata export's id (frameworks with their `datasets`), read by the kinds
+    /// `synthese_with_metadata_separated` and `metadata_only`, which require it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_export_id: Option<i64>,
     pub user_name: String,
@@ -209,6 +221,16 @@ impl SourceConfig {
     /// The data type as stored (lower-cased, as the client does).
     pub fn kind(&self) -> String {
         self.data_type.to_lowercase()
+    }
+
+    /// Whether a run first refreshes `metadata_json` from the metadata export.
+    pub fn separated_metadata(&self) -> bool {
+        SEPARATED_DATA_TYPES.contains(&self.kind().as_str())
+    }
+
+    /// Whether a run reads only the metadata export.
+    pub fn metadata_only(&self) -> bool {
+        self.kind() == METADATA_ONLY
     }
 
     /// `api/` under the source URL.
@@ -322,10 +344,14 @@ impl Gn2pgConfig {
                         ),
                     ))
                 }
-                (None, None) => {
+                (None, None) if s.kind() != METADATA_ONLY => {
                     return Err(invalid(
                         &key("data_export_id"),
-                        format!("source {:?}: data_export_id is required", s.name),
+                        format!(
+                            "source {:?}: data_export_id is required unless data_type is \
+                             metadata_only",
+                            s.name
+                        ),
                     ))
                 }
                 (_, Some(_)) => warnings.push(format!(
@@ -350,16 +376,6 @@ impl Gn2pgConfig {
                 }
             }
             let kind = s.kind();
-            if UNSUPPORTED_DATA_TYPES.contains(&kind.as_str()) {
-                return Err(invalid(
-                    &key("data_type"),
-                    format!(
-                        "source {:?}: data_type {kind:?} (separate metadata export) is not \
-                         supported by data-tasks gn2pg; use synthese_with_metadata",
-                        s.name
-                    ),
-                ));
-            }
             if !DATA_TYPES.contains(&kind.as_str()) {
                 return Err(invalid(
                     &key("data_type"),
@@ -370,10 +386,28 @@ impl Gn2pgConfig {
                     ),
                 ));
             }
-            if s.metadata_export_id.is_some() {
+            let separated = SEPARATED_DATA_TYPES.contains(&kind.as_str());
+            if separated && s.metadata_export_id.is_none() {
+                return Err(invalid(
+                    &key("metadata_export_id"),
+                    format!(
+                        "source {:?}: data_type {kind:?} reads the metadata export: \
+                         metadata_export_id is required",
+                        s.name
+                    ),
+                ));
+            }
+            if !separated && s.metadata_export_id.is_some() {
                 warnings.push(format!(
                     "source {:?}: metadata_export_id is only used by the metadata_only and \
                      synthese_with_metadata_separated kinds: ignored",
+                    s.name
+                ));
+            }
+            if kind == METADATA_ONLY && s.export().is_some() {
+                warnings.push(format!(
+                    "source {:?}: data_type metadata_only reads only the metadata export: \
+                     data_export_id ignored",
                     s.name
                 ));
             }

@@ -3,20 +3,26 @@
 //! Alembic-stamped), same `source` names, without its failure modes.
 //!
 //! - `init-db [--custom-script FILE.sql]` ([`schema`]): creates or completes the schema;
-//! - `full [--source NAME]… [--restart]` and `update [--source NAME]…` ([`run()`]): one source
+//! - `full [--source NAME]… [--restart]` and `update [--source NAME]… [--since DATETIME]`
+//!   ([`run()`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
 //! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged;
 //! - `verify [--source NAME]… [--repair]` ([`verify`]): is the copy complete (and put it right).
 //!
 //! The work: [`remote`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
 //! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
-//! [`store`] (COPY + upsert, checkpoint and counters in one transaction per page).
+//! [`metadata`] (the separate metadata export of the `synthese_with_metadata_separated` and
+//! `metadata_only` kinds), [`store`] (COPY + upsert, checkpoint and counters in one transaction
+//! per page).
 //!
 //! Exit status: 0 every source ok or skipped; 1 some source failed or had rows in `error_log`;
 //! 2 fatal — configuration, database, schema not initialised, or every source failed.
 
 pub(crate) mod compat;
 pub mod config;
+#[cfg(feature = "dashboard")]
+pub(crate) mod copies;
+pub(crate) mod metadata;
 #[cfg(feature = "dashboard")]
 pub(crate) mod ops;
 pub(crate) mod page;
@@ -75,6 +81,9 @@ pub enum Gn2pgCommand {
     Update {
         /// Only this source (name or normalised name); repeatable.
         sources: Vec<String>,
+        /// Replay from this instant instead of the last success (`YYYY-MM-DD[ HH:MM[:SS]]`, in
+        /// the source's time zone): docs/syncs/gn2pg.md §1.
+        since: Option<String>,
     },
     /// Compare each source's export with the rows stored for it; name the missing and extra ids.
     Verify {
@@ -139,6 +148,10 @@ pub fn run(config: &Gn2pgConfig, env: &Env, args: &Options) -> Result<Summary, G
     )?;
     match &args.command {
         Gn2pgCommand::InitDb { custom_script } => {
+            let custom_script = custom_script
+                .as_deref()
+                .map(|arg| schema::resolve_script(arg, cfg.scripts_dir.as_deref()))
+                .transpose()?;
             let mut client = db.connect()?;
             let report = schema::init_db(&mut client, &cfg.schema, custom_script.as_deref())?;
             let mut summary = Summary::new("gn2pg init-db");
@@ -174,15 +187,22 @@ pub fn run(config: &Gn2pgConfig, env: &Env, args: &Options) -> Result<Summary, G
             Requested::Full { restart: *restart },
             warnings,
         ),
-        Gn2pgCommand::Update { sources } => run_sources(
-            &cfg,
-            &db,
-            env,
-            &legacy.passwords,
-            sources,
-            Requested::Update,
-            warnings,
-        ),
+        Gn2pgCommand::Update { sources, since } => {
+            let req = match since {
+                None => Requested::Update,
+                Some(text) => Requested::Replay {
+                    since: run::parse_since(text).ok_or_else(|| ConfigError::Invalid {
+                        key: "--since".into(),
+                        reason: format!(
+                            "{:?} is not a date (YYYY-MM-DD) or a date and time \
+                             (YYYY-MM-DD HH:MM[:SS])",
+                            crate::text::clip_to(text, 40)
+                        ),
+                    })?,
+                },
+            };
+            run_sources(&cfg, &db, env, &legacy.passwords, sources, req, warnings)
+        }
         Gn2pgCommand::Verify { sources, repair } => verify::run(
             &cfg,
             &db,
@@ -235,7 +255,7 @@ fn run_sources(
 ) -> Result<Summary, Gn2pgError> {
     let command = match req {
         Requested::Full { .. } => "gn2pg full",
-        Requested::Update => "gn2pg update",
+        Requested::Update | Requested::Replay { .. } => "gn2pg update",
     };
     let selected = cfg.selected(names)?;
     let policy = policy(cfg)?;
@@ -275,7 +295,7 @@ fn run_sources(
         .iter()
         .map(|src| {
             tracing::info!(source = %src.name, "starting");
-            let o = run::run_source(&ctx, src, req);
+            let o = run::run_source(&ctx, src, req.clone());
             tracing::info!(source = %o.name, status = o.status.as_str(), fetched = o.counts.fetched,
                 upserted = o.counts.upserted, deleted = o.counts.deleted, errors = o.counts.errors,
                 retries = o.counts.http_retries, "done");

@@ -1,10 +1,14 @@
 //! gn2pg's part of the dashboard ([`OPS`]): on the overview, the latest import of every source of
 //! every gn2pg schema; on `/gn2pg/<schema>`, a schema's sources, its paged import history with
-//! charts, and its `error_log` — what gn2pg-client's own dashboard showed. A gn2pg schema is any
-//! schema whose `import_log` has gn2pg-client's columns ([`schemas`]), with its `error_log` when
-//! readable; nothing here reads the sync's configuration. The sources table also shows each
-//! source's last `gn2pg verify` ([`last_verifies`], from `data_tasks.sync_run` when readable).
-//! What can fail is a query.
+//! charts (filtered by source, transfer type and status; each import links to its errors), and
+//! the latest rows of its `error_log`; on `/gn2pg/<schema>/errors`, every `error_log` row, paged,
+//! filtered by source, uuid, controler and import id, with the whole error text and the whole
+//! item pretty-printed — what gn2pg-client's own admin pages showed; the completeness of each
+//! copy is [`super::copies`]'s. A gn2pg
+//! schema is any schema whose `import_log` has gn2pg-client's columns ([`schemas`]), with its
+//! `error_log` and `data_json` when readable; nothing here reads the sync's configuration. The
+//! sources table also shows each source's last `gn2pg verify` ([`last_verifies`], from
+//! `data_tasks.sync_run` when readable). What can fail is a query.
 
 use std::collections::BTreeMap;
 
@@ -23,11 +27,19 @@ pub const OPS: SyncOps = SyncOps {
     name: "gn2pg",
     nav: &[],
     overview: Some(overview),
-    pages: &[Page {
-        route: "/gn2pg/{schema}",
-        track: None,
-        render: schema_page,
-    }],
+    pages: &[
+        Page {
+            route: "/gn2pg/{schema}",
+            track: None,
+            render: schema_page,
+        },
+        Page {
+            route: "/gn2pg/{schema}/errors",
+            track: None,
+            render: errors_page,
+        },
+    ],
+    copies: Some(super::copies::copies),
 };
 
 const IMPORT_LOG: &[&str] = &[
@@ -161,11 +173,19 @@ pub fn last_verifies(
         .collect())
 }
 
-/// One page of a gn2pg schema's imports (one source, or all), newest first, and their number.
+/// Filters of the import history: `None` = any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportFilter<'a> {
+    pub source: Option<&'a str>,
+    pub xfer_type: Option<&'a str>,
+    pub status: Option<&'a str>,
+}
+
+/// One page of a gn2pg schema's imports (filtered), newest first, and their number.
 pub fn imports(
     client: &mut impl GenericClient,
     schema: &str,
-    source: Option<&str>,
+    filter: ImportFilter<'_>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<LogRow>, i64), PgError> {
@@ -178,14 +198,105 @@ pub fn imports(
              extract(epoch FROM l.xfer_end_ts - l.xfer_start_ts)::float8"
         ),
         &format!(
-            "{}.import_log l WHERE $1::text IS NULL OR l.source = $1",
+            "{}.import_log l WHERE ($1::text IS NULL OR l.source = $1)
+               AND ($2::text IS NULL OR l.xfer_type = $2) AND ($3::text IS NULL OR l.xfer_status = $3)",
             ident(schema)
         ),
         "l.xfer_start_ts DESC, l.id DESC",
-        &[&source],
+        &[&filter.source, &filter.xfer_type, &filter.status],
         limit,
         offset,
     )
+}
+
+/// The transfer types and statuses present in a schema's `import_log`, for the filters.
+pub fn import_kinds(
+    client: &mut impl GenericClient,
+    schema: &str,
+) -> Result<(Vec<String>, Vec<String>), PgError> {
+    let t = format!("{}.import_log", ident(schema));
+    let mut list = |col: &str| -> Result<Vec<String>, PgError> {
+        Ok(client
+            .query(
+                format!("SELECT DISTINCT {col}::text FROM {t} WHERE {col} IS NOT NULL ORDER BY 1")
+                    .as_str(),
+                &[],
+            )
+            .map_err(|e| PgError::query(format!("list {schema}.import_log.{col}"), e))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    };
+    Ok((list("xfer_type")?, list("xfer_status")?))
+}
+
+/// Filters of the error log: `None` = any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorFilter<'a> {
+    pub source: Option<&'a str>,
+    pub uuid: Option<&'a str>,
+    pub controler: Option<&'a str>,
+    pub import_id: Option<i32>,
+}
+
+/// One page of a gn2pg schema's `error_log` rows (filtered), newest first, and their number.
+pub fn error_page(
+    client: &mut impl GenericClient,
+    schema: &str,
+    filter: ErrorFilter<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<LogRow>, i64), PgError> {
+    log_page(
+        client,
+        &format!("{schema}.error_log"),
+        &format!(
+            "to_jsonb(e), to_char(e.last_ts, {TS}), extract(epoch FROM e.last_ts)::float8,
+             NULL::text, NULL::float8"
+        ),
+        &format!(
+            "{}.error_log e WHERE ($1::text IS NULL OR e.source = $1)
+               AND ($2::text IS NULL OR e.uuid::text = lower($2))
+               AND ($3::text IS NULL OR e.controler = $3)
+               AND ($4::int IS NULL OR e.import_id = $4)",
+            ident(schema)
+        ),
+        "e.last_ts DESC, e.uuid",
+        &[
+            &filter.source,
+            &filter.uuid.map(str::trim),
+            &filter.controler,
+            &filter.import_id,
+        ],
+        limit,
+        offset,
+    )
+}
+
+/// The number of `error_log` rows of each of `imports`.
+fn errors_per_import(
+    client: &mut impl GenericClient,
+    schema: &str,
+    imports: &[LogRow],
+) -> Result<BTreeMap<i64, i64>, PgError> {
+    let ids: Vec<i32> = imports
+        .iter()
+        .filter_map(|r| i32::try_from(r.num("id")).ok())
+        .collect();
+    Ok(client
+        .query(
+            format!(
+                "SELECT import_id::bigint, count(*) FROM {}.error_log
+                  WHERE import_id = ANY($1) GROUP BY 1",
+                ident(schema)
+            )
+            .as_str(),
+            &[&ids],
+        )
+        .map_err(|e| PgError::query(format!("count {schema}.error_log per import"), e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// The latest rows of a gn2pg schema's `error_log` (one source, or all) and their number.
@@ -259,7 +370,26 @@ fn filters_text(row: &LogRow) -> String {
     }
 }
 
-/// `/gn2pg/<schema>[?source=NAME][&page=N]`.
+/// A non-empty query parameter.
+fn param<'a>(req: &'a Request<'_>, key: &str) -> Option<&'a str> {
+    req.params.get(key).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A `<select>` of a filter form: "any" and `options`, `current` selected.
+fn select(name: &str, label: &str, options: &[String], current: Option<&str>) -> Markup {
+    html! {
+        label { (label) " "
+            select name=(name) {
+                option value="" { "any" }
+                @for o in options {
+                    option value=(o) selected[current == Some(o.as_str())] { (o) }
+                }
+            }
+        }
+    }
+}
+
+/// `/gn2pg/<schema>[?source=NAME][&type=T][&status=S][&page=N]`.
 fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, PageError> {
     let (base, schema) = (req.base, req.capture);
     let page_no = req.params.page()?;
@@ -269,15 +399,24 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             cap(schema)
         )));
     };
-    let source = req.params.get("source").filter(|s| !s.is_empty());
+    let filter = ImportFilter {
+        source: param(req, "source"),
+        xfer_type: param(req, "type"),
+        status: param(req, "status"),
+    };
+    let source = filter.source;
     let (page, offset) = page_offset(page_no);
     let sources = sources(tx, schema)?;
     let verifies = last_verifies(tx)?;
-    let (imports, total) = imports(tx, schema, source, PER_PAGE, offset)?;
-    let errors = if has_errors {
-        Some(errors(tx, schema, source, 20)?)
+    let (types, statuses) = import_kinds(tx, schema)?;
+    let (imports, total) = imports(tx, schema, filter, PER_PAGE, offset)?;
+    let (errors, per_import) = if has_errors {
+        (
+            Some(errors(tx, schema, source, 20)?),
+            errors_per_import(tx, schema, &imports)?,
+        )
     } else {
-        None
+        (None, BTreeMap::new())
     };
     let self_link = |source: Option<&str>, page: Option<i64>| {
         let page = page.map(|p| p.to_string());
@@ -285,11 +424,19 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
         if let Some(s) = source {
             params.push(("source", s));
         }
+        if let Some(t) = filter.xfer_type {
+            params.push(("type", t));
+        }
+        if let Some(st) = filter.status {
+            params.push(("status", st));
+        }
         if let Some(p) = &page {
             params.push(("page", p.as_str()));
         }
         href(base, &format!("/gn2pg/{schema}"), &params)
     };
+    let errors_link =
+        |params: &[(&str, &str)]| href(base, &format!("/gn2pg/{schema}/errors"), params);
     let oldest_first: Vec<&LogRow> = imports.iter().rev().collect();
     let points = Points {
         epochs: oldest_first.iter().map(|r| r.epoch).collect(),
@@ -371,7 +518,13 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
         }
         h2 {
             "Import history"
-            @if let Some(s) = source { " of " (s) " " a href=(self_link(None, None)) { "(all sources)" } }
+            @if let Some(s) = source { " of " (s) " " a href=(href(base, &format!("/gn2pg/{schema}"), &[])) { "(all sources)" } }
+        }
+        form.filters #import-filters method="get" action=(href(base, &format!("/gn2pg/{schema}"), &[])) {
+            label { "Source " input type="text" name="source" value=(source.unwrap_or("")); }
+            (select("type", "Transfer type", &types, filter.xfer_type))
+            (select("status", "Status", &statuses, filter.status))
+            button type="submit" { "Filter" }
         }
         div.charts {
             (line_chart("Rows per import", "", &points, &count_series))
@@ -381,7 +534,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
         @if imports.is_empty() { (empty("No import.")) } @else {
             div.wide { table #imports {
                 thead { tr {
-                    th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th { "Start" } th { "End" }
+                    th.num { "id" } th { "Source" } th { "Controler" } th { "Type" } th { "Status" } th.num { "error_log rows" } th { "Start" } th { "End" }
                     th.num { "Duration" } th.num { "API items" } th.num { "API errors" } th.num { "Upserts" } th.num { "Deletes" }
                     th.num { "Data errors" } th.num { "Metadata upserts" } th.num { "Metadata errors" } th { "Filters" } th { "Comment" }
                 } }
@@ -393,6 +546,12 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td { (r.text("controler")) }
                             td { (r.text("xfer_type")) }
                             td { (badge(&r.text("xfer_status"))) }
+                            td.num {
+                                @let n = per_import.get(&r.num("id")).copied().unwrap_or(0);
+                                @if n > 0 {
+                                    a.errors href=(errors_link(&[("import_id", &r.num("id").to_string())])) { (n) " errors" }
+                                } @else { "0" }
+                            }
                             td.time { (r.at) }
                             td.time { (r.end.as_deref().unwrap_or("")) }
                             td.num { (r.duration_s.map(duration).unwrap_or_default()) }
@@ -415,7 +574,10 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             None => (empty("This schema has no readable error_log.")),
             Some((rows, _)) if rows.is_empty() => (empty("No error recorded.")),
             Some((rows, n)) => {
-                p.meta { "The " (rows.len()) " latest of " (n) " rows." }
+                p.meta {
+                    "The " (rows.len()) " latest of " (n) " rows. "
+                    a #all-errors href=(errors_link(&source.map(|s| vec![("source", s)]).unwrap_or_default())) { "Every row, with filters and whole items →" }
+                }
                 div.wide { table #errors {
                     thead { tr { th { "When" } th { "Source" } th { "Controler" } th { "UUID" } th.num { "Import" } th { "Error" } th { "Item" } } }
                     tbody {
@@ -424,7 +586,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                                 td.time { (e.at) }
                                 td { (e.text("source")) }
                                 td { (e.text("controler")) }
-                                td { (e.text("uuid")) }
+                                td { a href=(errors_link(&[("uuid", &e.text("uuid"))])) { (e.text("uuid")) } }
                                 td.num { (e.text("import_id")) }
                                 td.text { (cap(&e.text("error"))) }
                                 td.text { (cap(&e.text("item"))) }
@@ -433,6 +595,116 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                     }
                 } }
             }
+        }
+    };
+    Ok(Rendered { title, body })
+}
+
+/// The item of an `error_log` row pretty-printed (a JSON string holding JSON, as some writers
+/// store it, is unwrapped).
+fn pretty_item(row: &LogRow) -> String {
+    let item = match row.row.get("item") {
+        None | Some(serde_json::Value::Null) => return String::new(),
+        Some(serde_json::Value::String(s)) => {
+            serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+        }
+        Some(v) => v.clone(),
+    };
+    serde_json::to_string_pretty(&item).unwrap_or_default()
+}
+
+/// `/gn2pg/<schema>/errors[?source=…][&uuid=…][&controler=…][&import_id=N][&page=N]`.
+fn errors_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, PageError> {
+    let (base, schema) = (req.base, req.capture);
+    let page_no = req.params.page()?;
+    let import_id = param(req, "import_id")
+        .map(|v| {
+            v.parse::<i32>().map_err(|e| {
+                PageError::BadRequest(format!(
+                    "Failed to deserialize query string: import_id: {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    match schemas(tx)?.get(schema) {
+        Some(true) => {}
+        Some(false) => {
+            return Err(PageError::NotFound(format!(
+                "The gn2pg schema {} has no readable error_log.",
+                cap(schema)
+            )))
+        }
+        None => {
+            return Err(PageError::NotFound(format!(
+                "No gn2pg schema named {} is readable.",
+                cap(schema)
+            )))
+        }
+    }
+    let filter = ErrorFilter {
+        source: param(req, "source"),
+        uuid: param(req, "uuid"),
+        controler: param(req, "controler"),
+        import_id,
+    };
+    let (page, offset) = page_offset(page_no);
+    let (rows, total) = error_page(tx, schema, filter, PER_PAGE, offset)?;
+    let import_text = import_id.map(|i| i.to_string());
+    let link = |p: Option<i64>| {
+        let p = p.map(|p| p.to_string());
+        let mut params = Vec::new();
+        for (k, v) in [
+            ("source", filter.source),
+            ("uuid", filter.uuid),
+            ("controler", filter.controler),
+            ("import_id", import_text.as_deref()),
+            ("page", p.as_deref()),
+        ] {
+            if let Some(v) = v {
+                params.push((k, v));
+            }
+        }
+        href(base, &format!("/gn2pg/{schema}/errors"), &params)
+    };
+    let title = format!("gn2pg error log · {schema}");
+    let body = html! {
+        h1 { (title) }
+        p.meta {
+            "Rows of " code { (schema) ".error_log" } ": the items gn2pg could not store, with the whole error and the whole item. "
+            a href=(href(base, &format!("/gn2pg/{schema}"), &[])) { "← imports of " (schema) }
+        }
+        form.filters #error-filters method="get" action=(href(base, &format!("/gn2pg/{schema}/errors"), &[])) {
+            label { "Source " input type="text" name="source" value=(filter.source.unwrap_or("")); }
+            label { "UUID " input type="text" name="uuid" size="36" value=(filter.uuid.unwrap_or("")); }
+            label { "Controler " input type="text" name="controler" value=(filter.controler.unwrap_or("")); }
+            label { "Import id " input type="text" name="import_id" size="6" value=(import_text.as_deref().unwrap_or("")); }
+            button type="submit" { "Filter" }
+            " " a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[])) { "clear" }
+        }
+        (pager(page, total, |p| link(Some(p))))
+        @if rows.is_empty() { (empty("No error_log row matches.")) } @else {
+            div #error-rows {
+                @for e in &rows {
+                    section.error-row data-uuid=(e.text("uuid")) {
+                        p.row-head {
+                            span.time { (e.at) } " · source " b { (e.text("source")) }
+                            " · controler " b { (e.text("controler")) }
+                            " · uuid " a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[("uuid", &e.text("uuid"))])) { (e.text("uuid")) }
+                            " · import "
+                            @let id = e.text("import_id");
+                            @if id.is_empty() { "–" } @else {
+                                a href=(href(base, &format!("/gn2pg/{schema}/errors"), &[("import_id", &id)])) { "#" (id) }
+                            }
+                        }
+                        pre.error { (e.text("error")) }
+                        details open[rows.len() == 1] {
+                            summary { "Item" }
+                            pre.item { (pretty_item(e)) }
+                        }
+                    }
+                }
+            }
+            (pager(page, total, |p| link(Some(p))))
         }
     };
     Ok(Rendered { title, body })

@@ -116,7 +116,7 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 }
 
 /// The UUID in a JSON value (a string), `Ok(None)` for null/absent.
-fn uuid_of(raw: Option<&RawValue>) -> Result<Option<[u8; 16]>, String> {
+pub(super) fn uuid_of(raw: Option<&RawValue>) -> Result<Option<[u8; 16]>, String> {
     let Some(raw) = raw else { return Ok(None) };
     match serde_json::from_str::<Option<String>>(raw.get()) {
         Ok(None) => Ok(None),
@@ -142,9 +142,9 @@ fn id_of(raw: Option<&RawValue>) -> Result<i64, String> {
 }
 
 /// A JSON object kept as top-level keys → raw values (later duplicates win, as in Python).
-type RawObject<'a> = BTreeMap<String, &'a RawValue>;
+pub(super) type RawObject<'a> = BTreeMap<String, &'a RawValue>;
 
-fn write_object(obj: &RawObject<'_>, extra: &[(&str, &str)]) -> String {
+pub(super) fn write_object(obj: &RawObject<'_>, extra: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(1024);
     out.push('{');
     let mut first = true;

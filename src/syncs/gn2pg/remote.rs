@@ -45,6 +45,8 @@ pub struct Api {
     client: HttpClient,
     api: String,
     export_url: String,
+    /// The metadata export (`metadata_export_id`), for the separated-metadata kinds.
+    metadata_url: Option<String>,
     session: GnSession,
 }
 
@@ -297,10 +299,15 @@ impl Api {
                 user: source.user_name.clone(),
             })?;
         let export_url = format!("{api}{path}/api/{}", source.export().unwrap_or_default());
+        let metadata_url = source
+            .metadata_export_id
+            .filter(|_| source.separated_metadata())
+            .map(|id| format!("{api}{path}/api/{id}"));
         Ok(Api {
             client,
             api,
             export_url,
+            metadata_url,
             session,
         })
     }
@@ -342,6 +349,28 @@ impl Api {
                 reason,
             }),
         }
+    }
+
+    /// GETs page `offset` (0-based, gn2pg-client's paging) of the metadata export: acquisition
+    /// frameworks, each with its `datasets`.
+    pub fn metadata_page(&self, limit: u64, offset: u64) -> Result<ExportPage, ApiError> {
+        let what = format!("metadata export page {offset}");
+        let Some(url) = &self.metadata_url else {
+            return Err(ApiError::Protocol {
+                what,
+                reason: "the source has no metadata_export_id".into(),
+            });
+        };
+        let resp = self
+            .client
+            .request(Method::GET, url, &what)
+            .header("Accept", ACCEPT)
+            .query("limit", limit)
+            .query("offset", offset)
+            .session(&self.session)
+            .check(|resp| split_page(resp).map(|_| ()))
+            .send()?;
+        split_page(&resp).map_err(|reason| ApiError::Protocol { what, reason })
     }
 
     /// GETs page `page` (1-based) of the deletion feed since `since`.

@@ -10,6 +10,12 @@
 //!   minus `since_overlap`; pages filtered on `derniere_action` between `since` and the run start
 //!   (both in `source_timezone`), then the deletion feed. `success` only after both; on failure
 //!   the next update reuses the same `since` (at-least-once, idempotent). No success yet: full.
+//! - update `--since`: the same window from the operator's instant (a replay); it runs only
+//!   when it reaches back to the last success, so the success it records never moves the
+//!   watermark past rows it did not read (§1).
+//! - separated metadata (`synthese_with_metadata_separated`, `metadata_only`): the whole
+//!   metadata export is read into `metadata_json` first ([`super::metadata`]); `metadata_only`
+//!   stops there (no data, no deletions, no checkpoint).
 //! - unfinished `import_log` rows of the source (a killed run) are marked `failed`/abandoned
 //!   first; the `sync_run` row follows the same rule ([`crate::pg::run_log::begin`]).
 
@@ -18,6 +24,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::config::{Gn2pgConfig, SourceConfig};
+use super::metadata;
 use super::page::ParsedPage;
 use super::pipeline::{self, Plan};
 use super::remote::Api;
@@ -32,10 +39,17 @@ use crate::secrets::{scrub, Secret};
 use crate::syncs::protocol::{self, Scope, Scoped, Work};
 
 /// What the operator asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requested {
-    Full { restart: bool },
+    Full {
+        restart: bool,
+    },
     Update,
+    /// `update --since`: the window starts at this instant (`YYYY-MM-DD HH:MM:SS`, in the
+    /// source's time zone) instead of the last success.
+    Replay {
+        since: String,
+    },
 }
 
 /// Everything a source's run needs.
@@ -70,8 +84,18 @@ struct Checkpoint {
 }
 
 enum Mode {
-    Full { resume: Option<Checkpoint> },
-    Update { since: String },
+    Full {
+        resume: Option<Checkpoint>,
+    },
+    Update {
+        since: String,
+        replay: bool,
+    },
+    /// `metadata_only`: the metadata export alone, `xfer_type` `update` or `full` as asked (as
+    /// gn2pg-client: an update needs no earlier success).
+    MetadataOnly {
+        update: bool,
+    },
 }
 
 impl Mode {
@@ -79,9 +103,53 @@ impl Mode {
         match self {
             Mode::Full { resume: None } => "full",
             Mode::Full { resume: Some(_) } => "full (resumed)",
-            Mode::Update { .. } => "update",
+            Mode::Update { replay: false, .. } => "update",
+            Mode::Update { replay: true, .. } => "update (since)",
+            Mode::MetadataOnly { update: false } => "full (metadata only)",
+            Mode::MetadataOnly { update: true } => "update (metadata only)",
         }
     }
+
+    fn is_update(&self) -> bool {
+        matches!(
+            self,
+            Mode::Update { .. } | Mode::MetadataOnly { update: true }
+        )
+    }
+}
+
+/// Why an `update --since` does not run (nothing is written).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayRefused {
+    #[error(
+        "update --since {since}: an interrupted full is pending (checkpoint after id_synthese \
+         {last}); finish it first with `gn2pg full` or a plain `gn2pg update`"
+    )]
+    FullPending { since: String, last: String },
+    #[error(
+        "update --since {since}: no successful import yet, so rows before {since} were never \
+         read; run `gn2pg full` first"
+    )]
+    NoSuccess { since: String },
+    #[error(
+        "update --since {since}: the last success started at {watermark} ({tz}); a window from \
+         {since} would leave the changes in between unread and move the watermark past them; \
+         give --since {watermark} or earlier"
+    )]
+    Gap {
+        since: String,
+        watermark: String,
+        tz: String,
+    },
+}
+
+/// Why the run's plan could not be made.
+#[derive(Debug, thiserror::Error)]
+enum DecideError {
+    #[error(transparent)]
+    Pg(#[from] PgError),
+    #[error(transparent)]
+    Replay(#[from] ReplayRefused),
 }
 
 fn s(schema: &str) -> String {
@@ -93,8 +161,14 @@ fn decide(
     client: &mut impl GenericClient,
     cfg: &Gn2pgConfig,
     std: &str,
-    req: Requested,
-) -> Result<Mode, PgError> {
+    src: &SourceConfig,
+    req: &Requested,
+) -> Result<Mode, DecideError> {
+    if src.metadata_only() {
+        return Ok(Mode::MetadataOnly {
+            update: !matches!(req, Requested::Full { .. }),
+        });
+    }
     if let Requested::Full { restart: true } = req {
         return Ok(Mode::Full { resume: None });
     }
@@ -108,13 +182,22 @@ fn decide(
         )
         .map_err(|e| PgError::query("read import_checkpoint", e))?;
     if let Some(row) = cp {
+        let last_id: Option<i64> = row.get(0);
+        if let Requested::Replay { since } = req {
+            return Err(ReplayRefused::FullPending {
+                since: since.clone(),
+                last: last_id.map_or("none (from its start)".into(), |i| i.to_string()),
+            }
+            .into());
+        }
         return Ok(Mode::Full {
-            resume: Some(Checkpoint {
-                last_id: row.get(0),
-            }),
+            resume: Some(Checkpoint { last_id }),
         });
     }
-    if req == Requested::Update {
+    if let Requested::Replay { since } = req {
+        return replay(client, cfg, std, since);
+    }
+    if *req == Requested::Update {
         let since = client
             .query_opt(
                 &format!(
@@ -130,7 +213,10 @@ fn decide(
             )
             .map_err(|e| PgError::query("read the last successful import_log row", e))?;
         if let Some(row) = since {
-            return Ok(Mode::Update { since: row.get(0) });
+            return Ok(Mode::Update {
+                since: row.get(0),
+                replay: false,
+            });
         }
         tracing::info!(
             source = std,
@@ -138,6 +224,70 @@ fn decide(
         );
     }
     Ok(Mode::Full { resume: None })
+}
+
+/// `update --since`: runs only when `since` is not later than the start of the last success
+/// (both in the source's time zone), so that the success it records (its own start becomes the
+/// watermark) covers everything since the previous watermark.
+fn replay(
+    client: &mut impl GenericClient,
+    cfg: &Gn2pgConfig,
+    std: &str,
+    since: &str,
+) -> Result<Mode, DecideError> {
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT to_char(w, 'YYYY-MM-DD HH24:MI:SS'), $2::text::timestamp <= w
+                 FROM (SELECT (xfer_start_ts AT TIME ZONE current_setting('TimeZone')) AT TIME ZONE $3 AS w
+                       FROM {}.import_log
+                       WHERE source = $1 AND controler = 'data' AND xfer_status = 'success'
+                       ORDER BY xfer_start_ts DESC LIMIT 1) last",
+                s(&cfg.schema)
+            ),
+            &[&std, &since, &cfg.source_timezone],
+        )
+        .map_err(|e| PgError::query("read the last successful import_log row", e))?;
+    let Some(row) = row else {
+        return Err(ReplayRefused::NoSuccess {
+            since: since.into(),
+        }
+        .into());
+    };
+    let (watermark, covered): (String, bool) = (row.get(0), row.get(1));
+    if !covered {
+        return Err(ReplayRefused::Gap {
+            since: since.into(),
+            watermark,
+            tz: cfg.source_timezone.clone(),
+        }
+        .into());
+    }
+    Ok(Mode::Update {
+        since: since.into(),
+        replay: true,
+    })
+}
+
+/// `--since` as the operator wrote it → `YYYY-MM-DD HH:MM:SS`: a date (`2024-06-01`, midnight,
+/// gn2pg-client's only form) or a date and time (`2024-06-01 14:30[:00]`, `T` accepted).
+pub fn parse_since(text: &str) -> Option<String> {
+    let t = text.trim();
+    let formats = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ];
+    formats
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 /// JSON text the way Python's `json.dumps` writes it (`", "`, `": "`, non-ASCII escaped):
@@ -180,7 +330,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
         std_name: std.clone(),
         mode: match req {
             Requested::Full { .. } => "full".into(),
-            Requested::Update => "update".into(),
+            Requested::Update | Requested::Replay { .. } => "update".into(),
         },
         status: RunStatus::Failed,
         counts: RunCounts::default(),
@@ -192,7 +342,8 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
     let mode = match ctx
         .pool
         .get()
-        .and_then(|mut c| decide(&mut *c, ctx.cfg, &std, req))
+        .map_err(DecideError::from)
+        .and_then(|mut c| decide(&mut *c, ctx.cfg, &std, src, &req))
     {
         Ok(m) => m,
         Err(e) => {
@@ -201,11 +352,7 @@ pub fn run_source(ctx: &Ctx<'_>, src: &SourceConfig, req: Requested) -> Outcome 
         }
     };
     out.mode = mode.name().into();
-    let mode_col = if matches!(mode, Mode::Update { .. }) {
-        "update"
-    } else {
-        "full"
-    };
+    let mode_col = if mode.is_update() { "update" } else { "full" };
     let scope = Scope {
         sync: "gn2pg",
         scope: &std,
@@ -270,9 +417,10 @@ fn execute(
     }
     let (resume, since) = match &mode {
         Mode::Full { resume } => (resume.as_ref().map(|c| c.last_id), None),
-        Mode::Update { since } => (None, Some(since.clone())),
+        Mode::Update { since, .. } => (None, Some(since.clone())),
+        Mode::MetadataOnly { .. } => (None, None),
     };
-    let xfer_type = if since.is_some() { "update" } else { "full" };
+    let xfer_type = if mode.is_update() { "update" } else { "full" };
     // The run's import_log row; a resumed full keeps its original start.
     let row = writer
         .client()
@@ -349,6 +497,30 @@ fn transfer(
     let schema = s(&cfg.schema);
     let pw = password(ctx, std)?;
     let api = Api::connect(src, &pw, &ctx.policy)?;
+    if src.separated_metadata() {
+        // The metadata export first, whole, so that the data rows' triggers find the datasets.
+        let import_id = writer.import_id;
+        let shown = vec![("limit".to_string(), Value::from(cfg.page_size))];
+        let filters = Value::Array(vec![Value::String(python_dumps(&shown))]);
+        writer
+            .client()
+            .execute(
+                &format!(
+                    "UPDATE {schema}.import_log SET xfer_status = 'importing data', xfer_filters = $2
+                     WHERE id = $1"
+                ),
+                &[&import_id, &filters],
+            )
+            .map_err(|e| PgError::query("update the import_log row", e))?;
+        let meta = metadata::refresh(&api, writer, cfg.page_size, w)?;
+        w.counts.fetched += meta.items;
+        w.counts.errors += meta.meta_errors;
+        w.counts.http_retries = api.retries();
+        if src.metadata_only() {
+            return Ok(());
+        }
+    }
+    let (base_fetched, base_errors) = (w.counts.fetched, w.counts.errors);
     let mut params: Vec<(String, String)> = src.filters();
     params.push(("orderby".into(), "id_synthese".into()));
     params.push(("limit".into(), cfg.page_size.to_string()));
@@ -446,9 +618,9 @@ fn transfer(
             let counts = writer.write_page(page, if full { page.last_id } else { None }, slot)?;
             totals.add(&counts);
             progress.inc(counts.items);
-            w.counts.fetched = totals.items;
+            w.counts.fetched = base_fetched + totals.items;
             w.counts.upserted = totals.upserts;
-            w.counts.errors = totals.errors + totals.meta_errors;
+            w.counts.errors = base_errors + totals.errors + totals.meta_errors;
             w.counts.http_retries = api.retries();
             if seq % 10 == 9 {
                 w.progress();

@@ -11,6 +11,9 @@
 //! ([`crate::pg::schema::apply`]); the operator's `--custom-script` runs in a second one, with
 //! the literal `gn2pg_import` replaced by the schema (as gn2pg-client does).
 //!
+//! `--custom-script to_gnsynthese` names the trigger script gn2pg-client ships, found by
+//! [`resolve_script`] where the installation put it (§1); any other value is a file path.
+//!
 //! [`check`] is the healthcheck of `full`/`update`: the tables are there (else: run `init-db`).
 
 use crate::pg::{self, ident, GenericClient, PgError};
@@ -291,6 +294,58 @@ pub enum SchemaError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "--custom-script {keyword}: gn2pg-client's {file} is not installed (tried {tried}); \
+         scripts/install-deps.sh puts it in .deps/gn2pg/ (the Docker image has it in \
+         /usr/local/share/data-tasks/gn2pg/), or point gn2pg.scripts_dir (DATA_TASKS_GN2PG_SCRIPTS_DIR) at the \
+         folder holding it, or pass the file's path"
+    )]
+    ScriptNotInstalled {
+        keyword: String,
+        file: String,
+        tried: String,
+    },
+}
+
+/// The keywords `--custom-script` resolves to a script gn2pg-client ships (not in this
+/// repository: installed from the pinned gn2pg-client wheel, docs/syncs/gn2pg.md §1).
+pub const SCRIPT_KEYWORDS: &[&str] = &["to_gnsynthese"];
+
+/// Where `scripts/install-deps.sh` puts those scripts, relative to the working directory.
+pub const DEPS_SCRIPTS_DIR: &str = ".deps/gn2pg";
+
+/// Where the Docker image has them.
+pub const IMAGE_SCRIPTS_DIR: &str = "/usr/local/share/data-tasks/gn2pg";
+
+/// The file `--custom-script ARG` runs: a keyword of [`SCRIPT_KEYWORDS`] is looked up as
+/// `<keyword>.sql` in `scripts_dir` when set, else in [`DEPS_SCRIPTS_DIR`] then
+/// [`IMAGE_SCRIPTS_DIR`]; anything else is a path, used as it is.
+pub fn resolve_script(
+    arg: &std::path::Path,
+    scripts_dir: Option<&std::path::Path>,
+) -> Result<std::path::PathBuf, SchemaError> {
+    let Some(keyword) = arg.to_str().filter(|a| SCRIPT_KEYWORDS.contains(a)) else {
+        return Ok(arg.to_path_buf());
+    };
+    let file = format!("{keyword}.sql");
+    let dirs: Vec<std::path::PathBuf> = match scripts_dir {
+        Some(d) => vec![d.to_path_buf()],
+        None => vec![DEPS_SCRIPTS_DIR.into(), IMAGE_SCRIPTS_DIR.into()],
+    };
+    let candidates: Vec<std::path::PathBuf> = dirs.iter().map(|d| d.join(&file)).collect();
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| SchemaError::ScriptNotInstalled {
+            keyword: keyword.into(),
+            file,
+            tried: candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 fn check_columns(client: &mut impl GenericClient, schema: &str) -> Result<(), SchemaError> {

@@ -109,10 +109,28 @@ fn configuration_errors_name_the_key() {
     let e = cfg(vec![s]).validate().unwrap_err().to_string();
     assert!(e.contains("must be equal"), "{e}");
 
+    for kind in ["metadata_only", "synthese_with_metadata_separated"] {
+        let mut s = source("a");
+        s.data_type = kind.into();
+        let e = cfg(vec![s.clone()]).validate().unwrap_err().to_string();
+        assert!(e.contains("metadata_export_id is required"), "{e}");
+        s.metadata_export_id = Some(13);
+        assert!(cfg(vec![s.clone()]).validate().is_ok(), "{kind}");
+        assert!(s.separated_metadata());
+        assert_eq!(s.metadata_only(), kind == "metadata_only");
+    }
     let mut s = source("a");
     s.data_type = "metadata_only".into();
+    s.metadata_export_id = Some(13);
+    s.data_export_id = None;
+    assert!(
+        cfg(vec![s]).validate().is_ok(),
+        "metadata_only needs no data export"
+    );
+    let mut s = source("a");
+    s.data_export_id = None;
     let e = cfg(vec![s]).validate().unwrap_err().to_string();
-    assert!(e.contains("not supported"), "{e}");
+    assert!(e.contains("data_export_id is required"), "{e}");
 
     let mut s = source("a");
     s.data_type = "Synthese_With_Label".into();
@@ -359,4 +377,82 @@ nb_threads = 2
         .unwrap_err()
         .to_string();
     assert!(e.contains("mystery"), "{e}");
+}
+
+#[test]
+fn metadata_export_items_split_into_frameworks_and_datasets() {
+    let ca = "11111111-1111-1111-1111-111111111111";
+    let ds = "22222222-2222-2222-2222-222222222222";
+    let page = page_of(&[
+        &format!(
+            r#"{{"uuid":"{ca}","acquisition_framework_name":"CA","n":1.10,"datasets":[{{"uuid":"{ds}","dataset_name":"JDD","ca_uuid":"stale"}},{{"dataset_name":"no uuid"}}]}}"#
+        ),
+        r#"{"uuid":"33333333-3333-3333-3333-333333333333","datasets":null}"#,
+        r#"{"acquisition_framework_name":"no uuid","datasets":[]}"#,
+    ]);
+    let p = super::metadata::parse(&page);
+    assert_eq!(p.items, 3);
+    assert!(p.rows.is_empty());
+    let levels: Vec<Level> = p.metas.iter().map(|m| m.level).collect();
+    assert_eq!(levels, [Level::Framework, Level::Dataset, Level::Framework]);
+    let framework: serde_json::Value = serde_json::from_str(&p.metas[0].item).unwrap();
+    assert_eq!(
+        framework,
+        serde_json::json!({"uuid": ca, "acquisition_framework_name": "CA", "n": 1.10})
+    );
+    let dataset: serde_json::Value = serde_json::from_str(&p.metas[1].item).unwrap();
+    assert_eq!(
+        dataset,
+        serde_json::json!({"uuid": ds, "dataset_name": "JDD", "ca_uuid": ca})
+    );
+    assert_eq!(p.bad.len(), 2);
+    assert!(p.bad.iter().all(|b| b.controler == "metadata"));
+}
+
+#[test]
+fn since_accepts_a_date_or_a_date_and_time() {
+    use super::run::parse_since;
+    assert_eq!(
+        parse_since("2024-06-01").as_deref(),
+        Some("2024-06-01 00:00:00")
+    );
+    assert_eq!(
+        parse_since(" 2024-06-01 14:30 ").as_deref(),
+        Some("2024-06-01 14:30:00")
+    );
+    assert_eq!(
+        parse_since("2024-06-01T14:30:05").as_deref(),
+        Some("2024-06-01 14:30:05")
+    );
+    for bad in [
+        "01/06/2024",
+        "2024-13-01",
+        "2024-06-01 25:00",
+        "yesterday",
+        "",
+    ] {
+        assert_eq!(parse_since(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn the_to_gnsynthese_keyword_resolves_in_the_scripts_folder() {
+    use super::schema::{resolve_script, SchemaError};
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::path::Path::new("/some/where/triggers.sql");
+    assert_eq!(resolve_script(path, Some(dir.path())).unwrap(), path);
+    let kw = std::path::Path::new("to_gnsynthese");
+    match resolve_script(kw, Some(dir.path())) {
+        Err(e @ SchemaError::ScriptNotInstalled { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&dir.path().join("to_gnsynthese.sql").display().to_string()));
+            assert!(text.contains("scripts/install-deps.sh"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(dir.path().join("to_gnsynthese.sql"), "SELECT 1;").unwrap();
+    assert_eq!(
+        resolve_script(kw, Some(dir.path())).unwrap(),
+        dir.path().join("to_gnsynthese.sql")
+    );
 }

@@ -1,15 +1,20 @@
 //! `--vn-config FILE`: an operator's existing Client-API-VN 2.x YAML configuration, mapped onto
 //! `[visionature]` (what the file does not set keeps its `[visionature]` value).
 //!
-//! Mapped: `site.<name>.site` → `[[site]]` (disabled sites left out), `filter.*` (taxo_exclude,
+//! A `.toml` file (or one that parses as TOML) is a 3.x configuration, read by
+//! [`super::compat_toml`] with the same rules.
+//!
+//! Mapped: `site.<name>.site` → `[[site]]` (disabled sites left out), `controler.<name>.enabled:
+//! false` → the controller left out of every site's `controllers`, `filter.*` (taxo_exclude,
 //! territorial_unit_ids, type_date, start_date), `database.db_schema_import` → `schema_import`,
 //! `database.db_out_proj` → `out_proj`, `tuning.*` (list length, chunks, retries, delays, PID),
 //! `main.admin_mail` → `fix_sync.notify_email` when that is empty. Accepted and not used (with a
 //! warning): credentials (`user_email`, `user_pw`, `client_key`, `client_secret`: secrets come from
 //! `VN_<SITE>_…` only), database connection keys (the URL comes from `VISIONATURE_DATABASE_URL`),
 //! controller schedules (cron replaces the scheduler), `db_schema_vn`, `db_group`,
-//! `db_secret_key`, and tuning keys without an equivalent. An unknown key, `filter.end_date`
-//! (use `--to`), `json_format: long` and an enabled `file` store are errors naming the key.
+//! `db_secret_key`, and tuning keys without an equivalent. An unknown key or controller,
+//! `filter.end_date` (use `--to`), `json_format: long` and an enabled `file` store are errors
+//! naming the key.
 //!
 //! The file is read into typed structs, one per section ([`File`], [`Site`], [`Tuning`], …), all
 //! `deny_unknown_fields`; the sections with names the operator chose (`site`, `controler`) are
@@ -39,7 +44,7 @@ use serde::de::{
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-use super::config::{SiteConfig, TypeDate, VisionatureConfig};
+use super::config::{ControllersFrom, SiteConfig, TypeDate, VisionatureConfig, CONTROLLERS};
 use crate::settings::ConfigError;
 
 /// The file: Client-API-VN 2.x's sections.
@@ -68,7 +73,7 @@ struct Main {
     admin_mail: Option<Scalar>,
 }
 
-/// `controler.<name>`: every controller is downloaded, on cron's schedule.
+/// `controler.<name>`: `enabled: false` leaves the controller out; the schedule is cron's.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code, reason = "accepted and ignored keys are never read")]
@@ -312,7 +317,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
-fn err(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn err(path: &Path, key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: format!("{} ({key})", path.display()),
         reason: reason.into(),
@@ -378,6 +383,15 @@ fn strings(list: Vec<Scalar>) -> Vec<String> {
     list.into_iter().filter_map(|s| s.0).collect()
 }
 
+/// Leaves the controllers `off` out of every site of `cfg`, `from` naming the file that chose
+/// them.
+pub(crate) fn disable(cfg: &mut VisionatureConfig, off: &[String], from: &ControllersFrom) {
+    for site in &mut cfg.site {
+        site.controllers.retain(|c| !off.contains(c));
+        site.controllers_from = from.clone();
+    }
+}
+
 /// Reads `path` onto `base`; returns the configuration and the warnings about ignored keys.
 pub fn load(
     path: &Path,
@@ -387,6 +401,9 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
+    if super::compat_toml::is_toml(path, &text) {
+        return super::compat_toml::load(path, &text, base);
+    }
     // Syntax errors and duplicate keys first, as serde_yaml_ng words them.
     let root: Value = serde_yaml_ng::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
@@ -405,14 +422,23 @@ pub fn load(
             }
         }
     }
+    // `controler.<name>.enabled: false`: never requested, for every site of the file.
+    let mut disabled = None;
     if let Some(controllers) = file.controler {
+        let mut off = Vec::new();
         for (name, c) in controllers.0 {
-            if c.enabled == Some(Flag(false)) {
-                warnings.push(format!(
-                    "controler.{name}.enabled = false is not supported: every controller is downloaded"
+            if !CONTROLLERS.contains(&name.as_str()) {
+                return Err(err(
+                    path,
+                    &format!("controler.{}", crate::text::clip(&name)),
+                    "is not a Client-API-VN controller",
                 ));
             }
+            if c.enabled == Some(Flag(false)) {
+                off.push(name);
+            }
         }
+        disabled = Some(off);
         warnings.push(
             "controler.*.schedule ignored: use the cron lines of docs/syncs/visionature.md".into(),
         );
@@ -466,7 +492,7 @@ pub fn load(
         if !url.ends_with('/') {
             url.push('/');
         }
-        sites.push(SiteConfig { name, url });
+        sites.push(SiteConfig::new(&name, &url));
     }
     if file.file.is_some_and(|f| f.enabled == Some(Flag(true))) {
         return Err(err(
@@ -541,6 +567,9 @@ pub fn load(
     }
     if !sites.is_empty() {
         cfg.site = sites;
+    }
+    if let Some(off) = disabled {
+        disable(&mut cfg, &off, &ControllersFrom::Yaml(path.to_path_buf()));
     }
     cfg.validate()?;
     Ok((cfg, warnings))

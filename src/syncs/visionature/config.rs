@@ -53,6 +53,9 @@ pub struct VisionatureConfig {
     /// How long fix-sync waits for the production lock.
     #[serde(with = "crate::settings::duration")]
     pub lock_wait: Duration,
+    /// `count`: a taxo group differs when its stored and remote counts differ by more than this
+    /// fraction of the remote count (0.01 = 1 %).
+    pub count_tolerance: f64,
     pub filter: FilterConfig,
     pub pid: PidConfig,
     pub refresh: RefreshConfig,
@@ -113,6 +116,22 @@ pub struct FixSyncConfig {
     pub mail_from: String,
 }
 
+/// The controllers a site may download (Client-API-VN's names): `observations` (the sightings
+/// and forms) and the reference lists.
+pub const CONTROLLERS: &[&str] = &[
+    "entities",
+    "families",
+    "fields",
+    "local_admin_units",
+    "observations",
+    "observers",
+    "places",
+    "species",
+    "taxo_groups",
+    "territorial_units",
+    "validations",
+];
+
 /// `[[visionature.site]]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +140,65 @@ pub struct SiteConfig {
     pub name: String,
     /// Base URL, ending with `/` (the API is `{url}api/`).
     pub url: String,
+    /// The controllers downloaded ([`CONTROLLERS`]; default all, as Client-API-VN's template).
+    /// A controller left out is never requested and its table is left as it is (`taxo_groups`
+    /// is still read, as the healthcheck and the list of groups, but not stored).
+    #[serde(default = "all_controllers")]
+    pub controllers: Vec<String>,
+    /// Which setting chose `controllers` (not a key: `--vn-config` sets it), for messages.
+    #[serde(skip)]
+    pub controllers_from: ControllersFrom,
+}
+
+fn all_controllers() -> Vec<String> {
+    CONTROLLERS.iter().map(|c| c.to_string()).collect()
+}
+
+/// Where a site's controllers were chosen: what an operator edits to stop downloading one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ControllersFrom {
+    /// `controllers` of `[[visionature.site]]`.
+    #[default]
+    Settings,
+    /// `controler.<name>.enabled` of a Client-API-VN 2.x YAML.
+    Yaml(std::path::PathBuf),
+    /// `[controler.<name>] enabled` of a Client-API-VN 3.x TOML.
+    Toml(std::path::PathBuf),
+}
+
+impl SiteConfig {
+    /// A site downloading every controller (chosen by `[visionature]`).
+    pub fn new(name: &str, url: &str) -> SiteConfig {
+        SiteConfig {
+            name: name.into(),
+            url: url.into(),
+            controllers: all_controllers(),
+            controllers_from: ControllersFrom::Settings,
+        }
+    }
+
+    /// Whether `controller` is downloaded.
+    pub fn downloads(&self, controller: &str) -> bool {
+        self.controllers.iter().any(|c| c == controller)
+    }
+
+    /// The setting that stops downloading `controller`, in the words of the file that chose it.
+    pub fn how_to_disable(&self, controller: &str) -> String {
+        match &self.controllers_from {
+            ControllersFrom::Settings => format!(
+                "leave \"{controller}\" out of visionature.site.controllers of site {} (the default lists every controller)",
+                self.name
+            ),
+            ControllersFrom::Yaml(p) => format!(
+                "set controler.{controller}.enabled: false in {}",
+                p.display()
+            ),
+            ControllersFrom::Toml(p) => format!(
+                "set enabled = false in [controler.{controller}] of {}",
+                p.display()
+            ),
+        }
+    }
 }
 
 /// `[visionature.http]`: its defaults, and the old flat keys of `[visionature]` it takes over (read as
@@ -157,6 +235,7 @@ impl Default for VisionatureConfig {
             diff_overlap: Duration::from_secs(15 * 60),
             diff_max_age: Duration::from_secs(70 * 86400),
             lock_wait: Duration::from_secs(30 * 60),
+            count_tolerance: 0.01,
             filter: FilterConfig::default(),
             pid: PidConfig::default(),
             refresh: RefreshConfig::default(),
@@ -256,6 +335,12 @@ impl VisionatureConfig {
         if self.max_list_length == 0 || self.max_list_length > 1000 {
             return Err(invalid("max_list_length", "must be within 1..=1000"));
         }
+        if !(self.count_tolerance >= 0.0 && self.count_tolerance.is_finite()) {
+            return Err(invalid(
+                "count_tolerance",
+                "must be a fraction >= 0 (0.01 = 1 %)",
+            ));
+        }
         if self.max_chunks == 0 {
             return Err(invalid("max_chunks", "must be at least 1"));
         }
@@ -294,6 +379,20 @@ impl VisionatureConfig {
                 return Err(invalid(
                     &format!("site[{i}].name"),
                     format!("{:?} appears twice", s.name),
+                ));
+            }
+            if let Some(c) = s
+                .controllers
+                .iter()
+                .find(|c| !CONTROLLERS.contains(&c.as_str()))
+            {
+                return Err(invalid(
+                    &format!("site[{i}].controllers"),
+                    format!(
+                        "{:?} is not a controller (known: {})",
+                        c.chars().take(40).collect::<String>(),
+                        CONTROLLERS.join(", ")
+                    ),
                 ));
             }
             if !(s.url.starts_with("http://") || s.url.starts_with("https://"))

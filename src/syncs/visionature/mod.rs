@@ -10,15 +10,22 @@
 //!   `data_tasks.sync_run` row.
 //! - `fix-sync` ([`fixsync`]): re-download the window into the check schema, reconcile production
 //!   in one transaction, mail the summary ([`mail`]).
-//! - `--vn-config FILE` ([`compat`]): reads the client's YAML configuration instead of
-//!   `[visionature]`.
+//! - `count [--site N] [--schema S]` ([`count`]): per site × taxo group, the sightings stored
+//!   beside the number the site's statistics page shows; a `sync_run` row (mode `count`) per site
+//!   and `count_log` rows per group; exit 1 past `count_tolerance`.
+//! - `--vn-config FILE` ([`compat`], [`compat_toml`]): reads the client's 2.x YAML or 3.x TOML
+//!   configuration instead of `[visionature]`.
 //!
 //! Secrets: `VN_<SITE>_USER_EMAIL`, `…_USER_PW`, `…_CLIENT_KEY`, `…_CLIENT_SECRET`,
 //! `VISIONATURE_DATABASE_URL` (else `DATABASE_URL`), `SMTP_URL`. Exit codes: 0 ok, 1 something was
 //! skipped or failed (named in the summary), 2 fatal ([`VisionatureError`]).
 
 pub(crate) mod compat;
+pub(crate) mod compat_toml;
 pub(crate) mod config;
+#[cfg(feature = "dashboard")]
+pub(crate) mod copies;
+pub(crate) mod count;
 pub(crate) mod fixsync;
 pub(crate) mod mail;
 #[cfg(feature = "dashboard")]
@@ -51,7 +58,8 @@ use crate::syncs::protocol::{self, Ran, Scope, Scoped};
 /// What `data-tasks visionature` was asked to do (the binary parses it from the command line).
 #[derive(Debug)]
 pub struct Options {
-    /// Read sites and settings from a Client-API-VN 2.x YAML configuration (see the docs).
+    /// Read sites and settings from a Client-API-VN configuration, 2.x YAML or 3.x TOML (see the
+    /// docs).
     pub vn_config: Option<PathBuf>,
     pub command: VnCommand,
 }
@@ -68,6 +76,17 @@ pub enum VnCommand {
     Transfer(TransferOptions),
     /// Repair production from the check schema (re-download the window, reconcile, mail).
     FixSync(FixSyncOptions),
+    /// Sightings stored per site × taxo group beside the number each site shows.
+    Count(CountOptions),
+}
+
+/// `count` flags.
+#[derive(Debug)]
+pub struct CountOptions {
+    /// Only this site.
+    pub site: Option<String>,
+    /// Schema counted (default schema_import).
+    pub schema: Option<String>,
 }
 
 /// `transfer` flags.
@@ -267,6 +286,7 @@ pub fn run(
         }
         VnCommand::Transfer(t) => transfer_cmd(&cfg, env, t)?,
         VnCommand::FixSync(f) => fix_sync_cmd(&cfg, env, f)?,
+        VnCommand::Count(c) => count_cmd(&cfg, env, c)?,
     };
     summary.warnings.extend(warnings);
     Ok(summary)
@@ -371,6 +391,192 @@ fn transfer_cmd(
     Ok(summary)
 }
 
+/// Errors that stop a site's count.
+#[derive(Debug, thiserror::Error)]
+pub enum CountSiteError {
+    #[error(transparent)]
+    Db(#[from] PgError),
+    #[error("{what}")]
+    Api {
+        what: &'static str,
+        #[source]
+        source: ApiError,
+    },
+    #[error(transparent)]
+    Layout(#[from] count::CountError),
+}
+
+/// One site's count: taxo groups from the API, the statistics page, the stored rows; the
+/// per-group rows go to `count_log` with the run's id.
+fn site_count(
+    ctx: &Ctx<'_>,
+    client: &mut crate::pg::Client,
+    w: &mut protocol::Work<'_>,
+) -> Result<Vec<count::GroupCount>, CountSiteError> {
+    let site = ctx.site.name.as_str();
+    let taxo = run::healthcheck(ctx).map_err(|e| CountSiteError::Api {
+        what: "taxo_groups",
+        source: e,
+    })?;
+    let groups = count::taxo_groups(&taxo.data, &ctx.cfg.filter.taxo_exclude);
+    let page = ctx
+        .api
+        .page(count::STATS_PAGE, "statistics page")
+        .map_err(|e| CountSiteError::Api {
+            what: "statistics page",
+            source: e,
+        })?;
+    let names: Vec<(i32, String)> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
+    let remote = count::parse_stats(&page, &names);
+    if !groups
+        .iter()
+        .any(|g| g.downloaded && remote.contains_key(&g.id))
+    {
+        return Err(count::CountError::Layout {
+            url: format!("{}{}", ctx.site.url, count::STATS_PAGE),
+            names: crate::text::clip(
+                &groups
+                    .iter()
+                    .filter(|g| g.downloaded)
+                    .map(|g| g.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        }
+        .into());
+    }
+    let local = store::local_counts(client, &ctx.schema, site)?;
+    let rows = count::compare(&groups, &local, &remote, ctx.cfg.count_tolerance);
+    let mut tx = client
+        .transaction()
+        .map_err(|e| PgError::query("begin", e))?;
+    store::write_count_log(&mut tx, &ctx.schema, site, w.run_id(), &rows)?;
+    tx.commit()
+        .map_err(|e| PgError::query("commit count_log", e))?;
+    for r in &rows {
+        let remote = r.remote.unwrap_or(0);
+        match r.verdict {
+            count::Verdict::Below | count::Verdict::Above => {
+                w.counts.remote_total += remote;
+                w.counts.local_total += r.local;
+                if r.verdict == count::Verdict::Below {
+                    w.counts.missing += 1;
+                } else {
+                    w.counts.extra += 1;
+                }
+                w.problems.push(format!(
+                    "{site}: taxo group {} ({}): {} stored, {remote} on the site ({}, beyond visionature.count_tolerance = {})",
+                    r.id,
+                    r.name,
+                    r.local,
+                    r.verdict.word(),
+                    ctx.cfg.count_tolerance
+                ));
+            }
+            count::Verdict::Ok => {
+                w.counts.remote_total += remote;
+                w.counts.local_total += r.local;
+            }
+            count::Verdict::NotDownloaded | count::Verdict::NotOnPage => {}
+        }
+    }
+    Ok(rows)
+}
+
+fn count_cmd(
+    cfg: &VisionatureConfig,
+    env: &Env,
+    c: &CountOptions,
+) -> Result<Summary, VisionatureError> {
+    let schema = chosen_schema(cfg, &c.schema)?;
+    let sites = sites(cfg, &c.site)?;
+    let ctxs = contexts(cfg, env, &sites, &schema)?;
+    let db = database(env)?;
+    let mut client = quiet(db.connect()?)?;
+    if !crate::pg::schema::table_exists(&mut client, &schema, "observations_json")?
+        || !run_log::exists(&mut client)?
+    {
+        return Err(VisionatureError::NoSchema { schema });
+    }
+    crate::pg::schema::apply(
+        &mut client,
+        &format!("visionature {schema}.count_log"),
+        &schema::count_log_sql(&schema),
+    )?;
+    let mut summary = Summary::new("visionature count");
+    let mut total = RunCounts::default();
+    let mut tables = Vec::new();
+    let mut lines = Vec::new();
+    let mut failed_sites = Vec::new();
+    for ctx in &ctxs {
+        let site = ctx.site.name.as_str();
+        let spec = Scope {
+            sync: "visionature",
+            scope: site,
+            mode: "count",
+            lock: LockPolicy::Try,
+            max_run: cfg.max_run,
+            max_run_setting: "visionature.max_run",
+        };
+        let ran = protocol::run_scope(&db, &spec, |w| site_count(ctx, &mut client, w))?;
+        let ran = match ran {
+            Scoped::Skipped => {
+                summary
+                    .warnings
+                    .push(format!("{site}: another count holds the lock: skipped"));
+                lines.push(format!("{site}: skipped (locked)"));
+                continue;
+            }
+            Scoped::Ran(ran) => ran,
+        };
+        if let Some(e) = &ran.close_error {
+            summary.problem(e.clone());
+        }
+        let rows = match &ran.result {
+            Ok(rows) => rows,
+            Err(e) => {
+                failed_sites.push(format!("{site}: {}", error_chain(e)));
+                continue;
+            }
+        };
+        tables.push(count::table(site, rows));
+        for r in rows
+            .iter()
+            .filter(|r| r.verdict == count::Verdict::NotOnPage && r.local > 0)
+        {
+            summary.warnings.push(format!(
+                "{site}: taxo group {} ({}): {} stored, not on the statistics page: not judged",
+                r.id, r.name, r.local
+            ));
+        }
+        total.add(&ran.counts);
+        lines.push(format!(
+            "{site}: {} stored / {} on the site; groups below: {}, above: {}",
+            ran.counts.local_total, ran.counts.remote_total, ran.counts.missing, ran.counts.extra
+        ));
+        for p in &ran.problems {
+            summary.problem(p.clone());
+        }
+    }
+    if !failed_sites.is_empty() && failed_sites.len() == sites.len() {
+        return Err(VisionatureError::AllFailed(failed_sites.join("; ")));
+    }
+    for f in failed_sites {
+        summary.problem(f);
+    }
+    summary.count("remote_total", total.remote_total as usize);
+    summary.count("local_total", total.local_total as usize);
+    summary.count("missing", total.missing as usize);
+    summary.count("extra", total.extra as usize);
+    summary.report = Some(tables.join("\n"));
+    summary.headline = format!(
+        "visionature count in {schema} (tolerance {} %): {}",
+        cfg.count_tolerance * 100.0,
+        lines.join("; ")
+    );
+    Ok(summary)
+}
+
 /// Errors that stop a site's transfer.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
@@ -395,6 +601,13 @@ fn site_transfer(
         type_date: ctx.cfg.filter.type_date,
         watermarks: true,
     };
+    if !ctx.site.downloads("observations") {
+        tracing::info!(
+            site = ctx.site.name.as_str(),
+            "controller observations disabled"
+        );
+        return Ok(());
+    }
     for g in run::groups(ctx, taxo) {
         deadline.check()?;
         if t.full {

@@ -1,10 +1,12 @@
 //! visionature's part of the dashboard ([`OPS`]): on the overview, the failed downloads of the
 //! last 7 days of every visionature schema (any schema whose `download_log` has Client-API-VN's
 //! columns, [`schemas`]) and fix-sync's last reconciliation; on `/visionature/<schema>`, a
-//! schema's requests per site and controller and its failed requests, paged; on `/fix-sync`
+//! schema's requests per site and controller and every failed request, paged, filtered by site
+//! and controller, with its whole comment; on `/fix-sync`
 //! (linked from every page's header), the runs of the fix-sync track and the counts of each
-//! reconciliation in `dbadmin.monitoring_vn_check_to_prod`, charted. Nothing here reads the
-//! sync's configuration. What can fail is a query.
+//! reconciliation in `dbadmin.monitoring_vn_check_to_prod`, charted; the completeness and lag of
+//! each copy is [`super::copies`]'s. Nothing here reads the sync's configuration. What can fail
+//! is a query.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +37,7 @@ pub const OPS: SyncOps = SyncOps {
             render: fix_sync_page,
         },
     ],
+    copies: Some(super::copies::copies),
 };
 
 const DOWNLOAD_LOG: &[&str] = &[
@@ -119,10 +122,13 @@ pub fn recent_errors(client: &mut impl GenericClient, schema: &str) -> Result<i6
     )
 }
 
-/// One page of a visionature schema's failed requests, newest first, and their number.
+/// One page of a visionature schema's failed requests (of one site and controller, or any),
+/// newest first, and their number.
 pub fn errors(
     client: &mut impl GenericClient,
     schema: &str,
+    site: Option<&str>,
+    controler: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<LogRow>, i64), PgError> {
@@ -133,9 +139,13 @@ pub fn errors(
             "to_jsonb(d), to_char(d.download_ts, {TS}),
              extract(epoch FROM d.download_ts)::float8, NULL::text, NULL::float8"
         ),
-        &format!("{}.download_log d WHERE {VN_ERROR}", ident(schema)),
+        &format!(
+            "{}.download_log d WHERE {VN_ERROR} AND ($1::text IS NULL OR d.site = $1)
+               AND ($2::text IS NULL OR d.controler = $2)",
+            ident(schema)
+        ),
         "d.download_ts DESC, d.id DESC",
-        &[],
+        &[&site, &controler],
         limit,
         offset,
     )
@@ -244,15 +254,23 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
         )));
     }
     let (page, offset) = page_offset(page_no);
+    let param = |k: &str| req.params.get(k).map(str::trim).filter(|v| !v.is_empty());
+    let (site, controler) = (param("site"), param("controler"));
     let summary = summary(tx, schema)?;
-    let (rows, total) = errors(tx, schema, PER_PAGE, offset)?;
-    let link = |p: i64| {
-        href(
-            base,
-            &format!("/visionature/{schema}"),
-            &[("page", &p.to_string())],
-        )
+    let (rows, total) = errors(tx, schema, site, controler, PER_PAGE, offset)?;
+    let filtered = |site: Option<&str>, controler: Option<&str>, p: Option<i64>| {
+        let p = p.map(|p| p.to_string());
+        let params: Vec<(&str, &str)> = [
+            ("site", site),
+            ("controler", controler),
+            ("page", p.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+        href(base, &format!("/visionature/{schema}"), &params)
     };
+    let link = |p: i64| filtered(site, controler, Some(p));
     let title = format!("visionature downloads · {schema}");
     let body = html! {
         h1 { (title) }
@@ -264,7 +282,12 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                     @for s in &summary {
                         tr {
                             td { (s.site) } td { (s.controler) }
-                            td.num { (s.requests) } td.num { (s.errors) }
+                            td.num { (s.requests) }
+                            td.num {
+                                @if s.errors > 0 {
+                                    a href=(filtered(Some(&s.site), Some(&s.controler), None)) { (s.errors) }
+                                } @else { "0" }
+                            }
                             td.time { (s.last_error.as_deref().unwrap_or("")) }
                         }
                     }
@@ -272,7 +295,13 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             }
         }
         h2 { "Failed requests" }
-        p.meta { "Rows of download_log with an error count, or an HTTP status outside 200–399." }
+        p.meta { "Rows of download_log with an error count, or an HTTP status outside 200–399, with their whole comment." }
+        form.filters #download-filters method="get" action=(href(base, &format!("/visionature/{schema}"), &[])) {
+            label { "Site " input type="text" name="site" value=(site.unwrap_or("")); }
+            label { "Controller " input type="text" name="controler" value=(controler.unwrap_or("")); }
+            button type="submit" { "Filter" }
+            " " a href=(href(base, &format!("/visionature/{schema}"), &[])) { "clear" }
+        }
         (pager(page, total, link))
         @if rows.is_empty() { (empty("No failed request.")) } @else {
             table #download-errors {
@@ -288,7 +317,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td { (r.text("controler")) }
                             td.num { (r.text("http_status")) }
                             td.num { (r.num("error_count")) }
-                            td.text { (cap(&r.text("comment"))) }
+                            td.text { pre.error { (r.text("comment")) } }
                             td.num { (r.text("length")) }
                             td.num {
                                 @if r.row.get("duration").is_some_and(|d| !d.is_null()) {

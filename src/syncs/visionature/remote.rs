@@ -7,8 +7,10 @@
 //! parameters `user_email`/`user_pw` — masked in every URL we log ([`REDACT`]). Answers are read
 //! in `pagination_key` chunks (more than `max_chunks` → [`ApiError::TooManyChunks`]) and
 //! concatenated (`data.sightings` + `data.forms`, `data`, or a top-level list). Bodies: JSON may
-//! be wrapped in text (parsed from the first `{`/`[` to the last `}`/`]`), an empty 200 is an
-//! empty chunk, any other non-JSON 200 is retried like a 5xx; 503 waits `unavailable_delay`.
+//! be wrapped in text (parsed from the first `{`/`[` to the last `}`/`]`, else the one value at
+//! the first bracket), an empty 200 is an empty chunk, any other non-JSON 200 is retried like a
+//! 5xx; 503 waits `unavailable_delay`. The site's public pages (its statistics page) are read by
+//! [`Api::page`], unsigned.
 //! What can fail: [`ApiError::Refused`] (401/403: a restricted taxo group, or wrong credentials at
 //! the healthcheck), transport and status errors after retries, too many chunks.
 
@@ -119,12 +121,15 @@ impl Fetched {
 /// The API of one site.
 pub struct Api {
     http: HttpClient,
+    /// The site (`{url}`), for its public pages.
+    site: String,
     base: String,
     creds: Credentials,
     max_chunks: usize,
 }
 
-/// The JSON inside a body: from the first `{`/`[` to the last `}`/`]`. `Ok(None)` for an empty
+/// The JSON inside a body: from the first `{`/`[` to the last `}`/`]`, else the one value that
+/// starts at the first bracket (stray text after it holds brackets too). `Ok(None)` for an empty
 /// body; `Err` for a body that holds no JSON.
 pub(crate) fn extract_json(body: &[u8]) -> Result<Option<Value>, String> {
     let trimmed = body.trim_ascii();
@@ -134,9 +139,17 @@ pub(crate) fn extract_json(body: &[u8]) -> Result<Option<Value>, String> {
     let start = trimmed.iter().position(|b| *b == b'{' || *b == b'[');
     let end = trimmed.iter().rposition(|b| *b == b'}' || *b == b']');
     match (start, end) {
-        (Some(s), Some(e)) if s <= e => serde_json::from_slice(&trimmed[s..=e])
-            .map(Some)
-            .map_err(|err| format!("not JSON ({err})")),
+        (Some(s), Some(e)) if s <= e => match serde_json::from_slice(&trimmed[s..=e]) {
+            Ok(v) => Ok(Some(v)),
+            // Text after the JSON that holds brackets itself (`<!-- {…} -->`): the one value
+            // that starts at the first bracket, whatever follows it.
+            Err(err) => serde_json::Deserializer::from_slice(&trimmed[s..])
+                .into_iter::<Value>()
+                .next()
+                .and_then(Result::ok)
+                .map(Some)
+                .ok_or_else(|| format!("not JSON ({err})")),
+        },
         _ => Err("not JSON".into()),
     }
 }
@@ -151,6 +164,7 @@ impl Api {
     ) -> Result<Api, ApiError> {
         Ok(Api {
             http: HttpClient::with_policy(policy)?,
+            site: url.to_string(),
             base: format!("{url}api/"),
             creds,
             max_chunks,
@@ -239,6 +253,13 @@ impl Api {
         }
         out.duration = start.elapsed();
         Ok(out)
+    }
+
+    /// A public page of the site (`{url}{path}`, not the API: unsigned, no credentials), as text.
+    pub fn page(&self, path: &str, what: &str) -> Result<String, ApiError> {
+        let url = format!("{}{path}", self.site);
+        let resp = self.http.request(Method::GET, &url, what).send()?;
+        Ok(resp.text())
     }
 
     /// `GET {controller}` with `params`.

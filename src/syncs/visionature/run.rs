@@ -143,7 +143,8 @@ const REFERENCE: &[&str] = &[
     "fields",
 ];
 
-/// Downloads the reference controllers (all, or only those older than their refresh age).
+/// Downloads the site's reference controllers (all it downloads, or only those older than their
+/// refresh age); one refused (401/403) is a problem naming the setting that disables it.
 pub fn references(
     ctx: &Ctx<'_>,
     client: &mut Client,
@@ -159,6 +160,10 @@ pub fn references(
     };
     let units = &ctx.cfg.filter.territorial_unit_ids;
     for &controller in REFERENCE {
+        if !ctx.site.downloads(controller) {
+            tracing::info!(site, controller, "controller disabled: table left as it is");
+            continue;
+        }
         if fresh.iter().any(|c| c == controller) {
             continue;
         }
@@ -177,7 +182,13 @@ pub fn references(
                 }
             }
             "places" if !units.is_empty() => {
-                for commune in store::local_admin_units(client, &ctx.schema, site, units)? {
+                let communes = store::local_admin_units(client, &ctx.schema, site, units)?;
+                if communes.is_empty() && !ctx.site.downloads("local_admin_units") {
+                    out.warnings.push(format!(
+                        "{site}: places: no local admin unit of the territorial units is stored and local_admin_units is disabled: no place downloaded"
+                    ));
+                }
+                for commune in communes {
                     requests.push((
                         controller,
                         controller.into(),
@@ -275,7 +286,13 @@ pub fn references(
         if let Some(e) = failed {
             tx.commit().map_err(|e| PgError::query("commit", e))?;
             out.failed_requests += 1;
-            out.problem(format!("{site}: reference list {controller}: {e}"));
+            out.problem(match e {
+                ApiError::Refused { status, .. } => format!(
+                    "{site}: reference list {controller}: access refused (HTTP {status}): the API user may not read it; to stop downloading it, {}",
+                    ctx.site.how_to_disable(controller)
+                ),
+                e => format!("{site}: reference list {controller}: {e}"),
+            });
             continue;
         }
         let mut n = 0;

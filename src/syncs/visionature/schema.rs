@@ -3,8 +3,8 @@
 //! created and filled it adds only what is missing: tables are `CREATE TABLE IF NOT EXISTS` with
 //! the client's names and constraint names (`<table>_pk`), and an index is created only when no
 //! index of the table already starts with that column (the client's SQLAlchemy names differ from
-//! ours). Also the run summaries (`data_tasks.sync_run`) and the new tables `controller_state` and
-//! `deleted_observations`. What can fail: missing privileges (extensions, schema), reported with
+//! ours). Also the run summaries (`data_tasks.sync_run`) and the new tables `controller_state`,
+//! `deleted_observations` and `count_log`. What can fail: missing privileges (extensions, schema), reported with
 //! the statement that failed.
 
 use crate::pg::{ident, schema, Client, PgError};
@@ -118,6 +118,7 @@ pub fn statements(schema: &str) -> Vec<String> {
             pk = ident(&format!("{t}_pk")),
         ));
     }
+    v.extend(count_log_sql(schema));
     v.push(index_if_absent(
         schema,
         "observations_json",
@@ -134,6 +135,24 @@ pub fn statements(schema: &str) -> Vec<String> {
         "CREATE INDEX IF NOT EXISTS forms_json_id_form_universal_idx ON {s}.forms_json ((item->>'id_form_universal'), site)"
     ));
     v
+}
+
+/// `count_log`: one row per site × taxo group of each `visionature count` run (ours; the ops view
+/// reads the latest per group). Also created by `count` itself on a schema made before it.
+pub fn count_log_sql(schema: &str) -> [String; 2] {
+    let s = ident(schema);
+    [
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.count_log (
+               site varchar NOT NULL,
+               id_taxo_group int NOT NULL,
+               local bigint NOT NULL,
+               remote bigint,
+               checked_at timestamptz NOT NULL DEFAULT now(),
+               run_id bigint NOT NULL)"
+        ),
+        format!("CREATE INDEX IF NOT EXISTS count_log_site_checked_at_idx ON {s}.count_log (site, checked_at)"),
+    ]
 }
 
 /// Applies [`statements`] to `schema`.

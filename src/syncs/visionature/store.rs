@@ -551,3 +551,50 @@ pub fn local_admin_units(
         .map_err(|e| PgError::query("read local_admin_units_json", e))?;
     Ok(rows.into_iter().map(|r| r.get(0)).collect())
 }
+
+/// Sightings stored for `site` per taxo group (`item.species.taxonomy`).
+pub fn local_counts(
+    client: &mut impl GenericClient,
+    schema: &str,
+    site: &str,
+) -> Result<HashMap<i32, u64>, PgError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT item->'species'->>'taxonomy', count(*) FROM {} WHERE site = $1 GROUP BY 1",
+                table(schema, "observations_json")
+            ),
+            &[&site],
+        )
+        .map_err(|e| PgError::query("count observations_json by taxo group", e))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let group: Option<String> = r.get(0);
+            let n: i64 = r.get(1);
+            Some((group?.trim().parse().ok()?, u64::try_from(n).ok()?))
+        })
+        .collect())
+}
+
+/// Appends one `count_log` row per group of a `count` run.
+pub fn write_count_log(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    site: &str,
+    run_id: i64,
+    rows: &[super::count::GroupCount],
+) -> Result<(), PgError> {
+    let sql = format!(
+        "INSERT INTO {} (site, id_taxo_group, local, remote, checked_at, run_id)
+         VALUES ($1, $2, $3, $4, now(), $5)",
+        table(schema, "count_log")
+    );
+    for r in rows {
+        let local = i64::try_from(r.local).unwrap_or(i64::MAX);
+        let remote = r.remote.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        tx.execute(&sql, &[&site, &r.id, &local, &remote, &run_id])
+            .map_err(|e| PgError::query("write count_log", e))?;
+    }
+    Ok(())
+}

@@ -17,6 +17,10 @@ fn bodies_with_text_around_json_empty_and_html() {
     assert_eq!(v, Some(json!({"data": [1]})));
     assert!(extract_json(b"<html><body>502 Bad Gateway</body></html>").is_err());
     assert!(extract_json(b"<style>a{b}</style>").is_err());
+    // Stray text after the body that holds brackets itself.
+    let v =
+        extract_json(b"<br />\n{\"data\":[{\"id\":\"1\"}]}\n<!-- page {x} in [0.1 s] -->").unwrap();
+    assert_eq!(v, Some(json!({"data": [{"id": "1"}]})));
     assert_eq!(
         extract_json(b"[{\"id\":1}]").unwrap(),
         Some(json!([{"id": 1}]))
@@ -128,10 +132,8 @@ fn defaults_validate_and_bad_values_are_named() {
     cfg.check_schema = cfg.schema_import.clone();
     assert!(refused(&cfg).contains("check_schema"));
     let mut cfg = VisionatureConfig::default();
-    cfg.site.push(super::config::SiteConfig {
-        name: "ff".into(),
-        url: "https://x.org".into(),
-    });
+    cfg.site
+        .push(super::config::SiteConfig::new("ff", "https://x.org"));
     assert!(cfg
         .validate()
         .unwrap_err()
@@ -224,4 +226,247 @@ tuning:\n  max_chunks: '10'\n  pid_ki: '0.5'\n  lru_maxsize: 3\n",
             "{yaml}: {e}"
         );
     }
+}
+
+#[test]
+fn client_api_vn_yaml_disabled_controllers_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evn.yaml");
+    let load = |yaml: &str| {
+        std::fs::write(&path, yaml).unwrap();
+        super::compat::load(&path, &VisionatureConfig::default())
+    };
+    let (cfg, _) = load(
+        "controler:\n  observers:\n    enabled: false\n  places:\n    enabled: no\n  species:\n    enabled: true\n\
+site:\n  ff:\n    site: https://www.faune-france.org/\n  fi:\n    site: https://www.faune-isere.org/\n",
+    )
+    .unwrap();
+    for site in &cfg.site {
+        assert!(!site.downloads("observers") && !site.downloads("places"));
+        assert!(site.downloads("species") && site.downloads("observations"));
+        assert!(
+            site.downloads("taxo_groups"),
+            "absent from the file: enabled"
+        );
+        let hint = site.how_to_disable("validations");
+        assert!(
+            hint.contains("controler.validations.enabled: false") && hint.contains("evn.yaml"),
+            "{hint}"
+        );
+    }
+    // Another name: YAML by content (it does not parse as TOML).
+    let conf = dir.path().join("evn.conf");
+    std::fs::write(&conf, "controler:\n  observers:\n    enabled: false\n").unwrap();
+    let mut base = VisionatureConfig::default();
+    base.site
+        .push(super::config::SiteConfig::new("ff", "https://x.org/"));
+    let (cfg, _) = super::compat::load(&conf, &base).unwrap();
+    assert!(
+        !cfg.site[0].downloads("observers"),
+        "applies to the sites of [visionature]"
+    );
+    let e = load("controler:\n  sightings:\n    enabled: false\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(controler.sightings)"), "{e}");
+}
+
+#[test]
+fn site_controllers_default_to_all_and_unknown_ones_are_refused() {
+    let ff = super::config::SiteConfig::new("ff", "https://x.org/");
+    assert_eq!(ff.controllers.len(), super::config::CONTROLLERS.len());
+    let hint = ff.how_to_disable("observers");
+    assert!(hint.contains("visionature.site.controllers"), "{hint}");
+    let cfg: VisionatureConfig = toml::from_str(
+        "[[site]]\nname = \"ff\"\nurl = \"https://x.org/\"\ncontrollers = [\"taxo_groups\", \"observations\"]\n",
+    )
+    .unwrap();
+    cfg.validate().unwrap();
+    assert!(!cfg.site[0].downloads("observers"));
+    let mut bad = cfg.clone();
+    bad.site[0].controllers.push("sightings".into());
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("site[0].controllers") && e.contains("sightings"),
+        "{e}"
+    );
+}
+
+/// A Client-API-VN 3.x file in the shape of upstream's template (one site, `[controler.*]`
+/// tables with schedules, `[filter.taxo_download]`, native TOML dates, credentials in `[site]`).
+const VN3: &str = r#"# transfer_vn 3.x, one site
+[controler]
+[controler.entities]
+enabled = true
+[controler.entities.schedule]
+day_of_week = 4
+hour = 22
+[controler.observations]
+enabled = true
+[controler.observations.schedule]
+hour = "*"
+minute = 0
+[controler.observers]
+enabled = false
+[controler.observers.schedule]
+hour = 6
+[controler.local_admin_units]
+enabled = false
+
+[filter]
+territorial_unit_ids = ["07", "26"]
+start_date = 2019-08-01
+type_date = "entry"
+json_format = "short"
+[filter.taxo_download]
+TAXO_GROUP_BIRD = true
+TAXO_GROUP_BAT = false
+TAXO_GROUP_FUNGI = false
+
+[site]
+name = "fa"
+enabled = true
+site_url = "https://www.faune-ardeche.org"
+user_email = "someone@example.org"
+user_pw = "pw-in-file"
+client_key = "0123456789abcdef0123"
+client_secret = "secret-in-file"
+
+[file]
+enabled = false
+file_store = "VN_files"
+
+[database]
+enabled = true
+db_host = "localhost"
+db_port = 5432
+db_name = "faune"
+db_schema_import = "import_vn"
+db_schema_vn = "src_vn"
+db_group = "grp"
+db_user = "xfer"
+db_pw = "db-pw-in-file"
+db_out_proj = 2154
+
+[tuning]
+max_list_length = 50
+max_chunks = 500
+max_retry = 3
+max_requests = 0
+retry_delay = 2
+unavailable_delay = 60
+lru_maxsize = 32
+pid_kp = 0.0
+pid_ki = 0.004
+pid_kd = 0.0
+pid_setpoint = 8000
+pid_limit_min = 5
+pid_limit_max = 1000
+pid_delta_days = 10
+sched_executors = 2
+sched_sqllite_file = "jobstore.sqlite"
+"#;
+
+#[test]
+fn client_api_vn_3_toml_is_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evn_fa.toml");
+    std::fs::write(&path, VN3).unwrap();
+    let (cfg, warnings) = super::compat::load(&path, &VisionatureConfig::default()).unwrap();
+    assert_eq!(cfg.site.len(), 1);
+    let site = &cfg.site[0];
+    assert_eq!(
+        (site.name.as_str(), site.url.as_str()),
+        ("fa", "https://www.faune-ardeche.org/")
+    );
+    assert!(!site.downloads("observers") && !site.downloads("local_admin_units"));
+    assert!(site.downloads("observations") && site.downloads("places"));
+    let hint = site.how_to_disable("places");
+    assert!(
+        hint.contains("[controler.places]") && hint.contains("evn_fa.toml"),
+        "{hint}"
+    );
+    assert_eq!(cfg.filter.territorial_unit_ids, vec!["07", "26"]);
+    assert_eq!(
+        cfg.filter.taxo_exclude,
+        vec!["TAXO_GROUP_BAT", "TAXO_GROUP_FUNGI"]
+    );
+    assert_eq!(cfg.filter.start_date, "2019-08-01");
+    assert_eq!(cfg.filter.type_date, TypeDate::Entry);
+    assert_eq!(cfg.schema_import, "import_vn");
+    assert_eq!((cfg.max_list_length, cfg.max_chunks), (50, 500));
+    assert_eq!(cfg.http.retries, 3);
+    assert_eq!(cfg.http.retry_delay.as_secs(), 2);
+    assert_eq!(cfg.http.unavailable_delay.as_secs(), 60);
+    assert_eq!((cfg.pid.ki, cfg.pid.setpoint), (0.004, 8000.0));
+    assert_eq!((cfg.pid.limit_max, cfg.pid.delta_days), (1000.0, 10));
+    let all = warnings.join("\n");
+    assert!(all.contains("VN_FA_USER_PW"), "{all}");
+    assert!(all.contains("VISIONATURE_DATABASE_URL"), "{all}");
+    assert!(all.contains("tuning.sched_sqllite_file"), "{all}");
+    assert!(all.contains("schedule"), "{all}");
+    assert!(!all.contains("in-file"), "{all}");
+    // Detected by content too (no .toml extension); the YAML reader is not tried.
+    let other = dir.path().join("evn_fa.conf");
+    std::fs::write(&other, VN3).unwrap();
+    let (again, _) = super::compat::load(&other, &VisionatureConfig::default()).unwrap();
+    assert_eq!(again.site[0].name, "fa");
+}
+
+#[test]
+fn client_api_vn_3_toml_errors_name_the_key_and_never_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evn.toml");
+    let load = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        super::compat::load(&path, &VisionatureConfig::default())
+    };
+    for (text, key) in [
+        (
+            "[site]\nname = \"ff\"\nsite_url = \"https://x.org/\"\npasword = \"hunter2\"\n",
+            "(site.pasword)",
+        ),
+        (
+            "[controler.observers]\nenabled = false\nfoo = \"hunter2\"\n",
+            "(controler.observers.foo)",
+        ),
+        (
+            "[controler.sightings]\nenabled = false\n",
+            "(controler.sightings)",
+        ),
+        (
+            "[controler.observers.schedule]\nfortnight = 2\n",
+            "(controler.observers.schedule.fortnight)",
+        ),
+        ("[tuning]\nmax_retry = \"hunter2\"\n", "(tuning.max_retry)"),
+        ("[tuning]\nmax_ret = 3\n", "(tuning.max_ret)"),
+        ("[filter]\njson_format = \"long\"\n", "(filter.json_format)"),
+        ("[filter]\nend_date = 2024-01-01\n", "(filter.end_date)"),
+        ("[filter]\ntype_date = \"hunter2\"\n", "(filter.type_date)"),
+        (
+            "[filter]\ntaxo_download = \"hunter2\"\n",
+            "(filter.taxo_download)",
+        ),
+        ("[file]\nenabled = true\n", "(file.enabled)"),
+        ("[site]\nsite_url = \"https://x.org/\"\n", "(site.name)"),
+        ("site = \"hunter2\"\n", "(site)"),
+        ("[hunter2]\nx = 1\n", "(hunter2)"),
+    ] {
+        let e = load(text).unwrap_err().to_string();
+        assert!(e.contains(key), "{text}: {e}");
+        assert!(
+            !e.contains("hunter2") || key.contains("hunter2"),
+            "{text}: {e}"
+        );
+    }
+    // A syntax error names the line, never the text on it.
+    let e = load("[site]\nname = \"ff\"\nuser_pw = \"hunter2\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 3") && !e.contains("hunter2"), "{e}");
+    // The unknown key is reported before a refused value.
+    let e = load("[filter]\njson_format = \"long\"\n[tuning]\nmax_ret = 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(tuning.max_ret)"), "{e}");
 }

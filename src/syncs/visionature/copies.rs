@@ -1,0 +1,309 @@
+//! How complete and current visionature's copies are ([`copies`], shown by `status` and the
+//! dashboard's `/copies`): per schema, site and taxo group, the watermark (`increment_log.last_ts`,
+//! the site's local time) and its age against the session's local time, and the last count — the
+//! group's latest `count_log` row when that table exists (`local`, `remote`, `checked_at`), judged
+//! with the site's latest `count` run (`data_tasks.sync_run`, mode `count`, scope the site or
+//! `schema/site`), which counts as missing only the groups beyond its tolerance; without
+//! `count_log`, one line for the whole site from that run. Per reference list
+//! (`controller_state`), the age of its last download. Tables are found by their columns; what
+//! can fail is a query.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::pg::{ident, GenericClient, PgError, Transaction};
+use crate::syncs::ops::{check_outcome, table_columns, CopyState, TS};
+
+/// The latest `count` run of each scope (`site` or `schema/site`) in `data_tasks.sync_run`:
+/// (scope, id, status, start, counts, error).
+type CountRun = (
+    String,
+    i64,
+    String,
+    String,
+    serde_json::Value,
+    Option<String>,
+);
+
+fn count_runs(client: &mut impl GenericClient) -> Result<Vec<CountRun>, PgError> {
+    let tables = table_columns(client, &["sync_run"])?;
+    if !tables.has(
+        "data_tasks",
+        "sync_run",
+        &["sync", "scope", "mode", "counts"],
+    ) {
+        return Ok(Vec::new());
+    }
+    Ok(client
+        .query(
+            &format!(
+                "SELECT DISTINCT ON (scope) scope, id, status, to_char(started_at, {TS}),
+                        coalesce(counts, '{{}}'::jsonb), error
+                   FROM data_tasks.sync_run
+                  WHERE sync = 'visionature' AND mode = 'count' AND status <> 'running'
+                  ORDER BY scope, started_at DESC, id DESC"
+            ),
+            &[],
+        )
+        .map_err(|e| PgError::query("read the latest visionature count runs", e))?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get::<_, Option<String>>(3).unwrap_or_default(),
+                r.get(4),
+                r.get(5),
+            )
+        })
+        .collect())
+}
+
+/// A per-group count: (local, remote, checked at, run id).
+type GroupCount = (Option<i64>, Option<i64>, String, Option<i64>);
+
+/// The groups a count run found missing beyond its tolerance: its `missing` groups with the
+/// largest relative gaps among its `count_log` rows (`rows`: group, local, remote) below the
+/// remote count — the tolerance is a fraction of the remote count, so those are exactly the ones
+/// past it.
+fn beyond_tolerance(rows: &[(i64, Option<i64>, Option<i64>)], run: &CountRun) -> BTreeSet<i64> {
+    let n = run
+        .4
+        .get("missing")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let mut below: Vec<(f64, i64)> = rows
+        .iter()
+        .filter_map(|(g, local, remote)| match (local, remote) {
+            (Some(l), Some(r)) if l < r && *r > 0 => Some(((r - l) as f64 / *r as f64, *g)),
+            _ => None,
+        })
+        .collect();
+    below.sort_by(|a, b| b.0.total_cmp(&a.0));
+    below
+        .into_iter()
+        .take(usize::try_from(n).unwrap_or(0))
+        .map(|(_, g)| g)
+        .collect()
+}
+
+/// Per visionature schema, site and taxo group: the watermark and its age, the last count; per
+/// reference list, the age of its last download (see the module doc).
+pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError> {
+    let tables = table_columns(tx, &["increment_log", "controller_state", "count_log"])?;
+    let runs = count_runs(tx)?;
+    let mut out = Vec::new();
+    let mut schemas: BTreeSet<String> = tables
+        .schemas_with("increment_log", &["site", "taxo_group", "last_ts"])
+        .into_iter()
+        .collect();
+    schemas
+        .extend(tables.schemas_with("controller_state", &["site", "controller", "last_success"]));
+    for schema in schemas {
+        let q = ident(&schema);
+        let mut groups: BTreeMap<(String, i64), (Option<String>, Option<f64>)> = BTreeMap::new();
+        if tables.has(&schema, "increment_log", &["site", "taxo_group", "last_ts"]) {
+            for r in tx
+                .query(
+                    format!(
+                        "SELECT site::text, taxo_group::bigint, to_char(last_ts, {TS}),
+                                extract(epoch FROM localtimestamp - last_ts)::float8
+                           FROM {q}.increment_log"
+                    )
+                    .as_str(),
+                    &[],
+                )
+                .map_err(|e| PgError::query(format!("read {schema}.increment_log"), e))?
+            {
+                groups.insert((r.get(0), r.get(1)), (r.get(2), r.get(3)));
+            }
+        }
+        let mut counts: BTreeMap<(String, i64), GroupCount> = BTreeMap::new();
+        let count_cols = ["site", "id_taxo_group", "local", "remote", "checked_at"];
+        if tables.has(&schema, "count_log", &count_cols) {
+            let run_id = if tables.has(&schema, "count_log", &["run_id"]) {
+                "run_id::bigint"
+            } else {
+                "NULL::bigint"
+            };
+            for r in tx
+                .query(
+                    format!(
+                        "SELECT DISTINCT ON (site, id_taxo_group) site::text, id_taxo_group::bigint,
+                                local::bigint, remote::bigint, to_char(checked_at, {TS}), {run_id}
+                           FROM {q}.count_log
+                          ORDER BY site, id_taxo_group, checked_at DESC"
+                    )
+                    .as_str(),
+                    &[],
+                )
+                .map_err(|e| PgError::query(format!("read {schema}.count_log"), e))?
+            {
+                counts.insert(
+                    (r.get(0), r.get(1)),
+                    (
+                        r.get(2),
+                        r.get(3),
+                        r.get::<_, Option<String>>(4).unwrap_or_default(),
+                        r.get(5),
+                    ),
+                );
+            }
+        }
+        // The rows of each site's latest count run, to tell the groups past its tolerance.
+        let mut beyond: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+        if tables.has(
+            &schema,
+            "count_log",
+            &["id_taxo_group", "local", "remote", "run_id"],
+        ) {
+            for run in &runs {
+                let rows: Vec<(i64, Option<i64>, Option<i64>)> = tx
+                    .query(
+                        format!(
+                            "SELECT id_taxo_group::bigint, local::bigint, remote::bigint
+                               FROM {q}.count_log WHERE run_id = $1"
+                        )
+                        .as_str(),
+                        &[&run.1],
+                    )
+                    .map_err(|e| PgError::query(format!("read {schema}.count_log"), e))?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                beyond.insert(run.1, beyond_tolerance(&rows, run));
+            }
+        }
+        let keys: BTreeSet<(String, i64)> = groups.keys().chain(counts.keys()).cloned().collect();
+        for (site, group) in keys {
+            let run = runs
+                .iter()
+                .find(|r| r.0 == site || r.0 == format!("{schema}/{site}"));
+            let (watermark, age_s) = groups
+                .get(&(site.clone(), group))
+                .cloned()
+                .unwrap_or_default();
+            let (stored, remote, check, checked_at, missing) =
+                match (counts.get(&(site.clone(), group)), run) {
+                    (Some((local, remote, at, row_run)), run) => {
+                        let below = match (local, remote) {
+                            (Some(l), Some(r)) => (r - l).max(0),
+                            _ => 0,
+                        };
+                        // The site's run counts only groups beyond its tolerance as missing.
+                        let beyond = match run {
+                            None => true,
+                            Some(r) if *row_run == Some(r.1) => {
+                                beyond.get(&r.1).is_some_and(|b| b.contains(&group))
+                            }
+                            Some(r) => {
+                                r.4.get("missing")
+                                    .and_then(serde_json::Value::as_i64)
+                                    .unwrap_or(0)
+                                    > 0
+                            }
+                        };
+                        let (text, missing) = match (below, beyond) {
+                            (0, _) => ("ok".to_string(), 0),
+                            (n, true) => (format!("{n} below the remote count"), n),
+                            (n, false) => (
+                                format!("{n} below the remote count, within the tolerance"),
+                                0,
+                            ),
+                        };
+                        (*local, *remote, Some(text), Some(at.clone()), missing)
+                    }
+                    (None, Some(r)) => {
+                        let (text, _) = check_outcome(&r.2, &r.4, r.5.as_deref(), "taxo groups");
+                        (
+                            None,
+                            None,
+                            Some(format!("site: {text}")),
+                            Some(r.3.clone()),
+                            0,
+                        )
+                    }
+                    (None, None) => (None, None, None, None, 0),
+                };
+            let remote_from = match counts.get(&(site.clone(), group)) {
+                Some((_, _, _, Some(id))) => Some(format!("count run #{id}")),
+                Some(_) => Some("count_log".into()),
+                None => run.map(|r| format!("count run #{}", r.1)),
+            };
+            out.push(CopyState {
+                sync: "visionature",
+                schema: schema.clone(),
+                scope: site,
+                kind: "taxo group",
+                part: group.to_string(),
+                stored,
+                remote,
+                remote_from,
+                check,
+                checked_at,
+                missing,
+                watermark,
+                age_s,
+            });
+        }
+        // A site's count run without per-group counts: one line for the whole site.
+        for run in &runs {
+            let site = run.0.strip_prefix(&format!("{schema}/")).unwrap_or(&run.0);
+            if counts.keys().any(|(s, _)| s == site) || !groups.keys().any(|(s, _)| s == site) {
+                continue;
+            }
+            let (text, missing) = check_outcome(&run.2, &run.4, run.5.as_deref(), "taxo groups");
+            let n = |k: &str| run.4.get(k).and_then(serde_json::Value::as_i64);
+            out.push(CopyState {
+                sync: "visionature",
+                schema: schema.clone(),
+                scope: site.to_string(),
+                kind: "site count",
+                part: "all taxo groups".into(),
+                stored: n("local_total"),
+                remote: n("remote_total"),
+                remote_from: Some(format!("count run #{}", run.1)),
+                check: Some(text),
+                checked_at: Some(run.3.clone()),
+                missing,
+                watermark: None,
+                age_s: None,
+            });
+        }
+        if tables.has(
+            &schema,
+            "controller_state",
+            &["site", "controller", "last_success"],
+        ) {
+            for r in tx
+                .query(
+                    format!(
+                        "SELECT site::text, controller::text, to_char(last_success, {TS}),
+                                extract(epoch FROM now() - last_success)::float8
+                           FROM {q}.controller_state ORDER BY 1, 2"
+                    )
+                    .as_str(),
+                    &[],
+                )
+                .map_err(|e| PgError::query(format!("read {schema}.controller_state"), e))?
+            {
+                out.push(CopyState {
+                    sync: "visionature",
+                    schema: schema.clone(),
+                    scope: r.get(0),
+                    kind: "reference list",
+                    part: r.get(1),
+                    stored: None,
+                    remote: None,
+                    remote_from: None,
+                    check: None,
+                    checked_at: None,
+                    missing: 0,
+                    watermark: r.get(2),
+                    age_s: r.get(3),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
