@@ -313,6 +313,17 @@ pub enum Gn2pgCommand {
         #[arg(long, value_name = "DATETIME")]
         since: Option<String>,
     },
+    /// Compare each source's export with the rows stored for it (bisecting id ranges) and name
+    /// the missing and extra ids; exit 1 when they differ.
+    Verify {
+        /// Only this source (name or normalised name); repeatable.
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Store the missing rows and delete the extra ones (normal upsert and deletion paths,
+        /// so triggers fire).
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 /// The command line of `data-tasks visionature`.
@@ -476,6 +487,10 @@ impl From<&Gn2pgArgs> for gn2pg::Options {
                 Gn2pgCommand::Update { sources, since } => gn2pg::Gn2pgCommand::Update {
                     sources: sources.clone(),
                     since: since.clone(),
+                },
+                Gn2pgCommand::Verify { sources, repair } => gn2pg::Gn2pgCommand::Verify {
+                    sources: sources.clone(),
+                    repair: *repair,
                 },
             },
         }

@@ -337,6 +337,14 @@ fn counts(r: &Run) -> String {
     if c.http_retries > 0 {
         let _ = write!(s, " retries {}", c.http_retries);
     }
+    // Completeness checks (verify, count): what they compared and found.
+    if c.remote_total + c.local_total + c.missing + c.extra + c.repaired > 0 {
+        let _ = write!(
+            s,
+            "; remote {} local {} missing {} extra {} repaired {}",
+            c.remote_total, c.local_total, c.missing, c.extra, c.repaired
+        );
+    }
     s
 }
 

@@ -19,7 +19,9 @@
 //! bodies, stalls, repeated pages. Every request is recorded ([`Fake::requests`]).
 //! With `metadata_export_id` set, a metadata export (acquisition frameworks with their datasets,
 //! see `meta.rs`) answers beside the data export.
-//! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark).
+//! `/_fake/mutate?modify=N&add=N&delete=N&foreign=N&stamp=…` does the same over HTTP (benchmark);
+//! `/_fake/stats[?reset=1]` answers the requests and bytes served so far, `/_fake/ids` every id.
+//! `filter_n_up_<col>`/`filter_n_lo_<col>` are inclusive (`>=`/`<=`), as GeoNature's.
 #![allow(dead_code)]
 
 mod meta;
@@ -211,6 +213,8 @@ pub struct Logged {
     pub page: Option<u64>,
     /// First and last id served.
     pub ids: Option<(u64, u64)>,
+    /// Bytes sent (head and body).
+    pub bytes: u64,
 }
 
 impl Logged {

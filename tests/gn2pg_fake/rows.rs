@@ -414,6 +414,9 @@ pub(super) fn filters(query: &[(String, String)]) -> Result<(Vec<Filter>, String
             }
             Filter::NumUp(col.into(), v.parse().map_err(|_| col.to_string())?)
         } else if let Some(col) = k.strip_prefix("filter_n_lo_") {
+            if col == "id_synthese" {
+                continue; // the end of an id range (gn2pg verify): applied by position
+            }
             Filter::NumLo(col.into(), v.parse().map_err(|_| col.to_string())?)
         } else if let Some(col) = k.strip_prefix("filter_d_up_") {
             Filter::DateUp(col.into(), parse_ts(v).ok_or_else(|| col.to_string())?)

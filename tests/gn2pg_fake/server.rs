@@ -111,7 +111,7 @@ pub(super) fn serve(
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut out = conn;
     while let Some(req) = read_request(&mut reader)? {
-        let (reply, logged) = handle(&req, state, tokens);
+        let (reply, mut logged) = handle(&req, state, tokens);
         std::thread::sleep(reply.delay);
         let announced = if reply.trickle.is_some() {
             10_000_000
@@ -141,6 +141,7 @@ pub(super) fn serve(
             head.push_str("Connection: close\r\n");
         }
         head.push_str("\r\n");
+        logged.bytes = (head.len() + sent.len() + reply.filler) as u64;
         state.lock().unwrap().log.push(logged);
         out.write_all(head.as_bytes())?;
         if let Some(every) = reply.trickle {
@@ -240,6 +241,7 @@ fn handle(req: &Request, state: &Mutex<State>, tokens: &AtomicU64) -> (Reply, Lo
         status: 0,
         page: None,
         ids: None,
+        bytes: 0,
     };
     let target = if req.path.ends_with("/api/auth/login") {
         Some(Target::Login)
@@ -276,6 +278,41 @@ fn handle(req: &Request, state: &Mutex<State>, tokens: &AtomicU64) -> (Reply, Lo
                 )
             });
             Reply::json(200, "{\"ok\":true}")
+        }
+        None if req.path == "/_fake/ids" => {
+            // Every id of the export, one a line (benchmark: what a copy should hold).
+            let st = state.lock().unwrap();
+            let mut body = String::new();
+            for id in st.data.all_ids(&st.settings) {
+                body.push_str(&id.to_string());
+                body.push('\n');
+            }
+            Reply::json(200, body)
+        }
+        None if req.path == "/_fake/stats" => {
+            // Requests and bytes served (head and body) since the last reset, the fake's own
+            // endpoints aside (benchmark); `?reset=1` empties the log afterwards.
+            let mut st = state.lock().unwrap();
+            let served: Vec<&Logged> = st
+                .log
+                .iter()
+                .filter(|l| !l.path.starts_with("/_fake/"))
+                .collect();
+            let export: Vec<&&Logged> = served
+                .iter()
+                .filter(|l| l.path.contains("/exports/api/"))
+                .collect();
+            let body = format!(
+                "{{\"requests\":{},\"bytes\":{},\"export_requests\":{},\"export_bytes\":{}}}",
+                served.len(),
+                served.iter().map(|l| l.bytes).sum::<u64>(),
+                export.len(),
+                export.iter().map(|l| l.bytes).sum::<u64>()
+            );
+            if param(&req.query, "reset").is_some() {
+                st.log.clear();
+            }
+            Reply::json(200, body)
         }
         None => Reply::json(404, r#"{"msg":"not found"}"#),
     };
@@ -475,7 +512,7 @@ fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut
         return Reply::json(404, r#"{"msg":"Export not found"}"#);
     }
     let limit = effective_limit(st, q);
-    let ids = match filtered(st, q) {
+    let all = match filtered(st, q) {
         Ok(ids) => ids,
         Err(col) => {
             return Reply::html(
@@ -484,9 +521,20 @@ fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut
             )
         }
     };
+    let ids: &[u64] = &all;
     let desc = param(q, "orderby").is_some_and(|o| o.ends_with(":desc"));
+    // GeoNature's `filter_n_up_<col>` is `col >= v` and `filter_n_lo_<col>` is `col <= v`
+    // (utils_flask_sqla's GenericQuery): both ends of an id range are inclusive.
+    let end = param(q, "filter_n_lo_id_synthese")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|c| ids.partition_point(|i| *i <= c))
+        .unwrap_or(ids.len());
     let cursor = param(q, "filter_n_up_id_synthese").and_then(|v| v.parse::<u64>().ok());
-    let start = cursor.map(|c| ids.partition_point(|i| *i < c)).unwrap_or(0);
+    let start = cursor
+        .map(|c| ids.partition_point(|i| *i < c))
+        .unwrap_or(0)
+        .min(end);
+    let ids = &ids[..end];
     let offset: u64 = param(q, "offset").and_then(|o| o.parse().ok()).unwrap_or(0);
     let available = ids.len() - start;
     let (from, to) = if repeat {
@@ -501,7 +549,7 @@ fn export(st: &mut State, req: &Request, repeat: bool, short: bool, logged: &mut
     st.previous = Some((from as u64, to as u64));
     let mut slice: Vec<u64> = ids[from..to].to_vec();
     if desc {
-        slice = ids
+        slice = ids[start..]
             .iter()
             .rev()
             .skip(offset as usize * limit as usize)

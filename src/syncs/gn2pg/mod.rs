@@ -6,7 +6,8 @@
 //! - `full [--source NAME]… [--restart]` and `update [--source NAME]… [--since DATETIME]`
 //!   ([`run()`]): one source
 //!   after the other, each under its advisory lock, a failing source never stopping the others;
-//! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged.
+//! - `--gn2pg-config FILE` ([`compat`]): reads an operator's gn2pg-client TOML unchanged;
+//! - `verify [--source NAME]… [--repair]` ([`verify`]): is the copy complete (and put it right).
 //!
 //! The work: [`remote`] (login, module discovery, pages, deletion feed), [`pipeline`] (prefetch,
 //! parsing and writing in parallel, pages committed in order), [`page`] (items → rows),
@@ -19,9 +20,9 @@
 
 pub(crate) mod compat;
 pub mod config;
-pub(crate) mod metadata;
 #[cfg(feature = "dashboard")]
 pub(crate) mod copies;
+pub(crate) mod metadata;
 #[cfg(feature = "dashboard")]
 pub(crate) mod ops;
 pub(crate) mod page;
@@ -31,6 +32,7 @@ pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod store;
+pub(crate) mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -82,6 +84,13 @@ pub enum Gn2pgCommand {
         /// Replay from this instant instead of the last success (`YYYY-MM-DD[ HH:MM[:SS]]`, in
         /// the source's time zone): docs/syncs/gn2pg.md §1.
         since: Option<String>,
+    },
+    /// Compare each source's export with the rows stored for it; name the missing and extra ids.
+    Verify {
+        /// Only this source (name or normalised name); repeatable.
+        sources: Vec<String>,
+        /// Store the missing rows and delete the extra ones (normal upsert and deletion paths).
+        repair: bool,
     },
 }
 
@@ -194,6 +203,15 @@ pub fn run(config: &Gn2pgConfig, env: &Env, args: &Options) -> Result<Summary, G
             };
             run_sources(&cfg, &db, env, &legacy.passwords, sources, req, warnings)
         }
+        Gn2pgCommand::Verify { sources, repair } => verify::run(
+            &cfg,
+            &db,
+            env,
+            &legacy.passwords,
+            sources,
+            *repair,
+            warnings,
+        ),
     }
 }
 

@@ -6,8 +6,9 @@
 //! item pretty-printed — what gn2pg-client's own admin pages showed; the completeness of each
 //! copy is [`super::copies`]'s. A gn2pg
 //! schema is any schema whose `import_log` has gn2pg-client's columns ([`schemas`]), with its
-//! `error_log` and `data_json` when readable; nothing here reads the sync's configuration. What
-//! can fail is a query.
+//! `error_log` and `data_json` when readable; nothing here reads the sync's configuration. The
+//! sources table also shows each source's last `gn2pg verify` ([`last_verifies`], from
+//! `data_tasks.sync_run` when readable). What can fail is a query.
 
 use std::collections::BTreeMap;
 
@@ -116,6 +117,58 @@ pub fn sources(
                 last_success: (!ok.is_empty()).then_some(ok),
                 imports,
             }
+        })
+        .collect())
+}
+
+/// The last `gn2pg verify` of a source (its `data_tasks.sync_run` row).
+pub struct LastVerify {
+    pub at: String,
+    pub status: String,
+    pub counts: crate::pg::run_log::RunCounts,
+}
+
+/// The last verify of every gn2pg source, by source name; empty when `data_tasks.sync_run` is
+/// absent or not readable.
+pub fn last_verifies(
+    client: &mut impl GenericClient,
+) -> Result<BTreeMap<String, LastVerify>, PgError> {
+    let readable: Option<bool> = client
+        .query_one(
+            "SELECT bool_or(has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'data_tasks' AND c.relname = 'sync_run'",
+            &[],
+        )
+        .map_err(|e| PgError::query("look for data_tasks.sync_run", e))?
+        .get(0);
+    if readable != Some(true) {
+        return Ok(BTreeMap::new());
+    }
+    let rows = client
+        .query(
+            format!(
+                "SELECT DISTINCT ON (scope) scope, to_char(started_at, {TS}), status,
+                        coalesce(counts, '{{}}'::jsonb)
+                   FROM data_tasks.sync_run WHERE sync = 'gn2pg' AND mode = 'verify'
+                  ORDER BY scope, started_at DESC, id DESC"
+            )
+            .as_str(),
+            &[],
+        )
+        .map_err(|e| PgError::query("read the last verify of each gn2pg source", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let counts: serde_json::Value = r.get(3);
+            (
+                r.get(0),
+                LastVerify {
+                    at: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                    status: r.get(2),
+                    counts: serde_json::from_value(counts).unwrap_or_default(),
+                },
+            )
         })
         .collect())
 }
@@ -354,6 +407,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
     let source = filter.source;
     let (page, offset) = page_offset(page_no);
     let sources = sources(tx, schema)?;
+    let verifies = last_verifies(tx)?;
     let (types, statuses) = import_kinds(tx, schema)?;
     let (imports, total) = imports(tx, schema, filter, PER_PAGE, offset)?;
     let (errors, per_import) = if has_errors {
@@ -430,7 +484,7 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
             table #sources {
                 thead { tr {
                     th { "Source" } th.num { "Imports" } th { "Latest import" } th { "Status" } th.num { "Duration" }
-                    th.num { "API items" } th.num { "Upserts" } th.num { "Deletes" } th.num { "Errors" } th { "Last success" }
+                    th.num { "API items" } th.num { "Upserts" } th.num { "Deletes" } th.num { "Errors" } th { "Last success" } th { "Last verify" }
                 } }
                 tbody {
                     @for s in &sources {
@@ -446,6 +500,17 @@ fn schema_page(tx: &mut Transaction<'_>, req: &Request<'_>) -> Result<Rendered, 
                             td.num { (s.last.num("data_count_delete")) }
                             td.num { (s.last.num("data_count_errors")) }
                             td.time { (s.last_success.as_deref().unwrap_or("never")) }
+                            td.verify {
+                                @match verifies.get(&name) {
+                                    None => span.muted { "never" },
+                                    Some(v) => {
+                                        span.time { (v.at) } " " (badge(&v.status)) " "
+                                        span.muted { "remote " (v.counts.remote_total) ", local " (v.counts.local_total)
+                                            ", missing " (v.counts.missing) ", extra " (v.counts.extra)
+                                            ", repaired " (v.counts.repaired) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
