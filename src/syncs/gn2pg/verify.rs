@@ -363,14 +363,16 @@ fn repair(
                 Ok(())
             })?;
         }
-        let mut deleted = 0;
+        let (mut deleted, mut refused) = (0, 0);
         for chunk in found.extra_ids.chunks(1000) {
             w.deadline.check()?;
-            deleted += writer.delete(chunk)?;
+            let (d, r) = writer.delete(chunk)?;
+            deleted += d;
+            refused += r;
         }
         w.counts.upserted = totals.upserts;
         w.counts.deleted = deleted;
-        w.counts.errors = totals.errors + totals.meta_errors;
+        w.counts.errors = totals.errors + totals.meta_errors + refused;
         Ok(totals.upserts + deleted)
     };
     let result = fixed();
