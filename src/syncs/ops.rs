@@ -244,6 +244,61 @@ impl LogRow {
 /// The format of [`LogRow::at`], for `to_char`.
 pub const TS: &str = "'YYYY-MM-DD HH24:MI:SS'";
 
+/// The latest finished run of a completeness check (`gn2pg verify`, `visionature count`) of one
+/// scope, from `data_tasks.sync_run`.
+pub(crate) struct CheckRun {
+    pub scope: String,
+    pub id: i64,
+    pub status: String,
+    /// Its start, formatted with [`TS`].
+    pub at: String,
+    pub counts: Value,
+    pub error: Option<String>,
+}
+
+/// The latest finished run of `sync` in `mode` per scope; none when `sync_run` is not readable.
+pub(crate) fn latest_checks(
+    client: &mut impl GenericClient,
+    sync: &str,
+    mode: &str,
+) -> Result<Vec<CheckRun>, PgError> {
+    let tables = table_columns(client, &["sync_run"])?;
+    if !tables.has(
+        "data_tasks",
+        "sync_run",
+        &["sync", "scope", "mode", "counts"],
+    ) {
+        return Ok(Vec::new());
+    }
+    Ok(client
+        .query(
+            &format!(
+                "SELECT DISTINCT ON (scope) scope, id, status, to_char(started_at, {TS}),
+                        coalesce(counts, '{{}}'::jsonb), error
+                   FROM data_tasks.sync_run
+                  WHERE sync = $1 AND mode = $2 AND status <> 'running'
+                  ORDER BY scope, started_at DESC, id DESC"
+            ),
+            &[&sync, &mode],
+        )
+        .map_err(|e| {
+            PgError::query(
+                "read the latest completeness checks of data_tasks.sync_run",
+                e,
+            )
+        })?
+        .iter()
+        .map(|r| CheckRun {
+            scope: r.get(0),
+            id: r.get(1),
+            status: r.get(2),
+            at: r.get::<_, Option<String>>(3).unwrap_or_default(),
+            counts: r.get(4),
+            error: r.get(5),
+        })
+        .collect())
+}
+
 /// What a completeness check's counts say: `ok`, or what is missing, extra, repaired; the
 /// number still missing. Shared by gn2pg's `verify` (`unit` = `rows`) and visionature's `count`
 /// (`taxo groups`).

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::pg::{ident, GenericClient, PgError, Transaction};
-use crate::syncs::ops::{check_outcome, table_columns, CopyState, TS};
+use crate::pg::{ident, PgError, Transaction};
+use crate::syncs::ops::{check_outcome, latest_checks, table_columns, CopyState};
 
 use super::ops::{schemas, sources};
 
@@ -18,54 +18,11 @@ fn same_source(scope: &str, source: &str) -> bool {
     scope == source || super::config::std_name(scope) == source
 }
 
-/// The latest `verify` run of each scope (`data_tasks.sync_run`, when readable).
-struct Verify {
-    scope: String,
-    id: i64,
-    status: String,
-    at: String,
-    counts: serde_json::Value,
-    error: Option<String>,
-}
-
-fn verifies(client: &mut impl GenericClient) -> Result<Vec<Verify>, PgError> {
-    let tables = table_columns(client, &["sync_run"])?;
-    if !tables.has(
-        "data_tasks",
-        "sync_run",
-        &["sync", "scope", "mode", "counts"],
-    ) {
-        return Ok(Vec::new());
-    }
-    Ok(client
-        .query(
-            &format!(
-                "SELECT DISTINCT ON (scope) scope, id, status, to_char(started_at, {TS}),
-                        coalesce(counts, '{{}}'::jsonb), error
-                   FROM data_tasks.sync_run
-                  WHERE sync = 'gn2pg' AND mode = 'verify' AND status <> 'running'
-                  ORDER BY scope, started_at DESC, id DESC"
-            ),
-            &[],
-        )
-        .map_err(|e| PgError::query("read the latest gn2pg verify runs", e))?
-        .iter()
-        .map(|r| Verify {
-            scope: r.get(0),
-            id: r.get(1),
-            status: r.get(2),
-            at: r.get::<_, Option<String>>(3).unwrap_or_default(),
-            counts: r.get(4),
-            error: r.get(5),
-        })
-        .collect())
-}
-
 /// Per gn2pg schema, source and data type: rows stored, the last known remote total and the
 /// latest verify (see the module doc).
 pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError> {
     let tables = table_columns(tx, &["data_json"])?;
-    let verifies = verifies(tx)?;
+    let verifies = latest_checks(tx, "gn2pg", "verify")?;
     let mut out = Vec::new();
     for schema in schemas(tx)?.keys() {
         let q = ident(schema);

@@ -10,54 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::pg::{ident, GenericClient, PgError, Transaction};
-use crate::syncs::ops::{check_outcome, table_columns, CopyState, TS};
+use crate::pg::{ident, PgError, Transaction};
+use crate::syncs::ops::{check_outcome, latest_checks, table_columns, CheckRun, CopyState, TS};
 
-/// The latest `count` run of each scope (`site` or `schema/site`) in `data_tasks.sync_run`:
-/// (scope, id, status, start, counts, error).
-type CountRun = (
-    String,
-    i64,
-    String,
-    String,
-    serde_json::Value,
-    Option<String>,
-);
-
-fn count_runs(client: &mut impl GenericClient) -> Result<Vec<CountRun>, PgError> {
-    let tables = table_columns(client, &["sync_run"])?;
-    if !tables.has(
-        "data_tasks",
-        "sync_run",
-        &["sync", "scope", "mode", "counts"],
-    ) {
-        return Ok(Vec::new());
-    }
-    Ok(client
-        .query(
-            &format!(
-                "SELECT DISTINCT ON (scope) scope, id, status, to_char(started_at, {TS}),
-                        coalesce(counts, '{{}}'::jsonb), error
-                   FROM data_tasks.sync_run
-                  WHERE sync = 'visionature' AND mode = 'count' AND status <> 'running'
-                  ORDER BY scope, started_at DESC, id DESC"
-            ),
-            &[],
-        )
-        .map_err(|e| PgError::query("read the latest visionature count runs", e))?
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                r.get::<_, Option<String>>(3).unwrap_or_default(),
-                r.get(4),
-                r.get(5),
-            )
-        })
-        .collect())
-}
+/// The latest `count` run of each scope (`site` or `schema/site`).
+type CountRun = CheckRun;
 
 /// A per-group count: (local, remote, checked at, run id).
 type GroupCount = (Option<i64>, Option<i64>, String, Option<i64>);
@@ -68,7 +25,7 @@ type GroupCount = (Option<i64>, Option<i64>, String, Option<i64>);
 /// past it.
 fn beyond_tolerance(rows: &[(i64, Option<i64>, Option<i64>)], run: &CountRun) -> BTreeSet<i64> {
     let n = run
-        .4
+        .counts
         .get("missing")
         .and_then(serde_json::Value::as_i64)
         .unwrap_or(0);
@@ -91,7 +48,7 @@ fn beyond_tolerance(rows: &[(i64, Option<i64>, Option<i64>)], run: &CountRun) ->
 /// reference list, the age of its last download (see the module doc).
 pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError> {
     let tables = table_columns(tx, &["increment_log", "controller_state", "count_log"])?;
-    let runs = count_runs(tx)?;
+    let runs = latest_checks(tx, "visionature", "count")?;
     let mut out = Vec::new();
     let mut schemas: BTreeSet<String> = tables
         .schemas_with("increment_log", &["site", "taxo_group", "last_ts"])
@@ -165,20 +122,20 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                                FROM {q}.count_log WHERE run_id = $1"
                         )
                         .as_str(),
-                        &[&run.1],
+                        &[&run.id],
                     )
                     .map_err(|e| PgError::query(format!("read {schema}.count_log"), e))?
                     .iter()
                     .map(|r| (r.get(0), r.get(1), r.get(2)))
                     .collect();
-                beyond.insert(run.1, beyond_tolerance(&rows, run));
+                beyond.insert(run.id, beyond_tolerance(&rows, run));
             }
         }
         let keys: BTreeSet<(String, i64)> = groups.keys().chain(counts.keys()).cloned().collect();
         for (site, group) in keys {
             let run = runs
                 .iter()
-                .find(|r| r.0 == site || r.0 == format!("{schema}/{site}"));
+                .find(|r| r.scope == site || r.scope == format!("{schema}/{site}"));
             let (watermark, age_s) = groups
                 .get(&(site.clone(), group))
                 .cloned()
@@ -193,11 +150,12 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                         // The site's run counts only groups beyond its tolerance as missing.
                         let beyond = match run {
                             None => true,
-                            Some(r) if *row_run == Some(r.1) => {
-                                beyond.get(&r.1).is_some_and(|b| b.contains(&group))
+                            Some(r) if *row_run == Some(r.id) => {
+                                beyond.get(&r.id).is_some_and(|b| b.contains(&group))
                             }
                             Some(r) => {
-                                r.4.get("missing")
+                                r.counts
+                                    .get("missing")
                                     .and_then(serde_json::Value::as_i64)
                                     .unwrap_or(0)
                                     > 0
@@ -214,12 +172,13 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                         (*local, *remote, Some(text), Some(at.clone()), missing)
                     }
                     (None, Some(r)) => {
-                        let (text, _) = check_outcome(&r.2, &r.4, r.5.as_deref(), "taxo groups");
+                        let (text, _) =
+                            check_outcome(&r.status, &r.counts, r.error.as_deref(), "taxo groups");
                         (
                             None,
                             None,
                             Some(format!("site: {text}")),
-                            Some(r.3.clone()),
+                            Some(r.at.clone()),
                             0,
                         )
                     }
@@ -228,7 +187,7 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
             let remote_from = match counts.get(&(site.clone(), group)) {
                 Some((_, _, _, Some(id))) => Some(format!("count run #{id}")),
                 Some(_) => Some("count_log".into()),
-                None => run.map(|r| format!("count run #{}", r.1)),
+                None => run.map(|r| format!("count run #{}", r.id)),
             };
             out.push(CopyState {
                 sync: "visionature",
@@ -248,12 +207,20 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
         }
         // A site's count run without per-group counts: one line for the whole site.
         for run in &runs {
-            let site = run.0.strip_prefix(&format!("{schema}/")).unwrap_or(&run.0);
+            let site = run
+                .scope
+                .strip_prefix(&format!("{schema}/"))
+                .unwrap_or(&run.scope);
             if counts.keys().any(|(s, _)| s == site) || !groups.keys().any(|(s, _)| s == site) {
                 continue;
             }
-            let (text, missing) = check_outcome(&run.2, &run.4, run.5.as_deref(), "taxo groups");
-            let n = |k: &str| run.4.get(k).and_then(serde_json::Value::as_i64);
+            let (text, missing) = check_outcome(
+                &run.status,
+                &run.counts,
+                run.error.as_deref(),
+                "taxo groups",
+            );
+            let n = |k: &str| run.counts.get(k).and_then(serde_json::Value::as_i64);
             out.push(CopyState {
                 sync: "visionature",
                 schema: schema.clone(),
@@ -262,9 +229,9 @@ pub(crate) fn copies(tx: &mut Transaction<'_>) -> Result<Vec<CopyState>, PgError
                 part: "all taxo groups".into(),
                 stored: n("local_total"),
                 remote: n("remote_total"),
-                remote_from: Some(format!("count run #{}", run.1)),
+                remote_from: Some(format!("count run #{}", run.id)),
                 check: Some(text),
-                checked_at: Some(run.3.clone()),
+                checked_at: Some(run.at.clone()),
                 missing,
                 watermark: None,
                 age_s: None,
