@@ -7,9 +7,12 @@
 //! differences (about `d · log2(n / (d · page_size))` plus one per difference), not with the
 //! table. A range whose remote count fits in one page (`page_size`) is listed instead of split
 //! further: one request gives its exact ids, so a missing and an extra row *inside such a range*
-//! are both seen. A range whose counts are equal is assumed equal: a missing and an extra row in
-//! the same larger range cancel out and stay invisible — the export API offers no sum, hash or
-//! id-only listing to do better without downloading the rows (see the doc's §13 for the choice).
+//! are both seen. A range whose counts are equal (the whole export too) gets one *rank probe*:
+//! the id at its middle position (`orderby`, `limit=1`, `offset=k` — `offset` is a page index)
+//! against the local one; a missing and an extra row on either side of the middle shift it, and
+//! the range is split further. A pair on the same side of every probe still cancels out — the
+//! export API offers no sum, hash or id-only listing to do better without downloading the rows
+//! (see the doc's §13 for the choice).
 //!
 //! `--repair` stores the missing rows (those listed in a page, or whole ranges the copy lacks,
 //! fetched again page by page) through the normal upsert path ([`Writer::write_page`]) and
@@ -77,6 +80,8 @@ struct Node {
     lo: i64,
     hi: i64,
     remote: u64,
+    /// Known to differ although the counts are equal (a rank probe said so).
+    differs: bool,
 }
 
 /// The export requests of a verify, counted.
@@ -90,7 +95,13 @@ struct Probe<'a> {
 
 impl Probe<'_> {
     fn get(&mut self, extra: &[(&str, String)], what: &str) -> Result<ExportPage, ApiError> {
-        let mut params = self.base.clone();
+        // A parameter of `extra` replaces the base's of the same name (`offset`).
+        let mut params: Vec<(String, String)> = self
+            .base
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .cloned()
+            .collect();
         params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let page = self.api.export_page(&params, what)?;
         self.requests += 1;
@@ -118,6 +129,27 @@ impl Probe<'_> {
             &what,
         )?;
         Probe::filtered(&page, &what)
+    }
+
+    /// The id at 0-based position `k` among the source's rows (within `lo ≤ id ≤ hi` when a
+    /// range is given), in id order: GeoNature's `offset` is a page index, so `limit=1` makes it
+    /// a row index. `None` when the page is empty.
+    fn nth(&mut self, range: Option<(i64, i64)>, k: u64) -> Result<Option<i64>, SourceError> {
+        let what = match range {
+            Some((lo, hi)) => format!("id at position {k} of ids {lo}–{hi}"),
+            None => format!("id at position {k}"),
+        };
+        let mut params = vec![
+            ("limit", "1".to_string()),
+            ("offset", k.to_string()),
+            ("orderby", ID.to_string()),
+        ];
+        if let Some((lo, hi)) = range {
+            params.push((UP, lo.to_string()));
+            params.push((LO, hi.to_string()));
+        }
+        let page = self.get(&params, &what)?;
+        Ok(page::parse(&page).first_id)
     }
 
     /// Every page of the rows with `lo ≤ id ≤ hi` (keyset on the id, `page_size` rows a page),
@@ -201,9 +233,15 @@ fn compare(
     let total = Probe::filtered(&first, "export total")?;
     w.counts.remote_total = total;
     w.counts.local_total = ids.len() as u64;
-    if total == ids.len() as u64 {
+    // Equal totals may still hide a missing row and an extra one: the rank probe compares the
+    // middle row's id (one request) before the copy is called complete.
+    let middle = ids.len() / 2;
+    if total == ids.len() as u64
+        && (total == 0 || probe.nth(None, middle as u64)? == Some(i64::from(ids[middle])))
+    {
         return Ok(f);
     }
+    let root_differs = total == ids.len() as u64;
     let mut lo = page::parse(&first).first_id;
     let mut hi = if total > 0 {
         let last = probe.get(
@@ -230,13 +268,21 @@ fn compare(
         lo,
         hi,
         remote: total,
+        differs: root_differs,
     }];
     while let Some(n) = stack.pop() {
         w.deadline.check()?;
         let local = within(ids, n.lo, n.hi);
         let l = local.len() as u64;
-        if n.remote == l {
-            continue;
+        if n.remote == l && !n.differs {
+            // Equal counts: one rank probe at the middle; a missing and an extra row on either
+            // side of it shift the ids there, so the range is split further.
+            let middle = local.len() / 2;
+            if l == 0
+                || probe.nth(Some((n.lo, n.hi)), middle as u64)? == Some(i64::from(local[middle]))
+            {
+                continue;
+            }
         }
         if n.remote == 0 {
             extra.extend(local.iter().map(|i| i64::from(*i)));
@@ -304,11 +350,13 @@ fn compare(
             lo: mid + 1,
             hi: n.hi,
             remote: n.remote.saturating_sub(left),
+            differs: false,
         });
         stack.push(Node {
             lo: n.lo,
             hi: mid,
             remote: left,
+            differs: false,
         });
         w.counts.http_retries = probe.api.retries();
     }
